@@ -1,0 +1,6 @@
+import type { CommandModule } from 'yargs';
+
+// One entry per noun; each module owns its own file under cli/commands/.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commandModules: CommandModule<any, any>[] = [
+];

@@ -1,0 +1,144 @@
+/**
+ * The contract between the coordinator's pure core (tree, sessions, watches, transactions)
+ * and its I/O shell (server, stores). The core has no sockets, files, timers, Date.now()
+ * or Math.random(): time and randomness come in as arguments.
+ *
+ * Write path (ZooKeeper's prepare/sync/final, collapsed): `execute` decides every choice
+ * of a write (zxid, time, sequential suffix, ephemeral owner), applies it to the in-memory
+ * tree at once and returns the transaction. The server appends the transaction to the
+ * store and releases replies and watch events only once the store has made every zxid up
+ * to the one they were served at durable (group commit). Replaying the same transactions
+ * through `replay` rebuilds the same tree.
+ */
+import type {
+  ErrorCode,
+  MultiSubResult,
+  Operation,
+  StatsResult,
+  WatchEventFrame,
+} from '../shared/coordinator/protocol';
+
+/** Named limits with documented defaults (DESIGN "Limits everywhere"). */
+export interface CoordinatorLimits {
+  /** Longest path in UTF-8 bytes. Default 4096. */
+  pathBytesMax: number;
+  /** Largest znode data in UTF-8 bytes. Default 1 MiB (ZooKeeper's jute.maxbuffer). */
+  dataBytesMax: number;
+  /** Most sub-operations in one multi. Default 1000. */
+  multiOpsMax: number;
+  /** Most watches (one-shot + persistent) one session may hold. Default 100000. */
+  watchesPerSessionMax: number;
+  /** Session timeout bounds; ZooKeeper's are 2 and 20 ticks. Defaults 1000 and 60000 ms. */
+  sessionTimeoutMinMs: number;
+  sessionTimeoutMaxMs: number;
+}
+
+export const DEFAULT_LIMITS: CoordinatorLimits = Object.freeze({
+  pathBytesMax: 4096,
+  dataBytesMax: 1024 * 1024,
+  multiOpsMax: 1000,
+  watchesPerSessionMax: 100_000,
+  sessionTimeoutMinMs: 1000,
+  sessionTimeoutMaxMs: 60_000,
+});
+
+/** A znode as stored in a transaction or snapshot. */
+export interface ZnodeRecord {
+  path: string;
+  data: string;
+  czxid: number;
+  mzxid: number;
+  pzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  /** Session id, or '0'. */
+  ephemeralOwner: string;
+  container: boolean;
+}
+
+/**
+ * A transaction: a write with every choice already made. JSON-serialisable; the store
+ * logs it as is. `zxid` is assigned by the core, one per transaction, strictly increasing.
+ */
+export type Txn =
+  | { type: 'createSession'; zxid: number; time: number; sessionId: string; password: string; timeoutMs: number }
+  /** Ends a session (explicit close or expiry): deletes its ephemerals, in this one transaction. */
+  | { type: 'closeSession'; zxid: number; time: number; sessionId: string; deleted: string[] }
+  | { type: 'create'; zxid: number; time: number; path: string; data: string; ephemeralOwner: string; container: boolean }
+  /** `alsoDeleted`: container parents that became empty and go in the same transaction. */
+  | { type: 'delete'; zxid: number; time: number; path: string; alsoDeleted: string[] }
+  | { type: 'setData'; zxid: number; time: number; path: string; data: string }
+  | { type: 'multi'; zxid: number; time: number; txns: SubTxn[] };
+
+export type SubTxn =
+  | { type: 'create'; path: string; data: string; ephemeralOwner: string; container: boolean }
+  | { type: 'delete'; path: string; alsoDeleted: string[] }
+  | { type: 'setData'; path: string; data: string }
+  | { type: 'check'; path: string };
+
+/** A watch event bound for one session. */
+export interface WatchDelivery {
+  sessionId: string;
+  frame: WatchEventFrame;
+}
+
+export type Reply =
+  | { ok: true; result: unknown }
+  | { ok: false; code: ErrorCode; message: string; path?: string; results?: MultiSubResult[] };
+
+export interface ExecuteOutcome {
+  /** Non-null for a successful write: must be durable before `reply` and `events` are released. */
+  txn: Txn | null;
+  /** The zxid this request was served at (the new zxid for a write, the last one for a read). */
+  zxid: number;
+  reply: Reply;
+  events: WatchDelivery[];
+}
+
+export interface SessionRecord {
+  sessionId: string;
+  password: string;
+  timeoutMs: number;
+}
+
+/** Everything needed to rebuild the core: tree, sessions, last zxid. JSON-serialisable. */
+export interface CoreSnapshot {
+  lastZxid: number;
+  nodes: ZnodeRecord[];
+  sessions: SessionRecord[];
+}
+
+/** Operations the core executes. ping/close/stats are the server's; close goes through closeSession. */
+export type CoreOperation = Exclude<Operation, { op: 'ping' } | { op: 'close' } | { op: 'stats' }>;
+
+/**
+ * The core's public surface (implemented by coordinator/core.ts as `class CoordinatorCore`).
+ * Constructed with `new CoordinatorCore(limits)`, or `CoordinatorCore.fromSnapshot(snapshot, limits, now)`,
+ * in which case every restored session gets a fresh timeout counted from `now`.
+ */
+export interface CoordinatorCoreApi {
+  readonly lastZxid: number;
+
+  /** Negotiates the timeout into [min, max], makes the createSession txn, applies it. */
+  createSession(requestedTimeoutMs: number, now: number, sessionId: string, password: string): { txn: Txn; timeoutMs: number };
+  /** Password check for a resume; null when the session is unknown (expired). */
+  sessionFor(sessionId: string): SessionRecord | null;
+  /** Any traffic from a session pushes its expiry back (ExpiryQueue buckets). */
+  touchSession(sessionId: string, now: number): void;
+  /** Sessions whose deadline has passed at `now` (each to be ended with closeSession). */
+  expiredSessions(now: number): string[];
+  /** Ends a session: deletes its ephemerals and watches; fires NodeDeleted / NodeChildrenChanged. */
+  closeSession(sessionId: string, now: number): ExecuteOutcome;
+
+  /** Executes one operation on behalf of a session (validating paths, versions and limits). */
+  execute(sessionId: string, operation: CoreOperation, now: number): ExecuteOutcome;
+
+  /** Applies a logged transaction during start-up (no watches exist yet, no events). */
+  replay(txn: Txn): void;
+  snapshot(): CoreSnapshot;
+
+  /** Counts for the monitoring view. */
+  counts(): Pick<StatsResult, 'znodeCount' | 'ephemeralsCount' | 'watchCount' | 'sessions' | 'approximateDataSize' | 'lastZxid'>;
+}

@@ -1,0 +1,78 @@
+/**
+ * The coordinator client's public surface (implemented in shared/coordinator/client.ts as
+ * `class CoordinatorClient`), used by the brokers, the CLI and the benchmarks.
+ *
+ *   const client = new CoordinatorClient({ servers: ['ws://127.0.0.1:2181'], sessionTimeoutMs: 3000 });
+ *   client.on('state', (state) => ...);          // 'connected' | 'disconnected' | 'expired' | 'closed'
+ *   await client.connect();                      // resolves once the session is established
+ *   await client.create('/a', '{}', { mode: 'ephemeral' });
+ *   const { data, stat } = await client.getData('/a', (event) => ...);   // one-shot watch
+ *   await client.close();                        // ends the session; ephemerals go at once
+ *
+ * Every operation returns a promise that rejects with a CoordinatorError (code from the shared
+ * table). A request made while disconnected waits up to `requestTimeoutMs`, then fails with
+ * ConnectionLoss. After 'expired' the client is finished: make a new one.
+ */
+import type {
+  AddWatchMode,
+  CreateMode,
+  CreateResult,
+  ExistsResult,
+  GetChildrenResult,
+  GetDataResult,
+  MultiResult,
+  MultiSubOp,
+  SetDataResult,
+  Stat,
+  StatsResult,
+  WatchEventFrame,
+  WatcherType,
+} from './protocol';
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
+
+export interface CoordinatorClientOptions {
+  /** ws:// URLs; tried in order with backoff on reconnect. */
+  servers: string[];
+  /** Requested session timeout; the server negotiates it. Default 3000 ms. */
+  sessionTimeoutMs?: number;
+  /** How long a request waits for a connection before failing with ConnectionLoss. Default 10000 ms. */
+  requestTimeoutMs?: number;
+  /** Reconnect backoff bounds. Defaults 50 and 1000 ms. */
+  reconnectBackoffMinMs?: number;
+  reconnectBackoffMaxMs?: number;
+  /** Most requests in flight before new ones queue locally. Default 1024. */
+  inFlightMax?: number;
+}
+
+export type Watcher = (event: WatchEventFrame) => void;
+
+export interface CoordinatorClientApi {
+  readonly state: ConnectionState;
+  readonly sessionId: string | null;
+  /** The highest zxid this client has seen (it never goes back, across reconnects too). */
+  readonly lastZxid: number;
+
+  connect(): Promise<void>;
+  close(): Promise<void>;
+
+  create(path: string, data?: string, options?: { mode?: CreateMode; createParents?: boolean }): Promise<CreateResult>;
+  delete(path: string, version?: number): Promise<void>;
+  exists(path: string, watcher?: Watcher): Promise<Stat | null>;
+  getData(path: string, watcher?: Watcher): Promise<GetDataResult>;
+  setData(path: string, data: string, version?: number): Promise<SetDataResult>;
+  getChildren(path: string, watcher?: Watcher, withStat?: boolean): Promise<GetChildrenResult>;
+  multi(ops: MultiSubOp[]): Promise<MultiResult>;
+  sync(path: string): Promise<void>;
+  getEphemerals(prefix?: string): Promise<string[]>;
+  /** Persistent / persistent-recursive watch; every matching event calls `watcher` until removed. */
+  addWatch(path: string, mode: AddWatchMode, watcher: Watcher): Promise<void>;
+  removeWatches(path: string, watcherType: WatcherType): Promise<void>;
+  stats(): Promise<StatsResult>;
+  /** Deletes a subtree, children first. */
+  deleteRecursive(path: string): Promise<void>;
+
+  on(event: 'state', listener: (state: ConnectionState) => void): this;
+}
+
+export type { ExistsResult };

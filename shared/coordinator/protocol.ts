@@ -1,0 +1,281 @@
+/**
+ * The coordinator's wire protocol: JSON text frames over one WebSocket per client.
+ * docs/coordinator-protocol.md documents every message with an example.
+ *
+ * The same types are used by the server (coordinator/) and the client library
+ * (shared/coordinator/client.ts). Frames are validated at the boundary by
+ * shared/coordinator/validate.ts; nothing here trusts its input.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------
+// Errors: one table shared by server and client. Names are ZooKeeper's
+// (KeeperException.Code); `zkCode` is ZooKeeper's number for the same error.
+
+export const ERROR_TABLE = {
+  Ok: { zkCode: 0, retriable: false },
+  SystemError: { zkCode: -1, retriable: false },
+  RuntimeInconsistency: { zkCode: -2, retriable: false },
+  DataInconsistency: { zkCode: -3, retriable: false },
+  ConnectionLoss: { zkCode: -4, retriable: true },
+  MarshallingError: { zkCode: -5, retriable: false },
+  Unimplemented: { zkCode: -6, retriable: false },
+  OperationTimeout: { zkCode: -7, retriable: true },
+  BadArguments: { zkCode: -8, retriable: false },
+  NewConfigNoQuorum: { zkCode: -13, retriable: false },
+  ReconfigInProgress: { zkCode: -14, retriable: true },
+  UnknownSession: { zkCode: -12, retriable: false },
+  APIError: { zkCode: -100, retriable: false },
+  NoNode: { zkCode: -101, retriable: false },
+  NoAuth: { zkCode: -102, retriable: false },
+  BadVersion: { zkCode: -103, retriable: false },
+  NoChildrenForEphemerals: { zkCode: -108, retriable: false },
+  NodeExists: { zkCode: -110, retriable: false },
+  NotEmpty: { zkCode: -111, retriable: false },
+  SessionExpired: { zkCode: -112, retriable: false },
+  InvalidCallback: { zkCode: -113, retriable: false },
+  InvalidACL: { zkCode: -114, retriable: false },
+  AuthFailed: { zkCode: -115, retriable: false },
+  SessionMoved: { zkCode: -118, retriable: false },
+  NotReadOnly: { zkCode: -119, retriable: false },
+  EphemeralOnLocalSession: { zkCode: -120, retriable: false },
+  NoWatcher: { zkCode: -121, retriable: false },
+  RequestTimeout: { zkCode: -122, retriable: true },
+  /** Samsa's own: a per-connection or server-wide limit on outstanding requests was hit. */
+  Throttled: { zkCode: -127, retriable: true },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_TABLE, value);
+}
+
+/** An operating error (expected): a code from the table plus context. Never match on `message`. */
+export class CoordinatorError extends Error {
+  override readonly name = 'CoordinatorError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(path !== undefined ? `${code}: ${path}${message ? ` (${message})` : ''}` : `${code}: ${message}`);
+  }
+  get retriable(): boolean {
+    return ERROR_TABLE[this.code].retriable;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Data model
+
+/** ZooKeeper's Stat. Times are ms since the epoch; zxids are plain numbers (< 2^53). */
+export interface Stat {
+  czxid: number;
+  mzxid: number;
+  pzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  /** Owning session id for an ephemeral node, '0' otherwise (as ZooKeeper's 0). */
+  ephemeralOwner: string;
+  dataLength: number;
+  numChildren: number;
+}
+
+export type CreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential' | 'container';
+
+export const CREATE_MODES: readonly CreateMode[] = [
+  'persistent',
+  'ephemeral',
+  'persistent_sequential',
+  'ephemeral_sequential',
+  'container',
+];
+
+export type WatchEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
+
+export type AddWatchMode = 'persistent' | 'persistentRecursive';
+
+/** Which watches removeWatches removes (ZooKeeper's WatcherType). */
+export type WatcherType = 'children' | 'data' | 'persistent' | 'any';
+
+// ---------------------------------------------------------------------------
+// Operations. Znode data travels as a UTF-8 string; its size limit is in UTF-8 bytes.
+// `version: -1` means "any version" for delete / setData / check.
+
+export interface CreateOp { op: 'create'; path: string; data: string; mode: CreateMode }
+export interface DeleteOp { op: 'delete'; path: string; version: number }
+export interface SetDataOp { op: 'setData'; path: string; data: string; version: number }
+export interface CheckOp { op: 'check'; path: string; version: number }
+export interface ExistsOp { op: 'exists'; path: string; watch?: boolean }
+export interface GetDataOp { op: 'getData'; path: string; watch?: boolean }
+export interface GetChildrenOp { op: 'getChildren'; path: string; watch?: boolean; withStat?: boolean }
+export interface MultiOp { op: 'multi'; ops: MultiSubOp[] }
+export interface SyncOp { op: 'sync'; path: string }
+export interface GetEphemeralsOp { op: 'getEphemerals'; prefix?: string }
+export interface AddWatchOp { op: 'addWatch'; path: string; mode: AddWatchMode }
+export interface RemoveWatchesOp { op: 'removeWatches'; path: string; watcherType: WatcherType }
+export interface PingOp { op: 'ping' }
+/** Ends the session at once: its ephemerals are deleted in one transaction. */
+export interface CloseOp { op: 'close' }
+/** The monitoring view (ZooKeeper's `mntr`). */
+export interface StatsOp { op: 'stats' }
+
+export type MultiSubOp = CreateOp | DeleteOp | SetDataOp | CheckOp;
+
+export type Operation =
+  | CreateOp
+  | DeleteOp
+  | SetDataOp
+  | ExistsOp
+  | GetDataOp
+  | GetChildrenOp
+  | MultiOp
+  | SyncOp
+  | GetEphemeralsOp
+  | AddWatchOp
+  | RemoveWatchesOp
+  | PingOp
+  | CloseOp
+  | StatsOp;
+
+export type OperationName = Operation['op'];
+
+// ---------------------------------------------------------------------------
+// Results, one per operation
+
+export interface CreateResult { path: string; stat: Stat }
+export type DeleteResult = Record<string, never>;
+export interface SetDataResult { stat: Stat }
+export interface ExistsResult { stat: Stat | null }
+export interface GetDataResult { data: string; stat: Stat }
+export interface GetChildrenResult { children: string[]; stat?: Stat }
+/**
+ * Per sub-operation. When a multi fails, nothing is applied and every entry is an
+ * error: sub-operations before the failing one report 'Ok', the failing one its code,
+ * later ones 'RuntimeInconsistency' (as ZooKeeper does).
+ */
+export type MultiSubResult =
+  | { type: 'create'; path: string; stat: Stat }
+  | { type: 'delete' }
+  | { type: 'setData'; stat: Stat }
+  | { type: 'check' }
+  | { type: 'error'; code: ErrorCode };
+export interface MultiResult { results: MultiSubResult[] }
+export interface SyncResult { path: string }
+export interface GetEphemeralsResult { paths: string[] }
+export type EmptyResult = Record<string, never>;
+
+export interface LatencySummary { min: number; avg: number; max: number; count: number }
+
+export interface StatsResult {
+  version: string;
+  serverState: 'standalone';
+  znodeCount: number;
+  ephemeralsCount: number;
+  watchCount: number;
+  sessions: number;
+  connections: number;
+  outstandingRequests: number;
+  lastZxid: number;
+  approximateDataSize: number;
+  /** Request latency in ms, from arrival to response sent. */
+  requestLatencyMs: LatencySummary;
+  /** fsync latency in ms (file store; zeros for the memory store). */
+  fsyncLatencyMs: LatencySummary;
+  store: string;
+  uptimeMs: number;
+}
+
+export interface ResultByOp {
+  create: CreateResult;
+  delete: DeleteResult;
+  setData: SetDataResult;
+  exists: ExistsResult;
+  getData: GetDataResult;
+  getChildren: GetChildrenResult;
+  multi: MultiResult;
+  sync: SyncResult;
+  getEphemerals: GetEphemeralsResult;
+  addWatch: EmptyResult;
+  removeWatches: EmptyResult;
+  ping: EmptyResult;
+  close: EmptyResult;
+  stats: StatsResult;
+}
+
+// ---------------------------------------------------------------------------
+// Frames. Client → server: ConnectFrame first, then RequestFrames.
+// Server → client: ConnectedFrame (or an ErrorFrame and a close), then ResponseFrames
+// and WatchEventFrames interleaved in the order the server produced them.
+
+export interface ConnectFrame {
+  type: 'connect';
+  protocolVersion: number;
+  /** Requested session timeout; the server negotiates it into [min, max]. */
+  timeoutMs: number;
+  /** Present to resume a session after a reconnect. */
+  sessionId?: string;
+  password?: string;
+  /** The highest zxid this client has seen; a server behind it refuses the connection. */
+  lastZxid: number;
+}
+
+export interface ConnectedFrame {
+  type: 'connected';
+  protocolVersion: number;
+  sessionId: string;
+  password: string;
+  timeoutMs: number;
+  zxid: number;
+  /** True when an existing session was resumed. */
+  resumed: boolean;
+}
+
+export interface RequestFrame<O extends Operation = Operation> {
+  type: 'request';
+  /** Client-chosen request id, echoed in the response (a non-negative integer). */
+  xid: number;
+  request: O;
+}
+
+export interface ResponseFrameOk<R = unknown> {
+  type: 'response';
+  xid: number;
+  /** The zxid the request was served at. */
+  zxid: number;
+  ok: true;
+  result: R;
+}
+
+export interface ResponseFrameError {
+  type: 'response';
+  xid: number;
+  zxid: number;
+  ok: false;
+  error: { code: ErrorCode; message: string; path?: string; results?: MultiSubResult[] };
+}
+
+export type ResponseFrame<R = unknown> = ResponseFrameOk<R> | ResponseFrameError;
+
+export interface WatchEventFrame {
+  type: 'watch';
+  event: WatchEventType;
+  path: string;
+  zxid: number;
+}
+
+/** A connection-level error (bad handshake, malformed frame without an xid, expired session). */
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  /** Echoed when the malformed frame carried a readable xid. */
+  xid?: number;
+}
+
+export type ClientFrame = ConnectFrame | RequestFrame;
+export type ServerFrame = ConnectedFrame | ResponseFrame | WatchEventFrame | ErrorFrame;
