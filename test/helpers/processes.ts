@@ -1,0 +1,145 @@
+/**
+ * Real processes for integration tests: free ports on 127.0.0.1, spawn `samsa` (the built
+ * dist/), poll conditions with deadlines (never sleep-and-hope), clean up by pid.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const SAMSA_BIN = path.join(REPO_ROOT, 'bin', 'samsa.js');
+
+/** A port the kernel just handed out on 127.0.0.1 (closed again before returning). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') return reject(new Error('no port'));
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `samsa-${prefix}-`));
+}
+
+/** Polls `condition` every `intervalMs` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  intervalMs = 25,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** True once something accepts TCP connections on host:port. */
+export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Everything the process wrote so far (stdout and stderr interleaved). */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process is gone. */
+  exited: Promise<number | string>;
+}
+
+const running = new Set<RunningProcess>();
+
+/** Spawns `node bin/samsa.js ...args`. The process is killed by `stopAll` if still alive. */
+export function spawnSamsa(args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+  return spawnProcess(process.execPath, [SAMSA_BIN, ...args], env);
+}
+
+export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SAMSA_LOG_PRETTY: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+    if (text.length > 1_000_000) text = text.slice(-500_000); // bounded
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+  if (child.pid === undefined) throw new Error(`could not spawn ${command}`);
+  const handle: RunningProcess = { child, pid: child.pid, output: () => text, exited };
+  running.add(handle);
+  void exited.then(() => running.delete(handle));
+  return handle;
+}
+
+/** SIGKILL, then wait until the process is gone. */
+export async function kill(handle: RunningProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (handle.child.exitCode !== null || handle.child.signalCode !== null) return;
+  try {
+    process.kill(handle.pid, signal);
+  } catch {
+    return;
+  }
+  await handle.exited;
+}
+
+/** Kills every process this test file started that is still alive. Call from afterAll. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((handle) => kill(handle)));
+}
+
+/** Starts a coordinator on a free port with its own data directory and waits until it accepts connections. */
+export async function startCoordinator(options: { dataDir?: string; port?: number; store?: 'file' | 'memory'; extraArgs?: string[] } = {}): Promise<{
+  process: RunningProcess;
+  port: number;
+  url: string;
+  dataDir: string;
+}> {
+  const port = options.port ?? (await freePort());
+  const dataDir = options.dataDir ?? tempDir('coordinator');
+  const handle = spawnSamsa([
+    'coordinator',
+    '--port', String(port),
+    '--data-dir', dataDir,
+    '--store', options.store ?? 'file',
+    '--metrics-port', '0',
+    ...(options.extraArgs ?? []),
+  ]);
+  await waitFor(`coordinator on port ${port}`, async () => {
+    if (handle.child.exitCode !== null) throw new Error(`coordinator exited: ${handle.output()}`);
+    return canConnect(port);
+  }, 15_000);
+  return { process: handle, port, url: `ws://127.0.0.1:${port}`, dataDir };
+}
