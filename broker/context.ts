@@ -1,0 +1,136 @@
+/**
+ * The contract between the broker's cluster side (registration, controller, metadata cache,
+ * local partitions, admin operations: broker/cluster/*, broker/controller/*) and its Kafka
+ * protocol side (broker/kafka/server.ts and broker/kafka/handlers/*). Handlers see the
+ * broker only through BrokerContext, so both sides can be built and tested on their own.
+ */
+import type { EventEmitter } from 'events';
+import type { Logger } from '../shared/logging';
+import type { PartitionLog } from './log/partition-log';
+
+export interface BrokerEndpoint {
+  id: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+/** /brokers/topics/<t>/partitions/<p>/state plus the assignment from /brokers/topics/<t>. */
+export interface PartitionView {
+  partition: number;
+  replicas: number[];
+  /** -1 while leaderless. */
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+}
+
+export interface TopicView {
+  name: string;
+  /** Partitions 0..n-1 in order. A partition whose state znode is not there yet has leader -1. */
+  partitions: PartitionView[];
+  /** Set while a deletion is pending (/admin/delete_topics/<t>). */
+  markedForDeletion: boolean;
+}
+
+/** The broker's cached picture of the tree, kept fresh by watches. */
+export interface ClusterView {
+  clusterId: string;
+  /** The broker id holding /controller, or -1. */
+  controllerId: number;
+  /** Live brokers (/brokers/ids), sorted by id. */
+  brokers: BrokerEndpoint[];
+  topics: Map<string, TopicView>;
+}
+
+/** Effective topic configuration: broker defaults overlaid with /config/topics/<t>. */
+export interface TopicConfig {
+  'retention.ms': number;
+  'retention.bytes': number;
+  'segment.bytes': number;
+  'min.insync.replicas': number;
+  'max.message.bytes': number;
+  'cleanup.policy': string;
+}
+
+export const TOPIC_CONFIG_KEYS: ReadonlyArray<keyof TopicConfig> = [
+  'retention.ms',
+  'retention.bytes',
+  'segment.bytes',
+  'min.insync.replicas',
+  'max.message.bytes',
+  'cleanup.policy',
+];
+
+/**
+ * A partition this broker holds a replica of. Emits 'append' (no arguments) after every
+ * append, so long-polling fetches can wake up without a busy loop.
+ */
+export interface LocalPartition extends EventEmitter {
+  readonly topic: string;
+  readonly partition: number;
+  readonly log: PartitionLog;
+  /** True when this broker is the partition's leader and its session is valid (not fenced). */
+  readonly isLeader: boolean;
+  readonly leaderEpoch: number;
+  /** Until replication lands: equals log.logEndOffset on the leader. */
+  readonly highWatermark: number;
+}
+
+/** A Kafka-style per-item result: error code 0 = success. */
+export interface AdminResult {
+  name: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface CreateTopicSpec {
+  name: string;
+  /** -1 = broker default (num.partitions). */
+  numPartitions: number;
+  /** -1 = broker default (default.replication.factor). */
+  replicationFactor: number;
+  /** Explicit assignment (partition -> broker ids), or empty. */
+  assignments: Array<{ partitionIndex: number; brokerIds: number[] }>;
+  configs: Array<{ name: string; value: string | null }>;
+}
+
+export interface AdminOperations {
+  /** Validates, assigns replicas across live brokers and writes the topic znodes. Resolves once every partition has a leader or timeoutMs passes (then REQUEST_TIMED_OUT for that topic). */
+  createTopics(specs: CreateTopicSpec[], timeoutMs: number, validateOnly: boolean): Promise<AdminResult[]>;
+  /** Marks for deletion (the controller carries it out); resolves once gone or timeoutMs passes. */
+  deleteTopics(names: string[], timeoutMs: number): Promise<AdminResult[]>;
+  createPartitions(specs: Array<{ name: string; count: number; assignments: number[][] | null }>, timeoutMs: number, validateOnly: boolean): Promise<AdminResult[]>;
+  /** Replaces the topic's overrides (AlterConfigs semantics); validates names and values. */
+  alterTopicConfigs(name: string, configs: Array<{ name: string; value: string | null }>, validateOnly: boolean): Promise<AdminResult>;
+  /** Effective config with, per key, whether it is a topic override or the broker default. */
+  describeTopicConfig(name: string): { config: TopicConfig; overrides: Set<string> } | null;
+  /** Kafka's auto.create.topics.enable path: creates the topic with broker defaults if it does not exist. */
+  autoCreateTopic(name: string): Promise<void>;
+}
+
+export interface BrokerSettings {
+  brokerId: number;
+  /** The host/port clients are told (Metadata). */
+  advertisedHost: string;
+  port: number;
+  autoCreateTopicsEnable: boolean;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  /** socket.request.max.bytes: a larger request closes the connection before any allocation. */
+  socketRequestMaxBytes: number;
+  /** Most requests read ahead per connection before the socket is paused. */
+  inFlightRequestsPerConnectionMax: number;
+}
+
+export interface BrokerContext {
+  readonly settings: BrokerSettings;
+  readonly logger: Logger;
+  cluster(): ClusterView;
+  /** The local replica, or null when this broker holds none for that partition. */
+  localPartition(topic: string, partition: number): LocalPartition | null;
+  topicConfig(topic: string): TopicConfig;
+  /** True while the broker's coordinator session is lost: it must not act as a leader. */
+  isFenced(): boolean;
+  readonly admin: AdminOperations;
+}
