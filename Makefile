@@ -6,7 +6,7 @@ PORT ?= 2181
 ID ?= 1
 N ?= 3
 
-.PHONY: help deps build test test-unit test-integration coordinator clean
+.PHONY: help deps build test test-unit test-integration coordinator bench-coordinator clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
@@ -31,6 +31,9 @@ test-integration: build
 
 coordinator: build
 	$(SAMSA) coordinator --port $(PORT) --data-dir ./data/coordinator
+
+bench-coordinator: build
+	$(NODE) dist/scripts/bench-coordinator.js
 
 clean:
 	rm -rf dist run

@@ -1,0 +1,337 @@
+/**
+ * `make bench-coordinator`: the coordinator against Apache ZooKeeper 3.8 standalone, same
+ * machine, same run. Workloads: create (sequential, 100-byte data), setData and getData at
+ * 1, 16 and 128 requests in flight (ops/s, p50/p99 latency), then watch latency (one client
+ * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on;
+ * ZooKeeper with its default forceSync=yes. One JSON line per workload and system, then
+ * one line of Samsa/ZooKeeper ratios per workload.
+ *
+ * Every loop is bounded in count and time; both servers listen on 127.0.0.1 on free ports
+ * and are stopped by pid at the end, whatever happens.
+ */
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { CoordinatorClient } from '../shared/coordinator/client';
+
+// node-zookeeper-client ships no types; the few calls used here are typed below.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const zookeeper = require('node-zookeeper-client') as ZooKeeperModule;
+
+interface ZooKeeperClient {
+  connect(): void;
+  close(): void;
+  once(event: 'connected', listener: () => void): void;
+  create(path: string, data: Buffer, mode: number, callback: (error: Error | null, path: string) => void): void;
+  setData(path: string, data: Buffer, version: number, callback: (error: Error | null) => void): void;
+  getData(path: string, watcher: ((event: unknown) => void) | undefined, callback: (error: Error | null, data: Buffer) => void): void;
+}
+interface ZooKeeperModule {
+  createClient(connection: string, options?: { sessionTimeout?: number }): ZooKeeperClient;
+  CreateMode: { PERSISTENT: number; PERSISTENT_SEQUENTIAL: number };
+}
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const IN_FLIGHT = [1, 16, 128];
+const OPS_PER_WORKLOAD = Number(process.env.BENCH_OPS ?? 20_000);
+const SECONDS_PER_WORKLOAD = Number(process.env.BENCH_SECONDS ?? 6);
+const WATCH_ROUNDS = Number(process.env.BENCH_WATCH_ROUNDS ?? 2_000);
+const WATCH_SECONDS_MAX = 60;
+const DATA = 'x'.repeat(100);
+
+/** The operations a workload needs, for either system. */
+interface Driver {
+  name: 'samsa' | 'zookeeper';
+  create(path: string, data: string, sequential: boolean): Promise<string>;
+  setData(path: string, data: string): Promise<void>;
+  getData(path: string, watcher?: () => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Result {
+  system: string;
+  workload: string;
+  inFlight: number;
+  ops: number;
+  seconds: number;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Number(sorted[index].toFixed(3));
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench-coordinator: ${message}\n`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
+    if (await canConnect(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+/** Runs `operation` with `inFlight` requests outstanding until `count` are done or time is up. */
+async function runClosedLoop(inFlight: number, count: number, operation: (index: number) => Promise<void>): Promise<{ latencies: number[]; seconds: number }> {
+  const latencies: number[] = [];
+  const deadline = Date.now() + SECONDS_PER_WORKLOAD * 1000;
+  let issued = 0;
+  const started = process.hrtime.bigint();
+  async function worker(): Promise<void> {
+    while (issued < count && Date.now() < deadline) {
+      const index = issued++;
+      const t0 = process.hrtime.bigint();
+      await operation(index);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { latencies, seconds };
+}
+
+async function measure(driver: Driver, workload: string, inFlight: number, operation: (index: number) => Promise<void>): Promise<Result> {
+  const { latencies, seconds } = await runClosedLoop(inFlight, OPS_PER_WORKLOAD, operation);
+  latencies.sort((a, b) => a - b);
+  const result: Result = {
+    system: driver.name,
+    workload,
+    inFlight,
+    ops: latencies.length,
+    seconds: Number(seconds.toFixed(3)),
+    opsPerSecond: Math.round(latencies.length / seconds),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return result;
+}
+
+async function watchLatency(watcher: Driver, setter: Driver, root: string): Promise<Result> {
+  const nodePath = `${root}/watched`;
+  await setter.create(nodePath, DATA, false);
+  const latencies: number[] = [];
+  const deadline = Date.now() + WATCH_SECONDS_MAX * 1000;
+  const started = process.hrtime.bigint();
+  for (let round = 0; round < WATCH_ROUNDS && Date.now() < deadline; round++) {
+    let fired!: () => void;
+    const event = new Promise<void>((resolve) => (fired = resolve));
+    await watcher.getData(nodePath, () => fired());
+    const t0 = process.hrtime.bigint();
+    await Promise.all([setter.setData(nodePath, DATA), event]);
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  const result: Result = {
+    system: watcher.name,
+    workload: 'watch',
+    inFlight: 1,
+    ops: latencies.length,
+    seconds: Number(seconds.toFixed(3)),
+    opsPerSecond: Math.round(latencies.length / seconds),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return result;
+}
+
+async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]> {
+  const results: Result[] = [];
+  const driver = await makeDriver();
+  try {
+    const root = `/bench-${process.pid}`;
+    await driver.create(root, '', false);
+    for (const inFlight of IN_FLIGHT) {
+      log(`${driver.name}: create x${inFlight}`);
+      results.push(await measure(driver, 'create', inFlight, async () => {
+        await driver.create(`${root}/seq-`, DATA, true);
+      }));
+    }
+    // setData and getData spread over 128 nodes so that requests in flight don't all hit one znode.
+    const targets: string[] = [];
+    for (let i = 0; i < 128; i++) targets.push(await driver.create(`${root}/node-${i}`, DATA, false));
+    for (const inFlight of IN_FLIGHT) {
+      log(`${driver.name}: setData x${inFlight}`);
+      results.push(await measure(driver, 'setData', inFlight, (index) => driver.setData(targets[index % targets.length], DATA)));
+    }
+    for (const inFlight of IN_FLIGHT) {
+      log(`${driver.name}: getData x${inFlight}`);
+      results.push(await measure(driver, 'getData', inFlight, (index) => driver.getData(targets[index % targets.length])));
+    }
+    const setter = await makeDriver();
+    try {
+      log(`${driver.name}: watch latency, ${WATCH_ROUNDS} rounds`);
+      results.push(await watchLatency(driver, setter, root));
+    } finally {
+      await setter.close();
+    }
+  } finally {
+    await driver.close();
+  }
+  return results;
+}
+
+async function samsaDriver(url: string): Promise<Driver> {
+  const client = new CoordinatorClient({ servers: [url], sessionTimeoutMs: 10_000, inFlightMax: 4096 });
+  await client.connect();
+  return {
+    name: 'samsa',
+    async create(nodePath, data, sequential) {
+      return (await client.create(nodePath, data, { mode: sequential ? 'persistent_sequential' : 'persistent' })).path;
+    },
+    async setData(nodePath, data) {
+      await client.setData(nodePath, data, -1);
+    },
+    async getData(nodePath, watcher) {
+      await client.getData(nodePath, watcher ? () => watcher() : undefined);
+    },
+    close: () => client.close(),
+  };
+}
+
+async function zookeeperDriver(port: number): Promise<Driver> {
+  const client = zookeeper.createClient(`127.0.0.1:${port}`, { sessionTimeout: 10_000 });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ZooKeeper connection timed out')), 15_000);
+    client.once('connected', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.connect();
+  });
+  const mode = zookeeper.CreateMode;
+  return {
+    name: 'zookeeper',
+    create: (nodePath, data, sequential) =>
+      new Promise((resolve, reject) =>
+        client.create(nodePath, Buffer.from(data), sequential ? mode.PERSISTENT_SEQUENTIAL : mode.PERSISTENT, (error, created) =>
+          error ? reject(error) : resolve(created))),
+    setData: (nodePath, data) =>
+      new Promise((resolve, reject) => client.setData(nodePath, Buffer.from(data), -1, (error) => (error ? reject(error) : resolve()))),
+    getData: (nodePath, watcher) =>
+      new Promise((resolve, reject) =>
+        client.getData(nodePath, watcher ? () => watcher() : undefined, (error) => (error ? reject(error) : resolve()))),
+    close: async () => client.close(),
+  };
+}
+
+function startSamsa(port: number, dataDir: string): ChildProcess {
+  return spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--data-dir', dataDir, '--store', 'file', '--metrics-port', '0', '--log-level', 'warn'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SAMSA_LOG_PRETTY: 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+function startZooKeeper(port: number, dataDir: string): ChildProcess {
+  // Debian's zookeeper package: the same main class zkServer.sh runs for a standalone server
+  // (ZooKeeperServerMain <port> <dataDir>), with forceSync at its default (yes).
+  const classpath = ['/etc/zookeeper/conf', '/usr/share/java/zookeeper.jar'].join(':');
+  return spawn('java', [
+    '-cp', classpath,
+    '-Dzookeeper.admin.enableServer=false',
+    `-Dzookeeper.log.dir=${dataDir}`,
+    '-Dzookeeper.maxClientCnxns=0',
+    'org.apache.zookeeper.server.ZooKeeperServerMain',
+    String(port),
+    dataDir,
+  ], { stdio: ['ignore', 'ignore', 'ignore'] });
+}
+
+async function stop(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function ensureZooKeeper(): void {
+  if (fs.existsSync('/usr/share/java/zookeeper.jar')) return;
+  log('installing the Debian package zookeeper');
+  const result = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'ensure-deps.sh'), 'zookeeper'], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('could not install zookeeper (Debian package); install it and run again');
+}
+
+async function main(): Promise<void> {
+  ensureZooKeeper();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-coordinator-'));
+  let samsa: ChildProcess | null = null;
+  let zk: ChildProcess | null = null;
+  const stopAll = () => Promise.all([stop(samsa), stop(zk)]);
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const samsaPort = await freePort();
+    samsa = startSamsa(samsaPort, path.join(work, 'samsa'));
+    await waitForPort(samsaPort, samsa, 'samsa coordinator');
+    log(`samsa coordinator on ${samsaPort} (file store, fsync on)`);
+    const samsaResults = await runWorkloads(() => samsaDriver(`ws://127.0.0.1:${samsaPort}`));
+    await stop(samsa);
+
+    const zkPort = await freePort();
+    fs.mkdirSync(path.join(work, 'zookeeper'));
+    zk = startZooKeeper(zkPort, path.join(work, 'zookeeper'));
+    await waitForPort(zkPort, zk, 'zookeeper');
+    log(`zookeeper 3.8 standalone on ${zkPort} (forceSync default)`);
+    const zkResults = await runWorkloads(() => zookeeperDriver(zkPort));
+
+    const summary: Array<Record<string, string | number>> = [];
+    for (const ours of samsaResults) {
+      const theirs = zkResults.find((r) => r.workload === ours.workload && r.inFlight === ours.inFlight);
+      if (!theirs) continue;
+      const line = {
+        ratio: 'samsa/zookeeper',
+        workload: ours.workload,
+        inFlight: ours.inFlight,
+        throughput: Number((ours.opsPerSecond / theirs.opsPerSecond).toFixed(2)),
+        p50: Number((ours.p50Ms / theirs.p50Ms).toFixed(2)),
+        p99: Number((ours.p99Ms / theirs.p99Ms).toFixed(2)),
+      };
+      summary.push(line);
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    }
+  } finally {
+    await stopAll();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench-coordinator: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
