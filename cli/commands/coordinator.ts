@@ -1,0 +1,179 @@
+/**
+ * `samsa coordinator`: run the coordinator in the foreground; `samsa coordinator stats`: its mntr view.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { WebSocket } from 'ws';
+import { loadCoordinatorConfig } from '../../coordinator/config';
+import { startCoordinator } from '../../coordinator/main';
+import { PROTOCOL_VERSION, StatsResult } from '../../shared/coordinator/protocol';
+import { createLogger, LoggingOptions } from '../../shared/logging';
+
+interface RunArgs {
+  port?: number;
+  host?: string;
+  'data-dir'?: string;
+  store?: string;
+  'metrics-port'?: number;
+  'session-timeout-min-ms'?: number;
+  'session-timeout-max-ms'?: number;
+  'snapshot-every-txns'?: number;
+  fsync?: boolean;
+  'log-level'?: string;
+}
+
+interface StatsArgs {
+  server?: string;
+  json?: boolean;
+  'timeout-ms': number;
+}
+
+function loggingOptions(level: string | undefined): LoggingOptions {
+  const prettyEnv = process.env.SAMSA_LOG_PRETTY;
+  const pretty = prettyEnv === 'true' ? true : prettyEnv === 'false' ? false : Boolean(process.stderr.isTTY);
+  return { level: level ?? process.env.SAMSA_LOG_LEVEL ?? 'info', pretty };
+}
+
+async function run(args: RunArgs): Promise<void> {
+  const config = loadCoordinatorConfig(process.env, {
+    host: args.host,
+    port: args.port,
+    dataDir: args['data-dir'],
+    store: args.store,
+    metricsPort: args['metrics-port'],
+    sessionTimeoutMinMs: args['session-timeout-min-ms'],
+    sessionTimeoutMaxMs: args['session-timeout-max-ms'],
+    snapshotEveryTxns: args['snapshot-every-txns'],
+    fsync: args.fsync,
+  });
+  const logger = createLogger(loggingOptions(args['log-level']));
+  const running = await startCoordinator(config, logger);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.exit(1); // a second Ctrl-C: leave now
+    }
+    stopping = true;
+    logger.info({ signal }, 'coordinator.stopping');
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'coordinator.stop_failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // Runs until a signal: the handler's promise never settles.
+  await new Promise<never>(() => undefined);
+}
+
+/** A one-shot exchange (connect, stats, close); the full client library is not needed for this. */
+function fetchStats(url: string, timeoutMs: number): Promise<StatsResult> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { handshakeTimeout: timeoutMs });
+    let result: StatsResult | null = null;
+    let settled = false;
+    const finish = (error: Error | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.terminate();
+      if (error !== null) reject(error);
+      else resolve(result!);
+    };
+    const timer = setTimeout(() => finish(new Error(`OperationTimeout: no answer from ${url} in ${timeoutMs} ms`)), timeoutMs);
+    socket.on('open', () => {
+      socket.send(JSON.stringify({ type: 'connect', protocolVersion: PROTOCOL_VERSION, timeoutMs: 3000, lastZxid: 0 }));
+    });
+    socket.on('message', (data: Buffer) => {
+      let frame: { type?: string; xid?: number; ok?: boolean; result?: unknown; code?: string; message?: string; error?: { code: string; message: string } };
+      try {
+        frame = JSON.parse(data.toString('utf8'));
+      } catch {
+        return finish(new Error(`MarshallingError: ${url} sent a frame that is not JSON`));
+      }
+      if (frame.type === 'connected') {
+        socket.send(JSON.stringify({ type: 'request', xid: 1, request: { op: 'stats' } }));
+        socket.send(JSON.stringify({ type: 'request', xid: 2, request: { op: 'close' } }));
+      } else if (frame.type === 'error') {
+        finish(new Error(`${frame.code}: ${frame.message}`));
+      } else if (frame.type === 'response' && frame.xid === 1) {
+        if (frame.ok !== true) return finish(new Error(`${frame.error?.code}: ${frame.error?.message}`));
+        result = frame.result as StatsResult;
+      } else if (frame.type === 'response' && frame.xid === 2) {
+        finish(result === null ? new Error('SystemError: no stats in the answer') : null);
+      }
+    });
+    socket.on('close', () => finish(result === null ? new Error(`ConnectionLoss: ${url} closed the connection`) : null));
+    socket.on('error', (error) => finish(new Error(`ConnectionLoss: ${url}: ${error.message}`)));
+  });
+}
+
+/** The mntr view: one `key value` line per figure, keys padded so values line up. */
+export function formatMntr(stats: StatsResult): string {
+  const rows: [string, string | number][] = [
+    ['version', stats.version],
+    ['server_state', stats.serverState],
+    ['store', stats.store],
+    ['uptime_ms', stats.uptimeMs],
+    ['znode_count', stats.znodeCount],
+    ['ephemerals_count', stats.ephemeralsCount],
+    ['watch_count', stats.watchCount],
+    ['approximate_data_size', stats.approximateDataSize],
+    ['sessions', stats.sessions],
+    ['connections', stats.connections],
+    ['outstanding_requests', stats.outstandingRequests],
+    ['last_zxid', stats.lastZxid],
+    ['min_request_latency_ms', stats.requestLatencyMs.min],
+    ['avg_request_latency_ms', stats.requestLatencyMs.avg],
+    ['max_request_latency_ms', stats.requestLatencyMs.max],
+    ['request_count', stats.requestLatencyMs.count],
+    ['min_fsync_latency_ms', stats.fsyncLatencyMs.min],
+    ['avg_fsync_latency_ms', stats.fsyncLatencyMs.avg],
+    ['max_fsync_latency_ms', stats.fsyncLatencyMs.max],
+    ['fsync_count', stats.fsyncLatencyMs.count],
+  ];
+  const width = Math.max(...rows.map(([key]) => key.length));
+  return rows.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+const statsCommand: CommandModule<object, StatsArgs> = {
+  command: 'stats',
+  describe: "Print the coordinator's monitoring view (like ZooKeeper's mntr)",
+  builder: (yargs) =>
+    yargs
+      .option('server', { type: 'string', describe: 'Coordinator URL (env SAMSA_COORDINATOR; default ws://127.0.0.1:2181)' })
+      .option('json', { type: 'boolean', describe: 'Print JSON' })
+      .option('timeout-ms', { type: 'number', default: 10_000, describe: 'Give up after this long' }) as Argv<StatsArgs>,
+  handler: async (args) => {
+    const url = args.server ?? process.env.SAMSA_COORDINATOR ?? 'ws://127.0.0.1:2181';
+    const stats = await fetchStats(url, args['timeout-ms']);
+    process.stdout.write(args.json ? `${JSON.stringify(stats, null, 2)}\n` : formatMntr(stats));
+  },
+};
+
+const runCommand: CommandModule<object, RunArgs> = {
+  command: '$0',
+  describe: 'Run the coordinator in the foreground',
+  builder: (yargs) =>
+    yargs
+      .option('port', { type: 'number', describe: 'WebSocket port (env SAMSA_COORDINATOR_PORT; default 2181)' })
+      .option('host', { type: 'string', describe: 'Address to listen on (default 127.0.0.1)' })
+      .option('data-dir', { type: 'string', describe: 'Data directory for the file store (default ./data/coordinator)' })
+      .option('store', { type: 'string', choices: ['file', 'memory'], describe: 'Where transactions are kept (default file)' })
+      .option('metrics-port', { type: 'number', describe: 'Prometheus /metrics port on 127.0.0.1; 0 = any free port, -1 = off (default 7181)' })
+      .option('session-timeout-min-ms', { type: 'number', describe: 'Smallest negotiated session timeout (default 1000)' })
+      .option('session-timeout-max-ms', { type: 'number', describe: 'Largest negotiated session timeout (default 60000)' })
+      .option('snapshot-every-txns', { type: 'number', describe: 'Write a snapshot after this many transactions (default 100000)' })
+      .option('fsync', { type: 'boolean', describe: 'fdatasync every group commit (default true; --no-fsync to turn off)' })
+      .option('log-level', { type: 'string', describe: 'trace, debug, info, warn, error (env SAMSA_LOG_LEVEL; default info)' }) as Argv<RunArgs>,
+  handler: run,
+};
+
+export const coordinatorCommand: CommandModule<object, object> = {
+  command: 'coordinator',
+  describe: 'Run the coordinator (default) or show its stats',
+  builder: (yargs) => yargs.command(statsCommand).command(runCommand),
+  handler: () => undefined,
+};

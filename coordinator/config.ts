@@ -1,0 +1,146 @@
+/**
+ * The coordinator's configuration: one typed, validated, frozen object per process,
+ * built as defaults <- env <- flags. Nothing below the CLI reads process.env; the CLI
+ * passes the environment in.
+ */
+import { CoordinatorLimits, DEFAULT_LIMITS } from './core-api';
+
+export type StoreKind = 'file' | 'memory';
+
+export interface CoordinatorConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  store: StoreKind;
+  /** Prometheus /metrics on 127.0.0.1: a port, 0 = any free port, -1 = off. Default 7181. */
+  metricsPort: number;
+  limits: CoordinatorLimits;
+  /** ws maxPayload. Default limits.dataBytesMax + 64 KiB. */
+  frameBytesMax: number;
+  /** Requests executed but not yet answered, per connection; more get Throttled. Default 1000. */
+  outstandingRequestsPerConnectionMax: number;
+  /** Watch events kept for a session whose connection is down (oldest dropped). Default 10000. */
+  pendingEventsPerSessionMax: number;
+  /** Bytes a client may leave unread in its socket before it is disconnected. Default 64 MiB. */
+  connectionBufferedBytesMax: number;
+  /** Open connections at most; more are refused. Default 10000. */
+  connectionsMax: number;
+  /** A connection must send its connect frame within this. Default 10000 ms. */
+  handshakeTimeoutMs: number;
+  /** A snapshot after this many transactions. Default 100000. */
+  snapshotEveryTxns: number;
+  /** Snapshots kept on disk (older log files go with the oldest kept one). Default 2. */
+  snapshotsRetained: number;
+  /** fdatasync every group commit. Default true (off only for tests/benchmarks that do not care). */
+  fsync: boolean;
+  /** Session expiry check interval. Default 100 ms. */
+  tickMs: number;
+}
+
+/** Values as they come from the command line (undefined = not given). */
+export interface CoordinatorFlags {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  store?: string;
+  metricsPort?: number;
+  sessionTimeoutMinMs?: number;
+  sessionTimeoutMaxMs?: number;
+  fsync?: boolean;
+  snapshotEveryTxns?: number;
+  tickMs?: number;
+}
+
+export const DEFAULT_COORDINATOR_PORT = 2181;
+export const DEFAULT_METRICS_PORT = 7181;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function envInt(env: Record<string, string | undefined>, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new ConfigError(`${name} must be an integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function envBool(env: Record<string, string | undefined>, name: string): boolean | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function checkInt(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
+  }
+}
+
+/**
+ * Builds the config. `env` is the process environment as the CLI saw it; the variables read
+ * are SAMSA_COORDINATOR_HOST, _PORT, _DATA_DIR, _STORE, _METRICS_PORT, _FSYNC,
+ * _SESSION_TIMEOUT_MIN_MS, _SESSION_TIMEOUT_MAX_MS.
+ */
+export function loadCoordinatorConfig(
+  env: Record<string, string | undefined> = {},
+  flags: CoordinatorFlags = {},
+  overrides: Partial<Omit<CoordinatorConfig, 'limits'>> & { limits?: Partial<CoordinatorLimits> } = {},
+): Readonly<CoordinatorConfig> {
+  const limits: CoordinatorLimits = {
+    ...DEFAULT_LIMITS,
+    ...overrides.limits,
+    sessionTimeoutMinMs:
+      flags.sessionTimeoutMinMs ?? envInt(env, 'SAMSA_COORDINATOR_SESSION_TIMEOUT_MIN_MS') ?? overrides.limits?.sessionTimeoutMinMs ?? DEFAULT_LIMITS.sessionTimeoutMinMs,
+    sessionTimeoutMaxMs:
+      flags.sessionTimeoutMaxMs ?? envInt(env, 'SAMSA_COORDINATOR_SESSION_TIMEOUT_MAX_MS') ?? overrides.limits?.sessionTimeoutMaxMs ?? DEFAULT_LIMITS.sessionTimeoutMaxMs,
+  };
+  const store = flags.store ?? env.SAMSA_COORDINATOR_STORE ?? overrides.store ?? 'file';
+  if (store !== 'file' && store !== 'memory') throw new ConfigError(`store must be file or memory, got ${JSON.stringify(store)}`);
+  const config: CoordinatorConfig = {
+    host: flags.host ?? env.SAMSA_COORDINATOR_HOST ?? overrides.host ?? '127.0.0.1',
+    port: flags.port ?? envInt(env, 'SAMSA_COORDINATOR_PORT') ?? overrides.port ?? DEFAULT_COORDINATOR_PORT,
+    dataDir: flags.dataDir ?? env.SAMSA_COORDINATOR_DATA_DIR ?? overrides.dataDir ?? './data/coordinator',
+    store,
+    metricsPort: flags.metricsPort ?? envInt(env, 'SAMSA_COORDINATOR_METRICS_PORT') ?? overrides.metricsPort ?? DEFAULT_METRICS_PORT,
+    limits: Object.freeze(limits),
+    frameBytesMax: overrides.frameBytesMax ?? limits.dataBytesMax + 64 * 1024,
+    outstandingRequestsPerConnectionMax: overrides.outstandingRequestsPerConnectionMax ?? 1000,
+    pendingEventsPerSessionMax: overrides.pendingEventsPerSessionMax ?? 10_000,
+    connectionBufferedBytesMax: overrides.connectionBufferedBytesMax ?? 64 * 1024 * 1024,
+    connectionsMax: overrides.connectionsMax ?? 10_000,
+    handshakeTimeoutMs: overrides.handshakeTimeoutMs ?? 10_000,
+    snapshotEveryTxns: flags.snapshotEveryTxns ?? overrides.snapshotEveryTxns ?? 100_000,
+    snapshotsRetained: overrides.snapshotsRetained ?? 2,
+    fsync: flags.fsync ?? envBool(env, 'SAMSA_COORDINATOR_FSYNC') ?? overrides.fsync ?? true,
+    tickMs: flags.tickMs ?? overrides.tickMs ?? 100,
+  };
+  validate(config);
+  return Object.freeze(config);
+}
+
+function validate(config: CoordinatorConfig): void {
+  const { limits } = config;
+  if (config.host === '') throw new ConfigError('host must not be empty');
+  if (config.dataDir === '') throw new ConfigError('dataDir must not be empty');
+  checkInt('port', config.port, 0, 65535);
+  checkInt('metricsPort', config.metricsPort, -1, 65535);
+  checkInt('sessionTimeoutMinMs', limits.sessionTimeoutMinMs, 1);
+  checkInt('sessionTimeoutMaxMs', limits.sessionTimeoutMaxMs, limits.sessionTimeoutMinMs);
+  checkInt('pathBytesMax', limits.pathBytesMax, 1);
+  checkInt('dataBytesMax', limits.dataBytesMax, 0);
+  checkInt('multiOpsMax', limits.multiOpsMax, 1);
+  checkInt('watchesPerSessionMax', limits.watchesPerSessionMax, 0);
+  checkInt('frameBytesMax', config.frameBytesMax, 1024);
+  checkInt('outstandingRequestsPerConnectionMax', config.outstandingRequestsPerConnectionMax, 1);
+  checkInt('pendingEventsPerSessionMax', config.pendingEventsPerSessionMax, 0);
+  checkInt('connectionBufferedBytesMax', config.connectionBufferedBytesMax, 1024);
+  checkInt('connectionsMax', config.connectionsMax, 1);
+  checkInt('handshakeTimeoutMs', config.handshakeTimeoutMs, 1);
+  checkInt('snapshotEveryTxns', config.snapshotEveryTxns, 1);
+  checkInt('snapshotsRetained', config.snapshotsRetained, 1);
+  checkInt('tickMs', config.tickMs, 1, 60_000);
+}

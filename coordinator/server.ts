@@ -1,0 +1,583 @@
+/**
+ * The coordinator's WebSocket shell around the pure core.
+ *
+ * Pipeline (see the comment at the top of core-api.ts): each frame is parsed, validated and
+ * executed synchronously in arrival order. A write's transaction goes into the pending batch;
+ * all transactions of one event-loop tick are appended to the store together (one write, one
+ * fsync: group commit), and while an append is in flight the next batch gathers.
+ *
+ * Every reply and watch event joins one FIFO tagged with the zxid it was served at, and leaves
+ * it only once the store has made that zxid durable. Reads served while writes are pending
+ * therefore wait behind them: no client sees a write before it is durable. Because the FIFO is
+ * global and zxids in it never decrease, each connection gets its frames in the order they were
+ * produced, so a watch event always precedes the response to any later request that observes
+ * the change.
+ */
+import { randomBytes } from 'crypto';
+import type { AddressInfo } from 'net';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer, RawData } from 'ws';
+import { AssertionError } from '../shared/assert';
+import {
+  ConnectFrame,
+  ConnectedFrame,
+  ErrorCode,
+  ErrorFrame,
+  PROTOCOL_VERSION,
+  RequestFrame,
+  ResponseFrameError,
+  StatsResult,
+} from '../shared/coordinator/protocol';
+import { parseClientFrame } from '../shared/coordinator/validate';
+import type { CoordinatorConfig } from './config';
+import type { CoordinatorCoreApi, CoreOperation, ExecuteOutcome, Txn } from './core-api';
+import { LatencyRecorder } from './store/store';
+import type { CoordinatorStore } from './store/store';
+
+type ConnectionState = 'handshake' | 'open' | 'closed';
+
+class Connection {
+  state: ConnectionState = 'handshake';
+  sessionId: string | null = null;
+  /** Responses produced for this connection and not yet sent. */
+  outstanding = 0;
+  handshakeTimer: NodeJS.Timeout | null = null;
+  /** The TCP socket is corked until the end of the current tick (see send()). */
+  corked = false;
+  constructor(
+    readonly id: number,
+    readonly socket: WebSocket,
+  ) {}
+}
+
+interface SessionState {
+  connection: Connection | null;
+  /** Serialized watch events kept while the connection is down (bounded). */
+  pendingEvents: string[];
+  droppedEvents: number;
+}
+
+/** One frame waiting until its zxid is durable. */
+interface Output {
+  zxid: number;
+  /** For responses and connection frames: the connection they belong to. */
+  connection: Connection | null;
+  /** For watch events: the session they are for (whatever its connection is by then). */
+  sessionId: string | null;
+  text: string;
+  /** performance.now() at arrival, for request latency; -1 when not a response. */
+  startedAt: number;
+  closeAfter: boolean;
+}
+
+export interface CoordinatorServerOptions {
+  config: Readonly<CoordinatorConfig>;
+  core: CoordinatorCoreApi;
+  store: CoordinatorStore;
+  logger: Logger;
+  version: string;
+  /** The store failed: nothing more can be acknowledged; the process must stop. */
+  onFatal: (error: Error) => void;
+  /** Wall clock for the core (ms since the epoch). Default Date.now. */
+  clock?: () => number;
+}
+
+const QUEUE_COMPACT_AT = 4096;
+
+export class CoordinatorServer {
+  private readonly config: Readonly<CoordinatorConfig>;
+  private readonly core: CoordinatorCoreApi;
+  private readonly store: CoordinatorStore;
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly requestLatency = new LatencyRecorder();
+  private readonly connections = new Set<Connection>();
+  private readonly sessions = new Map<string, SessionState>();
+  private wss: WebSocketServer | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private nextConnectionId = 1;
+  private readonly startedAt: number;
+
+  private durableZxid: number;
+  private pendingTxns: Txn[] = [];
+  private flushScheduled = false;
+  private appendInFlight: Promise<void> | null = null;
+  private outputs: (Output | undefined)[] = [];
+  private outputsHead = 0;
+  private outstandingTotal = 0;
+  private txnsSinceSnapshot = 0;
+  private snapshotInFlight: Promise<void> | null = null;
+  private failed = false;
+  private closing = false;
+
+  constructor(private readonly options: CoordinatorServerOptions) {
+    this.config = options.config;
+    this.core = options.core;
+    this.store = options.store;
+    this.logger = options.logger.child({ component: 'server' });
+    this.clock = options.clock ?? Date.now;
+    this.durableZxid = this.core.lastZxid;
+    this.startedAt = this.clock();
+  }
+
+  /** Listens; resolves with the bound port. */
+  async listen(): Promise<number> {
+    const wss = new WebSocketServer({
+      host: this.config.host,
+      port: this.config.port,
+      maxPayload: this.config.frameBytesMax,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    wss.on('error', (error) => this.logger.error({ err: error }, 'server.error'));
+    wss.on('connection', (socket) => this.onConnection(socket));
+    this.tickTimer = setInterval(() => this.tick(), this.config.tickMs);
+    return (wss.address() as AddressInfo).port;
+  }
+
+  // -------------------------------------------------------------------------
+  // Connections
+
+  private onConnection(socket: WebSocket): void {
+    if (this.closing || this.connections.size >= this.config.connectionsMax) {
+      socket.close(1013, 'too many connections');
+      return;
+    }
+    const connection = new Connection(this.nextConnectionId++, socket);
+    this.connections.add(connection);
+    connection.handshakeTimer = setTimeout(() => {
+      this.sendAndClose(connection, { type: 'error', code: 'OperationTimeout', message: 'no connect frame in time' });
+    }, this.config.handshakeTimeoutMs);
+    socket.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
+    socket.on('error', (error) => this.logger.debug({ connection: connection.id, err: error.message }, 'connection.error'));
+    socket.on('close', (code) => this.onClose(connection, code));
+  }
+
+  private onClose(connection: Connection, code: number): void {
+    connection.state = 'closed';
+    if (connection.handshakeTimer !== null) clearTimeout(connection.handshakeTimer);
+    this.connections.delete(connection);
+    const sessionId = connection.sessionId;
+    if (sessionId !== null) {
+      const session = this.sessions.get(sessionId);
+      if (session !== undefined && session.connection === connection) session.connection = null;
+    }
+    this.logger.debug({ connection: connection.id, sessionId, code }, 'connection.closed');
+  }
+
+  private onMessage(connection: Connection, data: RawData, _isBinary: boolean): void {
+    if (connection.state === 'closed' || this.failed) return;
+    const startedAt = performance.now();
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    const parsed = parseClientFrame(text, this.config.limits);
+    if (connection.state === 'handshake') {
+      if (!parsed.ok) {
+        this.sendAndClose(connection, { type: 'error', code: parsed.code, message: parsed.message });
+      } else if (parsed.frame.type !== 'connect') {
+        this.sendAndClose(connection, { type: 'error', code: 'BadArguments', message: 'the first frame must be connect' });
+      } else {
+        this.onConnect(connection, parsed.frame);
+      }
+      return;
+    }
+    const sessionId = connection.sessionId!;
+    this.core.touchSession(sessionId, this.clock());
+    if (!parsed.ok) {
+      if (parsed.fatal) {
+        this.sendAndClose(connection, { type: 'error', code: parsed.code, message: parsed.message });
+      } else if (parsed.xid !== undefined) {
+        this.respondError(connection, parsed.xid, this.core.lastZxid, parsed.code, parsed.message, startedAt);
+      } else {
+        this.emit(connection, null, this.core.lastZxid, JSON.stringify({ type: 'error', code: parsed.code, message: parsed.message } satisfies ErrorFrame), -1, false);
+      }
+      return;
+    }
+    if (parsed.frame.type === 'connect') {
+      this.sendAndClose(connection, { type: 'error', code: 'BadArguments', message: 'connect frame on an established connection' });
+      return;
+    }
+    this.onRequest(connection, sessionId, parsed.frame, startedAt);
+  }
+
+  private onRequest(connection: Connection, sessionId: string, frame: RequestFrame, startedAt: number): void {
+    const { xid, request } = frame;
+    const outstandingMax = this.config.outstandingRequestsPerConnectionMax;
+    if (connection.outstanding >= outstandingMax) {
+      if (connection.outstanding >= 2 * outstandingMax) {
+        // The client ignores Throttled answers too: stop reading from it.
+        this.logger.warn({ connection: connection.id, sessionId, outstanding: connection.outstanding }, 'connection.throttled_closed');
+        this.sendAndClose(connection, { type: 'error', code: 'Throttled', message: 'too many outstanding requests' });
+        return;
+      }
+      this.respondError(connection, xid, this.core.lastZxid, 'Throttled', `more than ${outstandingMax} outstanding requests`, startedAt);
+      return;
+    }
+    switch (request.op) {
+      case 'ping':
+        this.respondOk(connection, xid, this.core.lastZxid, {}, startedAt);
+        return;
+      case 'stats':
+        this.respondOk(connection, xid, this.core.lastZxid, this.stats(), startedAt);
+        return;
+      case 'close': {
+        const outcome = this.core.closeSession(sessionId, this.clock());
+        this.sessions.delete(sessionId);
+        connection.sessionId = null;
+        this.applyOutcome(outcome);
+        this.emit(connection, null, outcome.zxid, responseText(xid, outcome.zxid, true, {}), startedAt, true);
+        connection.state = 'closed'; // nothing more is read; the socket closes once the reply is out
+        this.logger.info({ sessionId, zxid: outcome.zxid, deleted: outcome.txn?.type === 'closeSession' ? outcome.txn.deleted.length : 0 }, 'session.closed');
+        return;
+      }
+      default:
+        this.execute(connection, sessionId, xid, request, startedAt);
+    }
+  }
+
+  private execute(connection: Connection, sessionId: string, xid: number, request: CoreOperation, startedAt: number): void {
+    let outcome: ExecuteOutcome;
+    try {
+      outcome = this.core.execute(sessionId, request, this.clock());
+    } catch (error) {
+      if (error instanceof AssertionError) throw error; // a bug: stop (TigerBeetle style)
+      // Any other exception is a bug too, but one request must not take the service down.
+      this.logger.error({ err: error, sessionId, op: request.op }, 'request.failed');
+      this.respondError(connection, xid, this.core.lastZxid, 'SystemError', 'internal error', startedAt);
+      return;
+    }
+    this.applyOutcome(outcome);
+    const reply = outcome.reply;
+    if (reply.ok) {
+      this.emit(connection, null, outcome.zxid, responseText(xid, outcome.zxid, true, reply.result), startedAt, false);
+    } else {
+      const error: ResponseFrameError['error'] = { code: reply.code, message: reply.message };
+      if (reply.path !== undefined) error.path = reply.path;
+      if (reply.results !== undefined) error.results = reply.results;
+      this.emit(connection, null, outcome.zxid, responseText(xid, outcome.zxid, false, error), startedAt, false);
+    }
+  }
+
+  /** Appends the outcome's txn and queues its watch events (before the response, as ZooKeeper does). */
+  private applyOutcome(outcome: ExecuteOutcome): void {
+    if (outcome.txn !== null) this.appendTxn(outcome.txn);
+    for (const event of outcome.events) {
+      this.emit(null, event.sessionId, outcome.zxid, JSON.stringify(event.frame), -1, false);
+    }
+  }
+
+  private respondOk(connection: Connection, xid: number, zxid: number, result: unknown, startedAt: number): void {
+    this.emit(connection, null, zxid, responseText(xid, zxid, true, result), startedAt, false);
+  }
+
+  private respondError(connection: Connection, xid: number, zxid: number, code: ErrorCode, message: string, startedAt: number): void {
+    this.emit(connection, null, zxid, responseText(xid, zxid, false, { code, message }), startedAt, false);
+  }
+
+  // -------------------------------------------------------------------------
+  // Handshake and sessions
+
+  private onConnect(connection: Connection, frame: ConnectFrame): void {
+    if (connection.handshakeTimer !== null) clearTimeout(connection.handshakeTimer);
+    connection.handshakeTimer = null;
+    if (frame.protocolVersion !== PROTOCOL_VERSION) {
+      this.sendAndClose(connection, { type: 'error', code: 'BadArguments', message: `protocol version ${frame.protocolVersion} is not supported (server speaks ${PROTOCOL_VERSION})` });
+      return;
+    }
+    const now = this.clock();
+    if (frame.sessionId !== undefined) {
+      const record = this.core.sessionFor(frame.sessionId);
+      if (record === null || record.password !== frame.password) {
+        this.sendAndClose(connection, { type: 'error', code: 'SessionExpired', message: `session ${frame.sessionId} has expired` });
+        return;
+      }
+    }
+    if (frame.lastZxid > this.core.lastZxid) {
+      // ZooKeeper refuses a client that has seen more than this server: it would see history go back.
+      this.sendAndClose(connection, { type: 'error', code: 'RuntimeInconsistency', message: `client has seen zxid ${frame.lastZxid}, server is at ${this.core.lastZxid}` });
+      return;
+    }
+    if (frame.sessionId !== undefined && frame.password !== undefined) {
+      this.resume(connection, frame.sessionId, frame.password, now);
+    } else {
+      this.createSession(connection, frame.timeoutMs, now);
+    }
+  }
+
+  private createSession(connection: Connection, requestedTimeoutMs: number, now: number): void {
+    let sessionId = randomBytes(8).toString('hex');
+    while (this.core.sessionFor(sessionId) !== null) sessionId = randomBytes(8).toString('hex');
+    const password = randomBytes(16).toString('hex');
+    const { txn, timeoutMs } = this.core.createSession(requestedTimeoutMs, now, sessionId, password);
+    this.appendTxn(txn);
+    this.sessions.set(sessionId, { connection, pendingEvents: [], droppedEvents: 0 });
+    connection.sessionId = sessionId;
+    connection.state = 'open';
+    const connected: ConnectedFrame = { type: 'connected', protocolVersion: PROTOCOL_VERSION, sessionId, password, timeoutMs, zxid: txn.zxid, resumed: false };
+    this.emit(connection, null, txn.zxid, JSON.stringify(connected), -1, false);
+    this.logger.info({ sessionId, timeoutMs, connection: connection.id }, 'session.created');
+  }
+
+  private resume(connection: Connection, sessionId: string, password: string, now: number): void {
+    const record = this.core.sessionFor(sessionId)!;
+    this.core.touchSession(sessionId, now);
+    let session = this.sessions.get(sessionId);
+    if (session === undefined) {
+      // A session restored from the store after a restart.
+      session = { connection: null, pendingEvents: [], droppedEvents: 0 };
+      this.sessions.set(sessionId, session);
+    }
+    const previous = session.connection;
+    if (previous !== null && previous !== connection && previous.state !== 'closed') {
+      // ZooKeeper's SessionMoved: the old connection must not act for the session any more.
+      previous.sessionId = null;
+      this.sendAndClose(previous, { type: 'error', code: 'SessionMoved', message: `session ${sessionId} moved to another connection` });
+      this.logger.info({ sessionId, from: previous.id, to: connection.id }, 'session.moved');
+    }
+    session.connection = connection;
+    connection.sessionId = sessionId;
+    connection.state = 'open';
+    const zxid = this.core.lastZxid;
+    const connected: ConnectedFrame = { type: 'connected', protocolVersion: PROTOCOL_VERSION, sessionId, password, timeoutMs: record.timeoutMs, zxid, resumed: true };
+    this.emit(connection, null, zxid, JSON.stringify(connected), -1, false);
+    if (session.droppedEvents > 0) {
+      this.logger.warn({ sessionId, dropped: session.droppedEvents }, 'session.events_dropped');
+      session.droppedEvents = 0;
+    }
+    const pending = session.pendingEvents;
+    session.pendingEvents = [];
+    // Already durable when they were queued; zxid 0 keeps them right behind the connected frame.
+    for (const text of pending) this.emit(connection, null, 0, text, -1, false);
+    this.logger.debug({ sessionId, connection: connection.id, pendingEvents: pending.length }, 'session.resumed');
+  }
+
+  private tick(): void {
+    if (this.failed) return;
+    const now = this.clock();
+    for (const sessionId of this.core.expiredSessions(now)) {
+      const outcome = this.core.closeSession(sessionId, now);
+      this.applyOutcome(outcome);
+      const session = this.sessions.get(sessionId);
+      this.sessions.delete(sessionId);
+      const connection = session?.connection;
+      if (connection != null && connection.state === 'open') {
+        connection.sessionId = null;
+        const frame: ErrorFrame = { type: 'error', code: 'SessionExpired', message: `session ${sessionId} has expired` };
+        this.emit(connection, null, outcome.zxid, JSON.stringify(frame), -1, true);
+        connection.state = 'closed';
+      }
+      this.logger.info({ sessionId, zxid: outcome.zxid, deleted: outcome.txn?.type === 'closeSession' ? outcome.txn.deleted.length : 0 }, 'session.expired');
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Durability: group commit and release in zxid order
+
+  private appendTxn(txn: Txn): void {
+    this.pendingTxns.push(txn);
+    if (!this.flushScheduled && this.appendInFlight === null) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.appendInFlight !== null || this.pendingTxns.length === 0 || this.failed) return;
+    const batch = this.pendingTxns;
+    this.pendingTxns = [];
+    const lastZxid = batch[batch.length - 1].zxid;
+    this.appendInFlight = this.store.append(batch).then(
+      () => {
+        this.appendInFlight = null;
+        this.durableZxid = lastZxid;
+        this.txnsSinceSnapshot += batch.length;
+        this.release();
+        this.maybeSnapshot();
+        // Transactions that gathered during this fsync go out together now.
+        if (this.pendingTxns.length > 0) this.flush();
+      },
+      (error: unknown) => this.fail(error),
+    );
+  };
+
+  private fail(error: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.logger.fatal({ err }, 'store.append_failed');
+    this.options.onFatal(err);
+  }
+
+  private maybeSnapshot(): void {
+    if (this.txnsSinceSnapshot < this.config.snapshotEveryTxns || this.snapshotInFlight !== null) return;
+    this.txnsSinceSnapshot = 0;
+    const snapshot = this.core.snapshot();
+    this.snapshotInFlight = this.store.snapshot(snapshot).then(
+      () => {
+        this.snapshotInFlight = null;
+      },
+      (error: unknown) => {
+        this.snapshotInFlight = null;
+        this.logger.error({ err: error, zxid: snapshot.lastZxid }, 'store.snapshot_failed');
+      },
+    );
+  }
+
+  /** Queues a frame behind everything produced before it; sends at once when nothing waits. */
+  private emit(connection: Connection | null, sessionId: string | null, zxid: number, text: string, startedAt: number, closeAfter: boolean): void {
+    const output: Output = { zxid, connection, sessionId, text, startedAt, closeAfter };
+    if (connection !== null && startedAt >= 0) {
+      connection.outstanding++;
+      this.outstandingTotal++;
+    }
+    if (this.outputsHead === this.outputs.length && zxid <= this.durableZxid) {
+      this.deliver(output);
+      return;
+    }
+    this.outputs.push(output);
+  }
+
+  private release(): void {
+    const outputs = this.outputs;
+    while (this.outputsHead < outputs.length) {
+      const output = outputs[this.outputsHead]!;
+      if (output.zxid > this.durableZxid) break;
+      outputs[this.outputsHead++] = undefined;
+      this.deliver(output);
+    }
+    if (this.outputsHead === outputs.length) {
+      this.outputs = [];
+      this.outputsHead = 0;
+    } else if (this.outputsHead >= QUEUE_COMPACT_AT) {
+      this.outputs = outputs.slice(this.outputsHead);
+      this.outputsHead = 0;
+    }
+  }
+
+  private deliver(output: Output): void {
+    const { connection } = output;
+    if (connection !== null) {
+      if (output.startedAt >= 0) {
+        connection.outstanding--;
+        this.outstandingTotal--;
+        this.requestLatency.record(performance.now() - output.startedAt);
+      }
+      this.send(connection, output.text);
+      if (output.closeAfter) this.closeSocket(connection, 1000);
+      return;
+    }
+    const session = this.sessions.get(output.sessionId!);
+    if (session === undefined) return;
+    if (session.connection !== null && session.connection.state === 'open') {
+      this.send(session.connection, output.text);
+      return;
+    }
+    if (session.pendingEvents.length >= this.config.pendingEventsPerSessionMax) {
+      session.pendingEvents.shift();
+      if (session.droppedEvents++ === 0) {
+        this.logger.warn({ sessionId: output.sessionId, limit: this.config.pendingEventsPerSessionMax }, 'session.pending_events_full');
+      }
+    }
+    if (this.config.pendingEventsPerSessionMax > 0) session.pendingEvents.push(output.text);
+  }
+
+  private send(connection: Connection, text: string): void {
+    const socket = connection.socket;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount > this.config.connectionBufferedBytesMax) {
+      // A client that does not read must not make us buffer without bound.
+      this.logger.warn({ connection: connection.id, sessionId: connection.sessionId, buffered: socket.bufferedAmount }, 'connection.slow_closed');
+      connection.state = 'closed';
+      socket.terminate();
+      return;
+    }
+    if (!connection.corked) {
+      // Frames produced in one tick (all answers to one TCP read, or one group commit's
+      // release) leave in one write: cork the TCP socket now, uncork at the end of the tick.
+      // ws has no public cork; `_socket` is its net.Socket (ws's sender corks it the same way).
+      const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (raw !== undefined) {
+        raw.cork();
+        connection.corked = true;
+        process.nextTick(uncork, connection, raw);
+      }
+    }
+    socket.send(text);
+  }
+
+  /** Sends a connection-level error at once and closes the connection. */
+  private sendAndClose(connection: Connection, frame: ErrorFrame): void {
+    this.send(connection, JSON.stringify(frame));
+    connection.state = 'closed';
+    this.closeSocket(connection, 1000);
+  }
+
+  private closeSocket(connection: Connection, code: number): void {
+    const socket = connection.socket;
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(code);
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => {
+      if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+    }, 2000).unref();
+  }
+
+  // -------------------------------------------------------------------------
+  // Monitoring and shutdown
+
+  stats(): StatsResult {
+    return {
+      version: this.options.version,
+      serverState: 'standalone',
+      ...this.core.counts(),
+      connections: this.connections.size,
+      outstandingRequests: this.outstandingTotal,
+      requestLatencyMs: this.requestLatency.summary(),
+      fsyncLatencyMs: this.store.syncLatency(),
+      store: this.store.kind,
+      uptimeMs: this.clock() - this.startedAt,
+    };
+  }
+
+  /** Stops accepting, makes pending transactions durable, answers them, writes a snapshot, closes. */
+  async close(options: { snapshot: boolean } = { snapshot: true }): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    const wss = this.wss;
+    const closed = wss === null ? Promise.resolve() : new Promise<void>((resolve) => wss.close(() => resolve()));
+    for (let round = 0; round < 1000 && !this.failed && (this.appendInFlight !== null || this.pendingTxns.length > 0); round++) {
+      if (this.appendInFlight !== null) await this.appendInFlight.catch(() => undefined);
+      else this.flush();
+    }
+    if (this.snapshotInFlight !== null) await this.snapshotInFlight;
+    if (options.snapshot && !this.failed && this.txnsSinceSnapshot > 0) {
+      await this.store.snapshot(this.core.snapshot()).catch((error: unknown) => this.logger.error({ err: error }, 'store.snapshot_failed'));
+    }
+    for (const connection of this.connections) {
+      connection.state = 'closed';
+      connection.socket.close(1001, 'server shutting down');
+    }
+    const deadline = setTimeout(() => {
+      for (const connection of this.connections) connection.socket.terminate();
+    }, 1000);
+    await closed;
+    clearTimeout(deadline);
+    for (const connection of this.connections) connection.socket.terminate();
+  }
+}
+
+function uncork(connection: Connection, raw: { uncork(): void }): void {
+  connection.corked = false;
+  raw.uncork();
+}
+
+function responseText(xid: number, zxid: number, ok: boolean, body: unknown): string {
+  return ok
+    ? JSON.stringify({ type: 'response', xid, zxid, ok: true, result: body })
+    : JSON.stringify({ type: 'response', xid, zxid, ok: false, error: body });
+}

@@ -1,0 +1,216 @@
+/**
+ * Runtime validation of client frames at the coordinator's boundary.
+ *
+ * Hand-written rather than schema-driven: none of the chosen packages (ws, pino, yargs,
+ * ioredis) is a schema library, the protocol is small and closed, and a hand-written
+ * check builds a fresh object holding only the known fields in one pass (one
+ * JSON.parse per frame, no second walk), which matters on the hot path.
+ *
+ * `fatal` tells the server whether it can keep the connection: malformed JSON or a
+ * frame that is not an object is fatal; a well-formed frame with bad fields is not
+ * (the server answers with the error and, when readable, the xid).
+ */
+import {
+  AddWatchMode,
+  CREATE_MODES,
+  ClientFrame,
+  ConnectFrame,
+  CreateMode,
+  ErrorCode,
+  MultiSubOp,
+  Operation,
+  RequestFrame,
+  WatcherType,
+} from './protocol';
+
+const ADD_WATCH_MODES_LIST: readonly AddWatchMode[] = ['persistent', 'persistentRecursive'];
+const WATCHER_TYPES_LIST: readonly WatcherType[] = ['children', 'data', 'persistent', 'any'];
+
+export type ParseResult =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: ErrorCode; message: string; xid?: number; fatal: boolean };
+
+export interface ValidateLimits {
+  /** Most sub-operations in one multi (checked here too, before any work on them). Default 1000. */
+  multiOpsMax: number;
+}
+
+const DEFAULT_VALIDATE_LIMITS: ValidateLimits = Object.freeze({ multiOpsMax: 1000 });
+
+/** Thrown inside the validator only; turned into a ParseResult at the top. */
+class FieldError {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+  ) {}
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function bad(message: string): never {
+  throw new FieldError('BadArguments', message);
+}
+
+function str(object: Json, field: string, where: string): string {
+  const value = object[field];
+  if (typeof value !== 'string') bad(`${where}.${field} must be a string`);
+  return value;
+}
+
+function optionalStr(object: Json, field: string, where: string): string | undefined {
+  return object[field] === undefined ? undefined : str(object, field, where);
+}
+
+function optionalBool(object: Json, field: string, where: string): boolean | undefined {
+  const value = object[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') bad(`${where}.${field} must be a boolean`);
+  return value;
+}
+
+function int(object: Json, field: string, where: string, min: number): number {
+  const value = object[field];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    bad(`${where}.${field} must be an integer >= ${min}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(object: Json, field: string, where: string, allowed: readonly T[]): T {
+  const value = object[field];
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    bad(`${where}.${field} must be one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function path(object: Json, where: string): string {
+  return str(object, 'path', where);
+}
+
+function version(object: Json, where: string): number {
+  return int(object, 'version', where, -1);
+}
+
+function subOp(value: unknown, index: number): MultiSubOp {
+  const where = `ops[${index}]`;
+  if (!isObject(value)) bad(`${where} must be an object`);
+  switch (value.op) {
+    case 'create':
+      return { op: 'create', path: path(value, where), data: str(value, 'data', where), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
+    case 'delete':
+      return { op: 'delete', path: path(value, where), version: version(value, where) };
+    case 'setData':
+      return { op: 'setData', path: path(value, where), data: str(value, 'data', where), version: version(value, where) };
+    case 'check':
+      return { op: 'check', path: path(value, where), version: version(value, where) };
+    default:
+      bad(`${where}.op must be one of create, delete, setData, check`);
+  }
+}
+
+function operation(value: unknown, limits: ValidateLimits): Operation {
+  const where = 'request';
+  if (!isObject(value)) bad('request must be an object');
+  const op = value.op;
+  if (typeof op !== 'string') bad('request.op must be a string');
+  switch (op) {
+    case 'create':
+      return { op, path: path(value, where), data: str(value, 'data', where), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
+    case 'delete':
+      return { op, path: path(value, where), version: version(value, where) };
+    case 'setData':
+      return { op, path: path(value, where), data: str(value, 'data', where), version: version(value, where) };
+    case 'exists':
+    case 'getData': {
+      const watch = optionalBool(value, 'watch', where);
+      return watch === undefined ? { op, path: path(value, where) } : { op, path: path(value, where), watch };
+    }
+    case 'getChildren': {
+      const result: Operation = { op, path: path(value, where) };
+      const watch = optionalBool(value, 'watch', where);
+      const withStat = optionalBool(value, 'withStat', where);
+      if (watch !== undefined) result.watch = watch;
+      if (withStat !== undefined) result.withStat = withStat;
+      return result;
+    }
+    case 'multi': {
+      const ops = value.ops;
+      if (!Array.isArray(ops)) bad('request.ops must be an array');
+      if (ops.length > limits.multiOpsMax) bad(`request.ops has ${ops.length} operations; the limit is ${limits.multiOpsMax}`);
+      return { op, ops: ops.map(subOp) };
+    }
+    case 'sync':
+      return { op, path: path(value, where) };
+    case 'getEphemerals': {
+      const prefix = optionalStr(value, 'prefix', where);
+      return prefix === undefined ? { op } : { op, prefix };
+    }
+    case 'addWatch':
+      return { op, path: path(value, where), mode: oneOf(value, 'mode', where, ADD_WATCH_MODES_LIST) };
+    case 'removeWatches':
+      return { op, path: path(value, where), watcherType: oneOf(value, 'watcherType', where, WATCHER_TYPES_LIST) };
+    case 'ping':
+    case 'close':
+    case 'stats':
+      return { op };
+    default:
+      throw new FieldError('Unimplemented', `unknown op ${JSON.stringify(op.slice(0, 64))}`);
+  }
+}
+
+function connectFrame(object: Json): ConnectFrame {
+  const where = 'connect';
+  const frame: ConnectFrame = {
+    type: 'connect',
+    protocolVersion: int(object, 'protocolVersion', where, 0),
+    timeoutMs: int(object, 'timeoutMs', where, 0),
+    lastZxid: int(object, 'lastZxid', where, 0),
+  };
+  const sessionId = optionalStr(object, 'sessionId', where);
+  const password = optionalStr(object, 'password', where);
+  if ((sessionId === undefined) !== (password === undefined)) bad('connect.sessionId and connect.password go together');
+  if (sessionId !== undefined && password !== undefined) {
+    if (sessionId.length > 64 || password.length > 256) bad('connect.sessionId or connect.password is too long');
+    frame.sessionId = sessionId;
+    frame.password = password;
+  }
+  return frame;
+}
+
+/** Parses and validates one text frame from a client. Never throws. */
+export function parseClientFrame(text: string, limits: ValidateLimits = DEFAULT_VALIDATE_LIMITS): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'MarshallingError', message: 'frame is not valid JSON', fatal: true };
+  }
+  if (!isObject(value)) return { ok: false, code: 'MarshallingError', message: 'frame must be a JSON object', fatal: true };
+  const xidValue = value.xid;
+  const xid = typeof xidValue === 'number' && Number.isSafeInteger(xidValue) && xidValue >= 0 ? xidValue : undefined;
+  try {
+    switch (value.type) {
+      case 'connect':
+        return { ok: true, frame: connectFrame(value) };
+      case 'request': {
+        if (xid === undefined) bad('xid must be a non-negative integer');
+        const frame: RequestFrame = { type: 'request', xid, request: operation(value.request, limits) };
+        return { ok: true, frame };
+      }
+      default:
+        return { ok: false, code: 'MarshallingError', message: 'frame.type must be "connect" or "request"', xid, fatal: false };
+    }
+  } catch (error) {
+    if (error instanceof FieldError) {
+      const result: ParseResult = { ok: false, code: error.code, message: error.message, fatal: false };
+      if (xid !== undefined) result.xid = xid;
+      return result;
+    }
+    throw error;
+  }
+}

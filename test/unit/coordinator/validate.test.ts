@@ -1,0 +1,68 @@
+import { parseClientFrame } from '../../../shared/coordinator/validate';
+
+const request = (xid: unknown, op: Record<string, unknown>) => JSON.stringify({ type: 'request', xid, request: op });
+
+describe('parseClientFrame', () => {
+  test.each([
+    ['connect', JSON.stringify({ type: 'connect', protocolVersion: 1, timeoutMs: 3000, lastZxid: 0 })],
+    ['resume', JSON.stringify({ type: 'connect', protocolVersion: 1, timeoutMs: 3000, lastZxid: 5, sessionId: 'ab', password: 'cd' })],
+    ['create', request(0, { op: 'create', path: '/a', data: '', mode: 'ephemeral_sequential' })],
+    ['delete any version', request(1, { op: 'delete', path: '/a', version: -1 })],
+    ['getChildren', request(2, { op: 'getChildren', path: '/', watch: true, withStat: false })],
+    ['multi', request(3, { op: 'multi', ops: [{ op: 'check', path: '/a', version: 0 }, { op: 'setData', path: '/a', data: 'x', version: 0 }] })],
+    ['addWatch', request(4, { op: 'addWatch', path: '/a', mode: 'persistentRecursive' })],
+    ['removeWatches', request(5, { op: 'removeWatches', path: '/a', watcherType: 'any' })],
+    ['getEphemerals', request(6, { op: 'getEphemerals', prefix: '/b' })],
+    ['ping', request(Number.MAX_SAFE_INTEGER, { op: 'ping' })],
+  ])('accepts %s', (_name, text) => {
+    const result = parseClientFrame(text);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.frame).toEqual(JSON.parse(text));
+  });
+
+  test('keeps only known fields', () => {
+    const result = parseClientFrame(request(1, { op: 'getData', path: '/a', extra: { deep: 1 } }));
+    expect(result).toEqual({ ok: true, frame: { type: 'request', xid: 1, request: { op: 'getData', path: '/a' } } });
+  });
+
+  test.each([
+    ['not JSON', '{"type"', 'MarshallingError', true, undefined],
+    ['an array', '[]', 'MarshallingError', true, undefined],
+    ['null', 'null', 'MarshallingError', true, undefined],
+    ['unknown type', JSON.stringify({ type: 'hello', xid: 3 }), 'MarshallingError', false, 3],
+    ['negative xid', request(-1, { op: 'ping' }), 'BadArguments', false, undefined],
+    ['fractional xid', request(1.5, { op: 'ping' }), 'BadArguments', false, undefined],
+    ['unsafe xid', request(2 ** 53, { op: 'ping' }), 'BadArguments', false, undefined],
+    ['string xid', request('1', { op: 'ping' }), 'BadArguments', false, undefined],
+    ['unknown op', request(4, { op: 'fly' }), 'Unimplemented', false, 4],
+    ['op not a string', request(4, { op: 7 }), 'BadArguments', false, 4],
+    ['request not an object', JSON.stringify({ type: 'request', xid: 4, request: [] }), 'BadArguments', false, 4],
+    ['path not a string', request(5, { op: 'getData', path: null }), 'BadArguments', false, 5],
+    ['data missing', request(5, { op: 'create', path: '/a', mode: 'persistent' }), 'BadArguments', false, 5],
+    ['bad mode', request(5, { op: 'create', path: '/a', data: '', mode: 'sticky' }), 'BadArguments', false, 5],
+    ['version -2', request(5, { op: 'setData', path: '/a', data: '', version: -2 }), 'BadArguments', false, 5],
+    ['version as string', request(5, { op: 'delete', path: '/a', version: '0' }), 'BadArguments', false, 5],
+    ['watch not boolean', request(5, { op: 'exists', path: '/a', watch: 1 }), 'BadArguments', false, 5],
+    ['multi ops not array', request(5, { op: 'multi', ops: {} }), 'BadArguments', false, 5],
+    ['multi with a read', request(5, { op: 'multi', ops: [{ op: 'getData', path: '/a' }] }), 'BadArguments', false, 5],
+    ['multi too long', request(5, { op: 'multi', ops: Array.from({ length: 1001 }, () => ({ op: 'check', path: '/', version: -1 })) }), 'BadArguments', false, 5],
+    ['bad watcherType', request(5, { op: 'removeWatches', path: '/a', watcherType: 'all' }), 'BadArguments', false, 5],
+    ['connect without lastZxid', JSON.stringify({ type: 'connect', protocolVersion: 1, timeoutMs: 1 }), 'BadArguments', false, undefined],
+    ['connect with sessionId only', JSON.stringify({ type: 'connect', protocolVersion: 1, timeoutMs: 1, lastZxid: 0, sessionId: 'a' }), 'BadArguments', false, undefined],
+    ['connect with negative timeout', JSON.stringify({ type: 'connect', protocolVersion: 1, timeoutMs: -1, lastZxid: 0 }), 'BadArguments', false, undefined],
+  ])('rejects %s', (_name, text, code, fatal, xid) => {
+    const result = parseClientFrame(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.code).toBe(code);
+      expect(result.fatal).toBe(fatal);
+      expect(result.xid).toBe(xid);
+    }
+  });
+
+  test('the multi limit is configurable', () => {
+    const text = request(1, { op: 'multi', ops: [{ op: 'check', path: '/', version: -1 }, { op: 'check', path: '/', version: -1 }] });
+    expect(parseClientFrame(text, { multiOpsMax: 1 }).ok).toBe(false);
+    expect(parseClientFrame(text, { multiOpsMax: 2 }).ok).toBe(true);
+  });
+});
