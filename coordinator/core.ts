@@ -1,0 +1,415 @@
+/**
+ * The coordinator's pure core: tree + sessions + watches behind CoordinatorCoreApi
+ * (contract and write path explained in core-api.ts). No I/O, no clock, no randomness.
+ *
+ * A write is checked first, then applied; the changes it makes are collected as triggers and
+ * turned into watch events only once the whole write has succeeded, so a failed multi fires
+ * nothing and consumes no one-shot watch.
+ */
+import { assert, assertNever } from '../shared/assert';
+import type {
+  CheckOp,
+  CreateOp,
+  DeleteOp,
+  ErrorCode,
+  MultiSubOp,
+  MultiSubResult,
+  SetDataOp,
+  StatsResult,
+  WatchEventType,
+} from '../shared/coordinator/protocol';
+import { parentOf, pathProblem, sequenceSuffix } from '../shared/coordinator/paths';
+import type {
+  CoordinatorCoreApi,
+  CoordinatorLimits,
+  CoreOperation,
+  CoreSnapshot,
+  ExecuteOutcome,
+  SessionRecord,
+  SubTxn,
+  Txn,
+  WatchDelivery,
+} from './core-api';
+import { SessionTable } from './sessions';
+import { DataTree, Znode } from './tree';
+import { WatchKind, WatchManager } from './watches';
+
+type Trigger = [path: string, event: WatchEventType];
+
+/** A checked-and-applied sub-operation, or why it could not be. */
+type Step =
+  | { ok: true; sub: SubTxn; result: MultiSubResult }
+  | { ok: false; code: ErrorCode; message: string; path: string };
+
+class OpFailure {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+    readonly path?: string,
+  ) {}
+}
+
+export class CoordinatorCore implements CoordinatorCoreApi {
+  private tree = new DataTree();
+  private readonly sessions = new SessionTable();
+  private readonly watches = new WatchManager();
+  private zxid = 0;
+
+  constructor(private readonly limits: CoordinatorLimits) {}
+
+  static fromSnapshot(snapshot: CoreSnapshot, limits: CoordinatorLimits, now: number): CoordinatorCore {
+    const core = new CoordinatorCore(limits);
+    core.tree = DataTree.fromRecords(snapshot.nodes);
+    for (const session of snapshot.sessions) core.sessions.add(session, now);
+    core.zxid = snapshot.lastZxid;
+    return core;
+  }
+
+  get lastZxid(): number {
+    return this.zxid;
+  }
+
+  // -------------------------------------------------------------------------
+  // Sessions
+
+  createSession(requestedTimeoutMs: number, now: number, sessionId: string, password: string): { txn: Txn; timeoutMs: number } {
+    assert(!this.sessions.has(sessionId), `session id ${sessionId} reused`);
+    const timeoutMs = Math.min(this.limits.sessionTimeoutMaxMs, Math.max(this.limits.sessionTimeoutMinMs, Math.round(requestedTimeoutMs)));
+    const txn: Txn = { type: 'createSession', zxid: ++this.zxid, time: now, sessionId, password, timeoutMs };
+    this.sessions.add({ sessionId, password, timeoutMs }, now);
+    return { txn, timeoutMs };
+  }
+
+  sessionFor(sessionId: string): SessionRecord | null {
+    return this.sessions.get(sessionId);
+  }
+
+  touchSession(sessionId: string, now: number): void {
+    this.sessions.touch(sessionId, now);
+  }
+
+  expiredSessions(now: number): string[] {
+    return this.sessions.expired(now);
+  }
+
+  closeSession(sessionId: string, now: number): ExecuteOutcome {
+    if (!this.sessions.has(sessionId)) return { txn: null, zxid: this.zxid, reply: { ok: true, result: {} }, events: [] };
+    // The closing session hears nothing more: drop its watches before the deletions fire.
+    this.watches.removeSession(sessionId);
+    const zxid = this.zxid + 1;
+    const triggers: Trigger[] = [];
+    const deleted: string[] = [];
+    for (const path of [...this.tree.ephemeralsOf(sessionId)].sort()) {
+      deleted.push(path, ...this.deleteWithContainers(path, zxid, triggers));
+    }
+    this.sessions.remove(sessionId);
+    this.zxid = zxid;
+    return {
+      txn: { type: 'closeSession', zxid, time: now, sessionId, deleted },
+      zxid,
+      reply: { ok: true, result: {} },
+      events: this.fire(triggers, zxid),
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Operations
+
+  execute(sessionId: string, operation: CoreOperation, now: number): ExecuteOutcome {
+    assert(this.sessions.has(sessionId), `execute for unknown session ${sessionId}`);
+    try {
+      switch (operation.op) {
+        case 'create':
+        case 'delete':
+        case 'setData':
+          return this.single(sessionId, operation, now);
+        case 'multi':
+          return this.multi(sessionId, operation.ops, now);
+        case 'exists': {
+          this.checkPath(operation.path);
+          if (operation.watch === true) this.addWatch(sessionId, 'data', operation.path);
+          const node = this.tree.get(operation.path);
+          return this.read({ stat: node === undefined ? null : this.tree.stat(node) });
+        }
+        case 'getData': {
+          const node = this.existing(operation.path);
+          if (operation.watch === true) this.addWatch(sessionId, 'data', operation.path);
+          return this.read({ data: node.data, stat: this.tree.stat(node) });
+        }
+        case 'getChildren': {
+          const node = this.existing(operation.path);
+          if (operation.watch === true) this.addWatch(sessionId, 'child', operation.path);
+          const children = this.tree.childNames(node);
+          return this.read(operation.withStat === true ? { children, stat: this.tree.stat(node) } : { children });
+        }
+        case 'sync':
+          this.checkPath(operation.path);
+          return this.read({ path: operation.path });
+        case 'getEphemerals': {
+          const prefix = operation.prefix ?? '/';
+          const paths = [...this.tree.ephemeralsOf(sessionId)].filter((path) => path.startsWith(prefix)).sort();
+          return this.read({ paths });
+        }
+        case 'addWatch':
+          this.checkPath(operation.path);
+          this.addWatch(sessionId, operation.mode === 'persistent' ? 'persistent' : 'recursive', operation.path);
+          return this.read({});
+        case 'removeWatches': {
+          this.checkPath(operation.path);
+          if (this.watches.remove(sessionId, operation.path, operation.watcherType) === 0) {
+            throw new OpFailure('NoWatcher', `no ${operation.watcherType} watch`, operation.path);
+          }
+          return this.read({});
+        }
+        default:
+          return assertNever(operation, 'operation');
+      }
+    } catch (error) {
+      if (!(error instanceof OpFailure)) throw error;
+      return this.failure(error.code, error.message, error.path);
+    }
+  }
+
+  private single(sessionId: string, operation: CreateOp | DeleteOp | SetDataOp, now: number): ExecuteOutcome {
+    const zxid = this.zxid + 1;
+    const triggers: Trigger[] = [];
+    const step = this.step(sessionId, operation, zxid, now, triggers);
+    if (!step.ok) return this.failure(step.code, step.message, step.path);
+    this.zxid = zxid;
+    const sub = step.sub;
+    let txn: Txn;
+    let result: unknown;
+    switch (sub.type) {
+      case 'create':
+        txn = { type: 'create', zxid, time: now, path: sub.path, data: sub.data, ephemeralOwner: sub.ephemeralOwner, container: sub.container };
+        result = { path: sub.path, stat: (step.result as { stat: unknown }).stat };
+        break;
+      case 'delete':
+        txn = { type: 'delete', zxid, time: now, path: sub.path, alsoDeleted: sub.alsoDeleted };
+        result = {};
+        break;
+      case 'setData':
+        txn = { type: 'setData', zxid, time: now, path: sub.path, data: sub.data };
+        result = { stat: (step.result as { stat: unknown }).stat };
+        break;
+      case 'check':
+        throw new Error('unreachable: check is multi-only');
+    }
+    return { txn, zxid, reply: { ok: true, result }, events: this.fire(triggers, zxid) };
+  }
+
+  private multi(sessionId: string, ops: MultiSubOp[], now: number): ExecuteOutcome {
+    if (ops.length > this.limits.multiOpsMax) {
+      return this.failure('BadArguments', `a multi may hold at most ${this.limits.multiOpsMax} operations, got ${ops.length}`);
+    }
+    if (ops.length === 0) return this.read({ results: [] });
+    const zxid = this.zxid + 1;
+    const triggers: Trigger[] = [];
+    const subs: SubTxn[] = [];
+    const results: MultiSubResult[] = [];
+    this.tree.begin();
+    for (let i = 0; i < ops.length; i++) {
+      const step = this.step(sessionId, ops[i]!, zxid, now, triggers);
+      if (!step.ok) {
+        this.tree.rollback();
+        const errors: MultiSubResult[] = ops.map((_, j) => ({ type: 'error', code: j < i ? 'Ok' : j === i ? step.code : 'RuntimeInconsistency' }));
+        return { txn: null, zxid: this.zxid, reply: { ok: false, code: step.code, message: step.message, path: step.path, results: errors }, events: [] };
+      }
+      subs.push(step.sub);
+      results.push(step.result);
+    }
+    this.tree.commit();
+    this.zxid = zxid;
+    return { txn: { type: 'multi', zxid, time: now, txns: subs }, zxid, reply: { ok: true, result: { results } }, events: this.fire(triggers, zxid) };
+  }
+
+  /** Checks one write and, when it may go ahead, applies it to the tree. */
+  private step(sessionId: string, op: MultiSubOp, zxid: number, now: number, triggers: Trigger[]): Step {
+    try {
+      switch (op.op) {
+        case 'create':
+          return this.create(sessionId, op, zxid, now, triggers);
+        case 'delete': {
+          const node = this.writable(op);
+          if (node.children.size > 0) throw new OpFailure('NotEmpty', `${node.children.size} children`, op.path);
+          const alsoDeleted = this.deleteWithContainers(op.path, zxid, triggers);
+          return { ok: true, sub: { type: 'delete', path: op.path, alsoDeleted }, result: { type: 'delete' } };
+        }
+        case 'setData': {
+          this.checkData(op.data, op.path);
+          this.writable(op);
+          const node = this.tree.setData(op.path, op.data, zxid, now);
+          triggers.push([op.path, 'NodeDataChanged']);
+          return { ok: true, sub: { type: 'setData', path: op.path, data: op.data }, result: { type: 'setData', stat: this.tree.stat(node) } };
+        }
+        case 'check':
+          this.writable(op);
+          return { ok: true, sub: { type: 'check', path: op.path }, result: { type: 'check' } };
+        default:
+          return assertNever(op, 'multi operation');
+      }
+    } catch (error) {
+      if (!(error instanceof OpFailure)) throw error;
+      return { ok: false, code: error.code, message: error.message, path: error.path ?? (op as { path: string }).path };
+    }
+  }
+
+  private create(sessionId: string, op: CreateOp, zxid: number, now: number, triggers: Trigger[]): Step {
+    const sequential = op.mode === 'persistent_sequential' || op.mode === 'ephemeral_sequential';
+    const problem = pathProblem(op.path, this.limits.pathBytesMax, sequential);
+    if (problem !== null) throw new OpFailure('BadArguments', problem, op.path);
+    if (op.path === '/') throw new OpFailure('NodeExists', 'the root always exists', op.path);
+    this.checkData(op.data, op.path);
+    const parentPath = parentOf(op.path);
+    const parent = this.tree.get(parentPath);
+    if (parent === undefined) throw new OpFailure('NoNode', `parent ${parentPath} does not exist`, op.path);
+    if (parent.ephemeralOwner !== '0') throw new OpFailure('NoChildrenForEphemerals', `parent ${parentPath} is ephemeral`, op.path);
+    // The suffix is the parent's cversion before this create, as in ZooKeeper.
+    const path = sequential ? op.path + sequenceSuffix(parent.cversion) : op.path;
+    if (Buffer.byteLength(path, 'utf8') > this.limits.pathBytesMax) throw new OpFailure('BadArguments', `path longer than ${this.limits.pathBytesMax} bytes`, path);
+    if (this.tree.get(path) !== undefined) throw new OpFailure('NodeExists', '', path);
+    const ephemeralOwner = op.mode === 'ephemeral' || op.mode === 'ephemeral_sequential' ? sessionId : '0';
+    const container = op.mode === 'container';
+    const node = this.tree.create(path, op.data, ephemeralOwner, container, zxid, now);
+    triggers.push([path, 'NodeCreated'], [parentPath, 'NodeChildrenChanged']);
+    return { ok: true, sub: { type: 'create', path, data: op.data, ephemeralOwner, container }, result: { type: 'create', path, stat: this.tree.stat(node) } };
+  }
+
+  /**
+   * Deletes `path`, then each container parent the deletion leaves empty (ZooKeeper's
+   * ContainerManager does this on a timer; doing it in the same transaction is simpler and
+   * deterministic). Returns the containers deleted.
+   */
+  private deleteWithContainers(path: string, zxid: number, triggers: Trigger[]): string[] {
+    const alsoDeleted: string[] = [];
+    let current = path;
+    for (;;) {
+      const parentPath = parentOf(current);
+      this.tree.delete(current, zxid);
+      triggers.push([current, 'NodeDeleted'], [parentPath, 'NodeChildrenChanged']);
+      const parent = this.tree.get(parentPath)!;
+      if (parentPath === '/' || !parent.container || parent.children.size > 0) return alsoDeleted;
+      alsoDeleted.push(parentPath);
+      current = parentPath;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Start-up and monitoring
+
+  replay(txn: Txn): void {
+    if (txn.zxid <= this.zxid) return; // already in the snapshot
+    switch (txn.type) {
+      case 'createSession':
+        this.sessions.add({ sessionId: txn.sessionId, password: txn.password, timeoutMs: txn.timeoutMs }, txn.time);
+        break;
+      case 'closeSession':
+        for (const path of txn.deleted) this.tree.delete(path, txn.zxid);
+        this.sessions.remove(txn.sessionId);
+        break;
+      case 'create':
+      case 'delete':
+      case 'setData':
+        this.replaySub(txn, txn.zxid, txn.time);
+        break;
+      case 'multi':
+        for (const sub of txn.txns) this.replaySub(sub, txn.zxid, txn.time);
+        break;
+      default:
+        assertNever(txn, 'transaction');
+    }
+    this.zxid = txn.zxid;
+  }
+
+  private replaySub(sub: SubTxn, zxid: number, time: number): void {
+    switch (sub.type) {
+      case 'create':
+        this.tree.create(sub.path, sub.data, sub.ephemeralOwner, sub.container, zxid, time);
+        break;
+      case 'delete':
+        this.tree.delete(sub.path, zxid);
+        for (const path of sub.alsoDeleted) this.tree.delete(path, zxid);
+        break;
+      case 'setData':
+        this.tree.setData(sub.path, sub.data, zxid, time);
+        break;
+      case 'check':
+        break;
+      default:
+        assertNever(sub, 'sub-transaction');
+    }
+  }
+
+  snapshot(): CoreSnapshot {
+    return { lastZxid: this.zxid, nodes: this.tree.records(), sessions: this.sessions.records() };
+  }
+
+  counts(): Pick<StatsResult, 'znodeCount' | 'ephemeralsCount' | 'watchCount' | 'sessions' | 'approximateDataSize' | 'lastZxid'> {
+    return {
+      znodeCount: this.tree.size,
+      ephemeralsCount: this.tree.ephemeralsTotal,
+      watchCount: this.watches.count,
+      sessions: this.sessions.size,
+      approximateDataSize: this.tree.approximateDataSize,
+      lastZxid: this.zxid,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Helpers
+
+  private read(result: unknown): ExecuteOutcome {
+    return { txn: null, zxid: this.zxid, reply: { ok: true, result }, events: [] };
+  }
+
+  private failure(code: ErrorCode, message: string, path?: string): ExecuteOutcome {
+    const reply: ExecuteOutcome['reply'] = path === undefined ? { ok: false, code, message } : { ok: false, code, message, path };
+    return { txn: null, zxid: this.zxid, reply, events: [] };
+  }
+
+  private fire(triggers: Trigger[], zxid: number): WatchDelivery[] {
+    if (this.watches.count === 0) return [];
+    const events: WatchDelivery[] = [];
+    for (const [path, event] of triggers) this.watches.trigger(path, event, zxid, events);
+    return events;
+  }
+
+  private checkPath(path: string): void {
+    const problem = pathProblem(path, this.limits.pathBytesMax);
+    if (problem !== null) throw new OpFailure('BadArguments', problem, path);
+  }
+
+  private checkData(data: string, path: string): void {
+    // UTF-8 bytes are at most 3 per UTF-16 unit: skip the byte count for short strings.
+    if (data.length * 3 > this.limits.dataBytesMax && Buffer.byteLength(data, 'utf8') > this.limits.dataBytesMax) {
+      throw new OpFailure('BadArguments', `data larger than ${this.limits.dataBytesMax} bytes`, path);
+    }
+  }
+
+  private existing(path: string): Znode {
+    this.checkPath(path);
+    const node = this.tree.get(path);
+    if (node === undefined) throw new OpFailure('NoNode', '', path);
+    return node;
+  }
+
+  /** The node a delete/setData/check targets, after its version check. */
+  private writable(op: DeleteOp | SetDataOp | CheckOp): Znode {
+    this.checkPath(op.path);
+    if (op.op === 'delete' && op.path === '/') throw new OpFailure('BadArguments', 'the root cannot be deleted', op.path);
+    const node = this.tree.get(op.path);
+    if (node === undefined) throw new OpFailure('NoNode', '', op.path);
+    if (op.version !== -1 && op.version !== node.version) {
+      throw new OpFailure('BadVersion', `expected version ${op.version}, node is at ${node.version}`, op.path);
+    }
+    return node;
+  }
+
+  private addWatch(sessionId: string, kind: WatchKind, path: string): void {
+    if (!this.watches.has(kind, path, sessionId) && this.watches.countFor(sessionId) >= this.limits.watchesPerSessionMax) {
+      throw new OpFailure('BadArguments', `a session may hold at most ${this.limits.watchesPerSessionMax} watches`, path);
+    }
+    this.watches.add(kind, path, sessionId);
+  }
+}
+
