@@ -1,0 +1,288 @@
+/**
+ * The znode commands, as in zkCli: tree, ls, get, stat, create, set, rm, watch.
+ * Each connects with the client library, does one thing, prints, closes its session.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { CoordinatorClient } from '../../shared/coordinator/client';
+import { childPath } from '../../shared/coordinator/paths';
+import { CoordinatorError, CreateMode, Stat, WatchEventFrame } from '../../shared/coordinator/protocol';
+
+/** A CLI against a dead coordinator fails within this, instead of retrying for ever. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** `samsa tree` stops descending after this many znodes (it says so). */
+const TREE_NODES_MAX = 10_000;
+const PREVIEW_CHARS = 60;
+
+interface ServerArgs {
+  server: string;
+}
+interface JsonArgs extends ServerArgs {
+  json: boolean;
+}
+
+function serverOption<T>(yargs: Argv<T>): Argv<T & ServerArgs> {
+  return yargs.option('server', {
+    type: 'string',
+    describe: 'coordinator URL(s), comma-separated',
+    default: process.env.SAMSA_COORDINATOR ?? 'ws://127.0.0.1:2181',
+  }) as Argv<T & ServerArgs>;
+}
+
+function jsonOption<T>(yargs: Argv<T>): Argv<T & JsonArgs> {
+  return serverOption(yargs).option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as Argv<T & JsonArgs>;
+}
+
+async function withClient<R>(server: string, action: (client: CoordinatorClient) => Promise<R>): Promise<R> {
+  const client = new CoordinatorClient({ servers: server.split(',').map((url) => url.trim()), requestTimeoutMs: CONNECT_TIMEOUT_MS, sessionTimeoutMs: 10_000 });
+  try {
+    await client.connect();
+    return await action(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function statLines(stat: Stat): string[] {
+  return [
+    `cZxid = ${stat.czxid}`,
+    `ctime = ${new Date(stat.ctime).toISOString()}`,
+    `mZxid = ${stat.mzxid}`,
+    `mtime = ${new Date(stat.mtime).toISOString()}`,
+    `pZxid = ${stat.pzxid}`,
+    `cversion = ${stat.cversion}`,
+    `dataVersion = ${stat.version}`,
+    `ephemeralOwner = ${stat.ephemeralOwner}`,
+    `dataLength = ${stat.dataLength}`,
+    `numChildren = ${stat.numChildren}`,
+  ];
+}
+
+function preview(data: string): string {
+  const flat = data.replace(/\s+/g, ' ');
+  return flat.length > PREVIEW_CHARS ? `${flat.slice(0, PREVIEW_CHARS - 1)}…` : flat;
+}
+
+interface TreeNode {
+  path: string;
+  data: string;
+  stat: Stat;
+  children: TreeNode[];
+}
+
+async function readTree(client: CoordinatorClient, path: string, budget: { left: number }): Promise<TreeNode> {
+  budget.left--;
+  const { data, stat } = await client.getData(path);
+  const node: TreeNode = { path, data, stat, children: [] };
+  if (stat.numChildren === 0) return node;
+  const { children } = await client.getChildren(path);
+  for (const name of children) {
+    if (budget.left <= 0) break;
+    try {
+      node.children.push(await readTree(client, childPath(path, name), budget));
+    } catch (error) {
+      // Deleted between the listing and the read: skip it, as zkCli does.
+      if (!(error instanceof CoordinatorError && error.code === 'NoNode')) throw error;
+    }
+  }
+  return node;
+}
+
+function printTree(node: TreeNode, prefix: string, isLast: boolean, isRoot: boolean): void {
+  const name = isRoot ? node.path : node.path.slice(node.path.lastIndexOf('/') + 1);
+  const owner = node.stat.ephemeralOwner !== '0' ? `  [ephemeral ${node.stat.ephemeralOwner}]` : '';
+  const data = node.data.length > 0 ? `  ${preview(node.data)}` : '';
+  print(`${isRoot ? '' : `${prefix}${isLast ? '└── ' : '├── '}`}${name}${owner}${data}`);
+  const childPrefix = isRoot ? '' : `${prefix}${isLast ? '    ' : '│   '}`;
+  node.children.forEach((child, index) => printTree(child, childPrefix, index === node.children.length - 1, false));
+}
+
+function treeJson(node: TreeNode): unknown {
+  return { path: node.path, data: node.data, stat: node.stat, children: node.children.map(treeJson) };
+}
+
+const treeCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
+  command: 'tree [path]',
+  describe: 'print the znode tree below a path, with ephemeral owners and a data preview',
+  builder: (yargs) =>
+    jsonOption(yargs)
+      .positional('path', { type: 'string', default: '/', describe: 'where to start' })
+      .example('$0 tree /brokers', 'the broker registrations and topics') as Argv<JsonArgs & { path: string }>,
+  handler: async (args) => {
+    await withClient(args.server, async (client) => {
+      const budget = { left: TREE_NODES_MAX };
+      const root = await readTree(client, args.path, budget);
+      if (args.json) print(JSON.stringify(treeJson(root)));
+      else printTree(root, '', true, true);
+      if (budget.left <= 0) process.stderr.write(`(stopped after ${TREE_NODES_MAX} znodes)\n`);
+    });
+  },
+};
+
+const lsCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
+  command: 'ls <path>',
+  describe: 'list the children of a znode',
+  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 ls /brokers/ids', '') as Argv<JsonArgs & { path: string }>,
+  handler: async (args) => {
+    const { children } = await withClient(args.server, (client) => client.getChildren(args.path));
+    if (args.json) print(JSON.stringify(children));
+    else for (const child of children) print(child);
+  },
+};
+
+const getCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
+  command: 'get <path>',
+  describe: "print a znode's data and stat",
+  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 get /controller', '') as Argv<JsonArgs & { path: string }>,
+  handler: async (args) => {
+    const result = await withClient(args.server, (client) => client.getData(args.path));
+    if (args.json) print(JSON.stringify(result));
+    else for (const line of [result.data, ...statLines(result.stat)]) print(line);
+  },
+};
+
+const statCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
+  command: 'stat <path>',
+  describe: "print a znode's stat",
+  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }) as Argv<JsonArgs & { path: string }>,
+  handler: async (args) => {
+    const stat = await withClient(args.server, (client) => client.exists(args.path));
+    if (stat === null) throw new CoordinatorError('NoNode', '', args.path);
+    if (args.json) print(JSON.stringify(stat));
+    else for (const line of statLines(stat)) print(line);
+  },
+};
+
+interface CreateArgs extends ServerArgs {
+  path: string;
+  data: string;
+  ephemeral: boolean;
+  sequential: boolean;
+  parents: boolean;
+  container: boolean;
+}
+
+function createMode(args: CreateArgs): CreateMode {
+  if (args.container) {
+    if (args.ephemeral || args.sequential) throw new Error('BadArguments: -c cannot be combined with -e or -s');
+    return 'container';
+  }
+  if (args.ephemeral) return args.sequential ? 'ephemeral_sequential' : 'ephemeral';
+  return args.sequential ? 'persistent_sequential' : 'persistent';
+}
+
+const createCommand: CommandModule<unknown, CreateArgs> = {
+  command: 'create <path> [data]',
+  describe: 'create a znode (an ephemeral one goes when this command ends its session)',
+  builder: (yargs) =>
+    serverOption(yargs)
+      .positional('path', { type: 'string', demandOption: true })
+      .positional('data', { type: 'string', default: '' })
+      .option('ephemeral', { alias: 'e', type: 'boolean', default: false, describe: 'ephemeral' })
+      .option('sequential', { alias: 's', type: 'boolean', default: false, describe: 'append a 10-digit sequence number' })
+      .option('parents', { alias: 'p', type: 'boolean', default: false, describe: 'create missing parents' })
+      .option('container', { alias: 'c', type: 'boolean', default: false, describe: 'container: removed once its last child is gone' })
+      .example("$0 create -p /app/config '{\"a\":1}'", '') as Argv<CreateArgs>,
+  handler: async (args) => {
+    const mode = createMode(args);
+    const created = await withClient(args.server, (client) => client.create(args.path, args.data, { mode, createParents: args.parents }));
+    print(`Created ${created.path}`);
+  },
+};
+
+interface SetArgs extends ServerArgs {
+  path: string;
+  data: string;
+  version: number;
+  json: boolean;
+}
+
+const setCommand: CommandModule<unknown, SetArgs> = {
+  command: 'set <path> <data>',
+  describe: "replace a znode's data (with -v: only at that version, else BadVersion)",
+  builder: (yargs) =>
+    jsonOption(yargs)
+      .positional('path', { type: 'string', demandOption: true })
+      .positional('data', { type: 'string', demandOption: true })
+      .option('version', { alias: 'v', type: 'number', default: -1, describe: 'expected version (-1: any)' })
+      .example("$0 set -v 0 /app/config '{\"a\":2}'", '') as Argv<SetArgs>,
+  handler: async (args) => {
+    const { stat } = await withClient(args.server, (client) => client.setData(args.path, args.data, args.version));
+    if (args.json) print(JSON.stringify(stat));
+  },
+};
+
+interface RmArgs extends ServerArgs {
+  path: string;
+  version: number;
+  recursive: boolean;
+}
+
+const rmCommand: CommandModule<unknown, RmArgs> = {
+  command: 'rm <path>',
+  describe: 'delete a znode (-r: with everything below it)',
+  builder: (yargs) =>
+    serverOption(yargs)
+      .positional('path', { type: 'string', demandOption: true })
+      .option('version', { alias: 'v', type: 'number', default: -1, describe: 'expected version (-1: any)' })
+      .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'delete the whole subtree' })
+      .example('$0 rm -r /app', '') as Argv<RmArgs>,
+  handler: async (args) => {
+    if (args.recursive && args.version !== -1) throw new Error('BadArguments: -v cannot be combined with -r');
+    await withClient(args.server, async (client) => {
+      if (!args.recursive) return client.delete(args.path, args.version);
+      if ((await client.exists(args.path)) === null) throw new CoordinatorError('NoNode', '', args.path);
+      return client.deleteRecursive(args.path);
+    });
+  },
+};
+
+interface WatchArgs extends JsonArgs {
+  path: string;
+  recursive: boolean;
+}
+
+const watchCommand: CommandModule<unknown, WatchArgs> = {
+  command: 'watch <path>',
+  describe: 'print events on a znode (-r: and everything below it) until Ctrl-C',
+  builder: (yargs) =>
+    jsonOption(yargs)
+      .positional('path', { type: 'string', demandOption: true })
+      .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'persistent recursive watch' })
+      .example('$0 watch -r /brokers', 'brokers coming and going, topics created') as Argv<WatchArgs>,
+  handler: async (args) => {
+    const client = new CoordinatorClient({ servers: args.server.split(','), requestTimeoutMs: CONNECT_TIMEOUT_MS, sessionTimeoutMs: 10_000 });
+    await client.connect();
+    const onEvent = (event: WatchEventFrame): void => {
+      if (args.json) print(JSON.stringify({ event: event.event, path: event.path, zxid: event.zxid }));
+      else print(`${event.event} ${event.path} (zxid ${event.zxid})`);
+    };
+    const stopped = new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      client.on('state', (state) => {
+        if (state === 'expired') {
+          process.stderr.write('SessionExpired: the watch session expired\n');
+          process.exitCode = 1;
+          resolve();
+        } else if (state === 'disconnected') {
+          process.stderr.write('(disconnected; reconnecting)\n');
+        }
+      });
+    });
+    await client.addWatch(args.path, args.recursive ? 'persistentRecursive' : 'persistent', onEvent);
+    process.stderr.write(`watching ${args.path}${args.recursive ? ' and below' : ''}; Ctrl-C to stop\n`);
+    await stopped;
+    await client.close();
+  },
+};
+
+export const treeCommands: CommandModule<any, any>[] = [treeCommand, lsCommand, getCommand, statCommand, createCommand, setCommand, rmCommand, watchCommand]; // eslint-disable-line @typescript-eslint/no-explicit-any

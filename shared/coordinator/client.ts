@@ -1,0 +1,482 @@
+/**
+ * The coordinator client library (contract and usage in client-api.ts).
+ *
+ * One WebSocket at a time. Requests get an xid and a promise; responses come back in order.
+ * While disconnected, new requests queue for up to `requestTimeoutMs`; requests that were in
+ * flight when a connection dropped fail with ConnectionLoss (they may or may not have been
+ * applied, as in ZooKeeper). The session is resumed on reconnect; after a coordinator restart
+ * (which loses watches) the client registers its watches again and fires, locally, the events
+ * it missed, like ZooKeeper's SetWatches.
+ */
+import { EventEmitter } from 'events';
+import WebSocket from 'ws';
+import type { CoordinatorClientApi, CoordinatorClientOptions, ConnectionState, Watcher } from './client-api';
+import { childPath, parentOf } from './paths';
+import {
+  AddWatchMode,
+  CoordinatorError,
+  CreateMode,
+  CreateResult,
+  ErrorCode,
+  GetChildrenOp,
+  GetChildrenResult,
+  GetDataResult,
+  isErrorCode,
+  MultiResult,
+  MultiSubOp,
+  Operation,
+  PROTOCOL_VERSION,
+  ServerFrame,
+  SetDataResult,
+  Stat,
+  StatsResult,
+  WatchEventFrame,
+  WatcherType,
+} from './protocol';
+import { OneShotKind, WatchRegistry } from './watch-registry';
+
+const DEFAULTS = {
+  sessionTimeoutMs: 3000,
+  requestTimeoutMs: 10_000,
+  reconnectBackoffMinMs: 50,
+  reconnectBackoffMaxMs: 1000,
+  inFlightMax: 1024,
+} as const;
+
+/** How long close() waits for the server to confirm the session's end. */
+const CLOSE_TIMEOUT_MS = 2000;
+
+interface PendingRequest {
+  xid: number;
+  operation: Operation;
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+  /** Runs with the response's zxid before the promise settles (watch registration). */
+  onSuccess?: (result: unknown, zxid: number) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+export class CoordinatorClient extends EventEmitter implements CoordinatorClientApi {
+  private readonly options: Required<CoordinatorClientOptions>;
+  private socket: WebSocket | null = null;
+  private currentState: ConnectionState = 'disconnected';
+  private session: { id: string; password: string; timeoutMs: number } | null = null;
+  private zxid = 0;
+  private nextXid = 1;
+  private serverIndex = 0;
+  private attempt = 0;
+  private readonly queued: PendingRequest[] = [];
+  private readonly inFlight = new Map<number, PendingRequest>();
+  private readonly watches = new WatchRegistry();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private lastReceivedAt = 0;
+  private connectWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private finished = false;
+
+  constructor(options: CoordinatorClientOptions) {
+    super();
+    if (options.servers.length === 0) throw new Error('CoordinatorClient needs at least one server URL');
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  get sessionId(): string | null {
+    return this.session?.id ?? null;
+  }
+
+  get lastZxid(): number {
+    return this.zxid;
+  }
+
+  /** The negotiated session timeout (0 before the first connection). */
+  get sessionTimeoutMs(): number {
+    return this.session?.timeoutMs ?? 0;
+  }
+
+  connect(): Promise<void> {
+    if (this.finished) return Promise.reject(new CoordinatorError(this.currentState === 'expired' ? 'SessionExpired' : 'ConnectionLoss', 'client is closed'));
+    if (this.currentState === 'connected') return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.connectWaiters = this.connectWaiters.filter((waiter) => waiter.resolve !== done);
+        reject(new CoordinatorError('ConnectionLoss', `could not reach ${this.options.servers.join(', ')} within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.connectWaiters.push({ resolve: done, reject: (error) => (clearTimeout(timer), reject(error)) });
+      if (this.socket === null && this.reconnectTimer === null) this.open();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.finished) return;
+    if (this.currentState === 'connected' && this.socket !== null) {
+      const closing = this.send({ op: 'close' }).catch(() => undefined);
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]);
+    }
+    this.finish('closed', new CoordinatorError('ConnectionLoss', 'client closed'));
+  }
+
+  // -------------------------------------------------------------------------
+  // Operations
+
+  async create(path: string, data = '', options: { mode?: CreateMode; createParents?: boolean } = {}): Promise<CreateResult> {
+    const mode = options.mode ?? 'persistent';
+    try {
+      return await this.request<CreateResult>({ op: 'create', path, data, mode });
+    } catch (error) {
+      if (options.createParents !== true || !(error instanceof CoordinatorError) || error.code !== 'NoNode') throw error;
+    }
+    await this.createAncestors(path);
+    return this.request<CreateResult>({ op: 'create', path, data, mode });
+  }
+
+  async delete(path: string, version = -1): Promise<void> {
+    await this.request({ op: 'delete', path, version });
+  }
+
+  async exists(path: string, watcher?: Watcher): Promise<Stat | null> {
+    const result = await this.request<{ stat: Stat | null }>(
+      watcher === undefined ? { op: 'exists', path } : { op: 'exists', path, watch: true },
+      watcher === undefined ? undefined : (_result, zxid) => this.watches.addOneShot('data', path, zxid, watcher),
+    );
+    return result.stat;
+  }
+
+  getData(path: string, watcher?: Watcher): Promise<GetDataResult> {
+    return this.request<GetDataResult>(
+      watcher === undefined ? { op: 'getData', path } : { op: 'getData', path, watch: true },
+      watcher === undefined ? undefined : (_result, zxid) => this.watches.addOneShot('data', path, zxid, watcher),
+    );
+  }
+
+  setData(path: string, data: string, version = -1): Promise<SetDataResult> {
+    return this.request<SetDataResult>({ op: 'setData', path, data, version });
+  }
+
+  getChildren(path: string, watcher?: Watcher, withStat = false): Promise<GetChildrenResult> {
+    const operation: GetChildrenOp = { op: 'getChildren', path };
+    if (watcher !== undefined) operation.watch = true;
+    if (withStat) operation.withStat = true;
+    return this.request<GetChildrenResult>(operation, watcher === undefined ? undefined : (_result, zxid) => this.watches.addOneShot('child', path, zxid, watcher));
+  }
+
+  multi(ops: MultiSubOp[]): Promise<MultiResult> {
+    return this.request<MultiResult>({ op: 'multi', ops });
+  }
+
+  async sync(path: string): Promise<void> {
+    await this.request({ op: 'sync', path });
+  }
+
+  async getEphemerals(prefix?: string): Promise<string[]> {
+    const result = await this.request<{ paths: string[] }>(prefix === undefined ? { op: 'getEphemerals' } : { op: 'getEphemerals', prefix });
+    return result.paths;
+  }
+
+  async addWatch(path: string, mode: AddWatchMode, watcher: Watcher): Promise<void> {
+    await this.request({ op: 'addWatch', path, mode }, () => this.watches.addPersistent(mode, path, watcher));
+  }
+
+  async removeWatches(path: string, watcherType: WatcherType): Promise<void> {
+    await this.request({ op: 'removeWatches', path, watcherType });
+    this.watches.remove(path, watcherType);
+  }
+
+  stats(): Promise<StatsResult> {
+    return this.request<StatsResult>({ op: 'stats' });
+  }
+
+  async deleteRecursive(path: string): Promise<void> {
+    let children: string[];
+    try {
+      children = (await this.getChildren(path)).children;
+    } catch (error) {
+      if (error instanceof CoordinatorError && error.code === 'NoNode') return;
+      throw error;
+    }
+    for (const child of children) await this.deleteRecursive(childPath(path, child));
+    try {
+      await this.delete(path, -1);
+    } catch (error) {
+      if (!(error instanceof CoordinatorError && error.code === 'NoNode')) throw error;
+    }
+  }
+
+  private async createAncestors(path: string): Promise<void> {
+    const ancestors: string[] = [];
+    for (let at = parentOf(path); at !== '/'; at = parentOf(at)) ancestors.unshift(at);
+    for (const ancestor of ancestors) {
+      try {
+        await this.request({ op: 'create', path: ancestor, data: '', mode: 'persistent' });
+      } catch (error) {
+        if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Requests
+
+  private request<R>(operation: Operation, onSuccess?: (result: unknown, zxid: number) => void): Promise<R> {
+    return this.send(operation, onSuccess) as Promise<R>;
+  }
+
+  private send(operation: Operation, onSuccess?: (result: unknown, zxid: number) => void): Promise<unknown> {
+    if (this.finished) {
+      return Promise.reject(new CoordinatorError(this.currentState === 'expired' ? 'SessionExpired' : 'ConnectionLoss', 'client is closed'));
+    }
+    return new Promise((resolve, reject) => {
+      const request: PendingRequest = { xid: this.nextXid++, operation, resolve, reject, timer: null };
+      if (onSuccess !== undefined) request.onSuccess = onSuccess;
+      if (this.currentState === 'connected' && this.inFlight.size < this.options.inFlightMax) {
+        this.transmit(request);
+        return;
+      }
+      request.timer = setTimeout(() => {
+        const index = this.queued.indexOf(request);
+        if (index >= 0) this.queued.splice(index, 1);
+        reject(new CoordinatorError('ConnectionLoss', `no connection to the coordinator within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      this.queued.push(request);
+      if (this.socket === null && this.reconnectTimer === null && this.currentState !== 'connected') this.open();
+    });
+  }
+
+  private transmit(request: PendingRequest): void {
+    if (request.timer !== null) clearTimeout(request.timer);
+    request.timer = null;
+    this.inFlight.set(request.xid, request);
+    this.socket!.send(JSON.stringify({ type: 'request', xid: request.xid, request: request.operation }));
+  }
+
+  private drainQueue(): void {
+    while (this.queued.length > 0 && this.currentState === 'connected' && this.inFlight.size < this.options.inFlightMax) {
+      this.transmit(this.queued.shift()!);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Connection
+
+  private open(): void {
+    if (this.finished) return;
+    this.setState(this.session === null ? 'connecting' : 'disconnected');
+    const url = this.options.servers[this.serverIndex % this.options.servers.length]!;
+    const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: Math.max(1000, this.options.requestTimeoutMs) });
+    this.socket = socket;
+    let handshakeDone = false;
+    socket.on('open', () => {
+      const frame: Record<string, unknown> = { type: 'connect', protocolVersion: PROTOCOL_VERSION, timeoutMs: this.options.sessionTimeoutMs, lastZxid: this.zxid };
+      if (this.session !== null) {
+        frame.sessionId = this.session.id;
+        frame.password = this.session.password;
+      }
+      socket.send(JSON.stringify(frame));
+    });
+    socket.on('message', (data: WebSocket.RawData) => {
+      if (socket !== this.socket) return;
+      this.lastReceivedAt = Date.now();
+      let frame: ServerFrame;
+      try {
+        frame = JSON.parse(data.toString()) as ServerFrame;
+      } catch {
+        socket.terminate();
+        return;
+      }
+      if (!handshakeDone) {
+        if (frame.type === 'connected') {
+          handshakeDone = true;
+          this.onConnected(frame.sessionId, frame.password, frame.timeoutMs, frame.zxid, frame.resumed);
+        } else if (frame.type === 'error' && frame.code === 'SessionExpired') {
+          this.finish('expired', new CoordinatorError('SessionExpired', frame.message));
+        } else {
+          socket.terminate(); // e.g. RuntimeInconsistency: this server is behind; try the next one
+        }
+        return;
+      }
+      this.onFrame(frame);
+    });
+    socket.on('error', () => {
+      // 'close' follows; the reconnect logic lives there.
+    });
+    socket.on('close', () => {
+      if (socket !== this.socket) return;
+      this.onDisconnected();
+    });
+  }
+
+  private onConnected(sessionId: string, password: string, timeoutMs: number, zxid: number, resumed: boolean): void {
+    const previous = this.session;
+    this.session = { id: sessionId, password, timeoutMs };
+    this.zxid = Math.max(this.zxid, zxid);
+    this.attempt = 0;
+    this.setState('connected');
+    const pingEvery = Math.max(50, Math.floor(timeoutMs / 3));
+    this.pingTimer = setInterval(() => this.keepAlive(pingEvery), pingEvery);
+    this.pingTimer.unref();
+    if (resumed && previous !== null) this.reregisterWatches();
+    this.drainQueue();
+    for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
+  }
+
+  private keepAlive(pingEvery: number): void {
+    if (this.currentState !== 'connected' || this.socket === null) return;
+    // Nothing heard for two ping periods: the connection is dead even if TCP has not noticed.
+    if (Date.now() - this.lastReceivedAt > 2 * pingEvery) {
+      this.socket.terminate();
+      return;
+    }
+    this.send({ op: 'ping' }).catch(() => undefined);
+  }
+
+  private onDisconnected(): void {
+    this.socket = null;
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    for (const request of this.inFlight.values()) request.reject(new CoordinatorError('ConnectionLoss', 'connection lost before the response'));
+    this.inFlight.clear();
+    if (this.finished) return;
+    this.setState('disconnected');
+    // Queued requests now wait with a deadline (connected ones were queued only for the in-flight cap).
+    for (const request of this.queued) {
+      if (request.timer === null) {
+        request.timer = setTimeout(() => {
+          const index = this.queued.indexOf(request);
+          if (index >= 0) this.queued.splice(index, 1);
+          request.reject(new CoordinatorError('ConnectionLoss', `no connection to the coordinator within ${this.options.requestTimeoutMs} ms`));
+        }, this.options.requestTimeoutMs);
+      }
+    }
+    this.serverIndex++;
+    const backoff = Math.min(this.options.reconnectBackoffMaxMs, this.options.reconnectBackoffMinMs * 2 ** Math.min(this.attempt, 16));
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.open();
+    }, backoff);
+    if (this.connectWaiters.length === 0 && this.queued.length === 0 && this.session === null) this.reconnectTimer.unref();
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'response': {
+        this.zxid = Math.max(this.zxid, frame.zxid);
+        const request = this.inFlight.get(frame.xid);
+        if (request === undefined) return;
+        this.inFlight.delete(frame.xid);
+        if (frame.ok) {
+          request.onSuccess?.(frame.result, frame.zxid);
+          request.resolve(frame.result);
+        } else {
+          const code: ErrorCode = isErrorCode(frame.error.code) ? frame.error.code : 'SystemError';
+          const error = new CoordinatorError(code, frame.error.message, frame.error.path);
+          if (frame.error.results !== undefined) (error as CoordinatorError & { results?: unknown }).results = frame.error.results;
+          request.reject(error);
+        }
+        this.drainQueue();
+        return;
+      }
+      case 'watch':
+        this.zxid = Math.max(this.zxid, frame.zxid);
+        this.dispatch(frame);
+        return;
+      case 'error':
+        if (frame.code === 'SessionExpired') this.finish('expired', new CoordinatorError('SessionExpired', frame.message));
+        else this.socket?.terminate(); // SessionMoved, Throttled: drop this connection, reconnect
+        return;
+      case 'connected':
+        return;
+    }
+  }
+
+  private dispatch(event: WatchEventFrame): void {
+    for (const watcher of this.watches.take(event)) {
+      try {
+        watcher(event);
+      } catch (error) {
+        // A watcher's bug must not break the client's frame loop.
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /**
+   * After a resume the server normally still holds our watches (they are idempotent to add
+   * again), but a restarted coordinator does not. Register each again and fire locally what
+   * changed since it was set, as ZooKeeper's SetWatches does.
+   */
+  private reregisterWatches(): void {
+    for (const { mode, path } of this.watches.persistentWatches()) {
+      this.send({ op: 'addWatch', path, mode }).catch(() => undefined);
+    }
+    for (const { kind, path, zxid } of this.watches.oneShotWatches()) {
+      const missed = (type: WatchEventFrame['event'], atZxid: number): void => this.dispatchIfStill(kind, path, { type: 'watch', event: type, path, zxid: atZxid });
+      if (kind === 'data') {
+        this.send({ op: 'exists', path, watch: true })
+          .then((result) => {
+            const stat = (result as { stat: Stat | null }).stat;
+            if (stat === null) missed('NodeDeleted', this.zxid);
+            else if (stat.czxid > zxid) missed('NodeCreated', stat.czxid);
+            else if (stat.mzxid > zxid) missed('NodeDataChanged', stat.mzxid);
+          })
+          .catch(() => undefined);
+      } else {
+        this.send({ op: 'getChildren', path, watch: true, withStat: true })
+          .then((result) => {
+            const stat = (result as GetChildrenResult).stat;
+            if (stat !== undefined && stat.pzxid > zxid) missed('NodeChildrenChanged', stat.pzxid);
+          })
+          .catch((error: unknown) => {
+            if (error instanceof CoordinatorError && error.code === 'NoNode') missed('NodeDeleted', this.zxid);
+          });
+      }
+    }
+  }
+
+  private dispatchIfStill(kind: OneShotKind, path: string, event: WatchEventFrame): void {
+    const still = this.watches.oneShotWatches().some((watch) => watch.kind === kind && watch.path === path);
+    if (still) this.dispatch(event);
+  }
+
+  private finish(state: 'expired' | 'closed', error: CoordinatorError): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.reconnectTimer = null;
+    this.pingTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket !== null) {
+      socket.removeAllListeners('message');
+      socket.on('error', () => undefined);
+      if (socket.readyState === WebSocket.OPEN) socket.close(1000);
+      else socket.terminate();
+    }
+    for (const request of [...this.inFlight.values(), ...this.queued]) {
+      if (request.timer !== null) clearTimeout(request.timer);
+      request.reject(error);
+    }
+    this.inFlight.clear();
+    this.queued.length = 0;
+    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error);
+    this.setState(state);
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.currentState === state) return;
+    this.currentState = state;
+    this.emit('state', state);
+  }
+}
+
+export type { Watcher };
