@@ -1,0 +1,138 @@
+/**
+ * Leader election (the ZooKeeper recipe): every candidate creates an ephemeral-sequential
+ * node under `path`; the lowest sequence number leads. Each other candidate watches only the
+ * candidate just before it, so a leader's death wakes one process, not the herd. The winner
+ * increments a counter znode and learns the result as its fencing epoch: anything it writes
+ * on behalf of its leadership carries the epoch, and readers ignore writes from older epochs.
+ *
+ *   const election = new LeaderElection(client, { path: '/controller_election', id: '1' });
+ *   election.on('elected', ({ epoch }) => ...);   // this process leads from now on
+ *   election.on('lost', () => ...);               // session expired or our node vanished: stop leading
+ *   await election.start();
+ *
+ * After 'lost' the election is finished; make a new client and a new election.
+ */
+import { EventEmitter } from 'events';
+import type { CoordinatorClient } from '../client';
+import { childPath } from '../paths';
+import { CoordinatorError } from '../protocol';
+import { incrementCounter, sortBySequence } from './sequence';
+
+export interface LeaderElectionOptions {
+  /** The parent of the candidate nodes. */
+  path: string;
+  /** This candidate's identity, stored in its node. */
+  id: string;
+  /** Extra data stored with the candidate. */
+  data?: string;
+  /** The counter znode the fencing epoch comes from. Default `<path>_epoch`. */
+  epochPath?: string;
+}
+
+const CANDIDATE_PREFIX = 'n_';
+
+export class LeaderElection extends EventEmitter {
+  private node: string | null = null;
+  private leading = false;
+  private currentEpoch = 0;
+  private finished = false;
+  private checking: Promise<void> | null = null;
+  private recheck = false;
+  private readonly onState = (state: string): void => {
+    if (state === 'expired' || state === 'closed') this.lose(`session ${state}`);
+  };
+
+  constructor(
+    private readonly client: CoordinatorClient,
+    private readonly options: LeaderElectionOptions,
+  ) {
+    super();
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The fencing epoch of this leadership (0 until elected). */
+  get epoch(): number {
+    return this.currentEpoch;
+  }
+
+  /** The candidate node's full path, once created. */
+  get candidatePath(): string | null {
+    return this.node;
+  }
+
+  async start(): Promise<void> {
+    this.client.on('state', this.onState);
+    try {
+      await this.client.create(this.options.path, '', { createParents: true });
+    } catch (error) {
+      if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
+    }
+    const data = JSON.stringify({ id: this.options.id, data: this.options.data ?? null });
+    const created = await this.client.create(childPath(this.options.path, CANDIDATE_PREFIX), data, { mode: 'ephemeral_sequential' });
+    this.node = created.path;
+    await this.check();
+  }
+
+  async stop(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.leading = false;
+    this.client.off('state', this.onState);
+    if (this.node !== null) {
+      await this.client.delete(this.node).catch(() => undefined);
+    }
+  }
+
+  /** Re-evaluates our place in line; runs one at a time, again if asked while running. */
+  private check(): Promise<void> {
+    if (this.checking !== null) {
+      this.recheck = true;
+      return this.checking;
+    }
+    this.checking = (async () => {
+      do {
+        this.recheck = false;
+        await this.checkOnce();
+      } while (this.recheck && !this.finished);
+    })().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  private async checkOnce(): Promise<void> {
+    if (this.finished || this.node === null || this.leading) return;
+    const { children } = await this.client.getChildren(this.options.path);
+    const line = sortBySequence(children, CANDIDATE_PREFIX);
+    const ours = this.node.slice(this.node.lastIndexOf('/') + 1);
+    const index = line.indexOf(ours);
+    if (index < 0) {
+      this.lose('candidate node is gone');
+      return;
+    }
+    if (index === 0) {
+      this.currentEpoch = await incrementCounter(this.client, this.options.epochPath ?? `${this.options.path}_epoch`);
+      if (this.finished) return;
+      this.leading = true;
+      this.emit('elected', { epoch: this.currentEpoch });
+      return;
+    }
+    const predecessor = childPath(this.options.path, line[index - 1]!);
+    const stat = await this.client.exists(predecessor, () => {
+      this.emit('predecessorChanged', predecessor);
+      this.check().catch((error: unknown) => this.emit('error', error));
+    });
+    if (stat === null) this.recheck = true; // it went between the listing and the watch
+  }
+
+  private lose(reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.leading = false;
+    this.client.off('state', this.onState);
+    this.emit('lost', { reason });
+  }
+}

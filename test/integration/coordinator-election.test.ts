@@ -1,0 +1,91 @@
+/**
+ * The recipes against a real coordinator: leader election (one leader, succession with a
+ * higher fencing epoch, only the successor woken) and the lock (mutual exclusion).
+ */
+import { CoordinatorClient } from '../../shared/coordinator/client';
+import { LeaderElection } from '../../shared/coordinator/recipes/election';
+import { DistributedLock } from '../../shared/coordinator/recipes/lock';
+import { CoordinatorError } from '../../shared/coordinator/protocol';
+import { startCoordinator, stopAll, waitFor } from '../helpers/processes';
+
+const clients: CoordinatorClient[] = [];
+async function connected(url: string): Promise<CoordinatorClient> {
+  const client = new CoordinatorClient({ servers: [url] });
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(stopAll);
+
+describe('leader election', () => {
+  test('one leader; its death elects the next with a higher epoch, waking only that candidate', async () => {
+    const { url } = await startCoordinator({ store: 'memory' });
+    const candidates: Array<{ client: CoordinatorClient; election: LeaderElection; elected: number[]; woken: number }> = [];
+    for (const id of ['a', 'b', 'c']) {
+      const client = await connected(url);
+      const election = new LeaderElection(client, { path: '/controller_election', id, epochPath: '/controller_epoch' });
+      const entry = { client, election, elected: [] as number[], woken: 0 };
+      election.on('elected', ({ epoch }: { epoch: number }) => entry.elected.push(epoch));
+      election.on('predecessorChanged', () => entry.woken++);
+      await election.start();
+      candidates.push(entry);
+    }
+    const [a, b, c] = candidates as [typeof candidates[0], typeof candidates[0], typeof candidates[0]];
+    expect(a.election.isLeader).toBe(true);
+    expect(a.elected).toEqual([1]);
+    expect(b.election.isLeader || c.election.isLeader).toBe(false);
+
+    await a.client.close(); // its ephemeral candidate node goes at once
+    await waitFor('b elected', () => b.election.isLeader);
+    expect(b.elected).toEqual([2]);
+    expect(b.woken).toBe(1);
+    await c.client.sync('/');
+    expect(c.woken).toBe(0); // no herd: c watches b, not a
+    expect(c.election.isLeader).toBe(false);
+
+    await b.election.stop();
+    await waitFor('c elected', () => c.election.isLeader);
+    expect(c.elected).toEqual([3]);
+    const observer = await connected(url);
+    expect((await observer.getData('/controller_epoch')).data).toBe('3');
+  });
+
+  test('a candidate whose session is closed reports lost', async () => {
+    const { url } = await startCoordinator({ store: 'memory' });
+    const client = await connected(url);
+    const election = new LeaderElection(client, { path: '/e', id: 'x' });
+    const lost = new Promise((resolve) => election.on('lost', resolve));
+    await election.start();
+    expect(election.isLeader).toBe(true);
+    await client.close();
+    await expect(lost).resolves.toMatchObject({ reason: 'session closed' });
+    expect(election.isLeader).toBe(false);
+  });
+});
+
+describe('lock', () => {
+  test('mutual exclusion: the second waits until the first releases; a timeout leaves the line', async () => {
+    const { url } = await startCoordinator({ store: 'memory' });
+    const first = new DistributedLock(await connected(url), '/locks/job');
+    const secondClient = await connected(url);
+    const second = new DistributedLock(secondClient, '/locks/job');
+    await first.acquire();
+    expect(first.held).toBe(true);
+    const timedOut = await new DistributedLock(await connected(url), '/locks/job').acquire(200).catch((error: unknown) => error);
+    expect(timedOut).toBeInstanceOf(CoordinatorError);
+    expect((timedOut as CoordinatorError).code).toBe('OperationTimeout');
+
+    let secondHeld = false;
+    const waiting = second.acquire(10_000).then(() => (secondHeld = true));
+    await secondClient.sync('/');
+    expect(secondHeld).toBe(false);
+    await first.release();
+    await waiting;
+    expect(second.held).toBe(true);
+    expect((await secondClient.getChildren('/locks/job')).children).toHaveLength(1);
+  });
+});
