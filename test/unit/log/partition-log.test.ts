@@ -1,0 +1,188 @@
+/**
+ * The partition log: offsets, exact bytes read back, segment rolls, index lookups, retention
+ * by time and size, DeleteRecords, recovery of a torn tail, truncation, and no acknowledged
+ * batch lost when the writing process is killed with SIGKILL.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import pino from 'pino';
+import { DEFAULT_LOG_CONFIG, LogConfig, OffsetOutOfRangeError, PartitionLog } from '../../../broker/log/partition-log';
+import { LogManager } from '../../../broker/log/log-manager';
+import { KafkaError } from '../../../shared/kafka/errors';
+import { buildRecordBatch, decodeRecords, iterateBatches, RecordBatchError } from '../../../shared/kafka/record-batch';
+import { kill, REPO_ROOT, spawnProcess, stopAll, tempDir, waitFor } from '../../helpers/processes';
+
+const silent = pino({ level: 'silent' });
+const T0 = 1_700_000_000_000;
+
+function batch(values: string[], timestamp = T0): Buffer {
+  return buildRecordBatch(values.map((value) => ({ key: null, value: Buffer.from(value), timestamp })));
+}
+
+function values(records: Buffer): string[] {
+  return [...iterateBatches(records)].flatMap((info) => decodeRecords(records.subarray(info.position, info.position + info.size)).map((r) => r.value!.toString()));
+}
+
+async function openLog(config: Partial<LogConfig> = {}, dir = tempDir('log')): Promise<PartitionLog> {
+  return PartitionLog.open(dir, { ...DEFAULT_LOG_CONFIG, ...config }, silent, T0);
+}
+
+afterAll(stopAll);
+
+describe('partition log', () => {
+  test('assigns offsets, rewrites base offset and leader epoch, reads back the exact batches', async () => {
+    const log = await openLog();
+    expect([log.logStartOffset, log.logEndOffset]).toEqual([0, 0]);
+    const first = batch(['a', 'b', 'c']);
+    expect(log.appendAsLeader(first, 4, T0)).toEqual({ baseOffset: 0, lastOffset: 2, logAppendTime: -1 });
+    expect(log.appendAsLeader(batch(['d']), 5, T0)).toEqual({ baseOffset: 3, lastOffset: 3, logAppendTime: -1 });
+    expect(log.logEndOffset).toBe(4);
+    const all = log.read(0, 1 << 20, true).records;
+    expect(values(all)).toEqual(['a', 'b', 'c', 'd']);
+    expect(all.subarray(0, first.length).equals(first)).toBe(true); // stored as received (after the rewrite)
+    expect(all.readInt32BE(12)).toBe(4);
+    // A fetch in the middle of a batch returns the whole batch; at the end, nothing.
+    expect(values(log.read(1, 1 << 20, true).records)).toEqual(['a', 'b', 'c', 'd']);
+    expect(values(log.read(3, 1 << 20, true).records)).toEqual(['d']);
+    expect(log.read(4, 1 << 20, true).records.length).toBe(0);
+    expect(() => log.read(5, 100, true)).toThrow(OffsetOutOfRangeError);
+    expect(log.leaderEpochStartOffsets()).toEqual([{ epoch: 4, startOffset: 0 }, { epoch: 5, startOffset: 3 }]);
+    expect(log.endOffsetForEpoch(4)).toBe(3);
+    log.close();
+  });
+
+  test('byte limits: whole batches only, at least one; the high watermark bounds reads', async () => {
+    const log = await openLog();
+    const size = batch(['x'.repeat(100)]).length;
+    for (let i = 0; i < 10; i++) log.appendAsLeader(batch([`${i}`.repeat(100)]), 0, T0);
+    expect([...iterateBatches(log.read(0, size * 3 + 10, true).records)]).toHaveLength(3);
+    expect([...iterateBatches(log.read(0, 5, true).records)]).toHaveLength(1);
+    expect(log.read(0, 5, false).records.length).toBe(0);
+    expect([...iterateBatches(log.read(0, 1 << 20, true, 4).records)]).toHaveLength(4);
+    log.close();
+  });
+
+  test('rolls segments at segment.bytes and finds offsets through the sparse index', async () => {
+    const dir = tempDir('log');
+    const log = await openLog({ segmentBytes: 1000, indexIntervalBytes: 200 }, dir);
+    for (let i = 0; i < 100; i++) log.appendAsLeader(batch([`v${i}`, `w${i}`]), 0, T0 + i);
+    expect(log.segmentCount).toBeGreaterThan(5);
+    const files = fs.readdirSync(dir).filter((name) => name.endsWith('.log')).sort();
+    expect(files).toHaveLength(log.segmentCount);
+    expect(files.every((name) => fs.statSync(path.join(dir, name)).size <= 1000)).toBe(true);
+    expect(files[0]).toBe('00000000000000000000.log');
+    expect(files.every((name) => /^\d{20}\.log$/.test(name))).toBe(true);
+    for (const offset of [0, 1, 57, 120, 199]) {
+      const got = decodeRecords(log.read(offset, 1, true).records);
+      expect(got.some((r) => r.offset === offset)).toBe(true);
+    }
+    expect(log.offsetForTimestamp(T0 + 42)).toBe(84);
+    expect(log.offsetForTimestamp(T0 + 1000)).toBeNull();
+    log.close();
+    expect(fs.existsSync(path.join(dir, files[0]!.replace('.log', '.index')))).toBe(true);
+    expect(fs.existsSync(path.join(dir, files[0]!.replace('.log', '.timeindex')))).toBe(true);
+  });
+
+  test('retention by time and by bytes deletes whole old segments and moves the log start', async () => {
+    const log = await openLog({ segmentBytes: 500, retentionMs: 60_000 });
+    for (let i = 0; i < 30; i++) log.appendAsLeader(batch([`old-${i}`]), 0, T0);
+    for (let i = 0; i < 30; i++) log.appendAsLeader(batch([`new-${i}`], T0 + 120_000), 0, T0 + 120_000);
+    const before = log.segmentCount;
+    const result = log.applyRetention(T0 + 120_000);
+    expect(result.deletedSegments).toBeGreaterThan(0);
+    expect(log.segmentCount).toBe(before - result.deletedSegments);
+    expect(log.logStartOffset).toBeGreaterThan(0);
+    expect(log.logStartOffset).toBeLessThanOrEqual(30);
+    let code = 0;
+    try {
+      log.read(0, 100, true);
+    } catch (error) {
+      code = (error as RecordBatchError).kafkaErrorCode;
+    }
+    expect(code).toBe(KafkaError.OFFSET_OUT_OF_RANGE);
+    log.updateConfig({ ...DEFAULT_LOG_CONFIG, segmentBytes: 500, retentionMs: -1, retentionBytes: 1000 });
+    log.applyRetention(T0 + 120_000);
+    expect(log.sizeInBytes).toBeLessThan(1000 + 500);
+    expect(values(log.read(log.logEndOffset - 1, 1 << 20, true).records)).toEqual(['new-29']);
+    log.close();
+  });
+
+  test('recovery: a torn tail is truncated, everything before it kept; the log start survives restarts', async () => {
+    const dir = tempDir('log');
+    const log = await openLog({}, dir);
+    for (let i = 0; i < 5; i++) log.appendAsLeader(batch([`r${i}`]), 0, T0);
+    log.deleteRecordsBefore(2);
+    log.close();
+    const segment = path.join(dir, '00000000000000000000.log');
+    const whole = fs.statSync(segment).size;
+    const half = batch(['torn']).subarray(0, 40);
+    fs.appendFileSync(segment, half);
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const reopened = await PartitionLog.open(dir, DEFAULT_LOG_CONFIG, logger, T0);
+    expect(fs.statSync(segment).size).toBe(whole);
+    expect(lines.some((line) => line.includes('"truncatedBytes":40') && line.includes('log.recovered_truncated'))).toBe(true);
+    expect([reopened.logStartOffset, reopened.logEndOffset]).toEqual([2, 5]);
+    expect(reopened.appendAsLeader(batch(['after']), 0, T0).baseOffset).toBe(5);
+    expect(values(reopened.read(2, 1 << 20, true).records)).toEqual(['r2', 'r3', 'r4', 'after']);
+    // A corrupt last batch (bad CRC) is cut too.
+    reopened.close();
+    const bytes = fs.readFileSync(segment);
+    bytes[bytes.length - 1]! ^= 0xff;
+    fs.writeFileSync(segment, bytes);
+    const again = await PartitionLog.open(dir, DEFAULT_LOG_CONFIG, silent, T0);
+    expect(again.logEndOffset).toBe(5);
+    again.close();
+  });
+
+  test('truncateTo cuts a suffix; appendAsFollower keeps the leader offsets', async () => {
+    const leader = await openLog({ segmentBytes: 300 });
+    for (let i = 0; i < 10; i++) leader.appendAsLeader(batch([`${i}`]), i < 5 ? 1 : 2, T0);
+    leader.truncateTo(6);
+    expect(leader.logEndOffset).toBe(6);
+    expect(values(leader.read(0, 1 << 20, true).records).length).toBeGreaterThan(0);
+    const follower = await openLog();
+    let offset = 0;
+    while (offset < leader.logEndOffset) {
+      const chunk = leader.read(offset, 1 << 20, true).records;
+      follower.appendAsFollower(Buffer.from(chunk), T0);
+      offset = follower.logEndOffset;
+    }
+    expect(follower.logEndOffset).toBe(6);
+    expect(follower.leaderEpochStartOffsets()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 2, startOffset: 5 }]);
+    expect(() => follower.appendAsFollower(batch(['gap']), T0)).toThrow(RecordBatchError);
+    leader.close();
+    follower.close();
+  });
+
+  test('a writer killed with SIGKILL loses no acknowledged batch', async () => {
+    const dir = tempDir('log');
+    const writer = spawnProcess(process.execPath, [path.join(REPO_ROOT, 'test', 'fixtures', 'log-writer.js'), dir]);
+    await waitFor('some appends', () => writer.output().split('\n').length > 2000, 20_000);
+    await kill(writer, 'SIGKILL');
+    const acknowledged = writer.output().split('\n').filter((line) => /^\d+$/.test(line)).map(Number);
+    const last = acknowledged[acknowledged.length - 1]!;
+    const log = await PartitionLog.open(dir, { ...DEFAULT_LOG_CONFIG, segmentBytes: 64 * 1024 }, silent, T0);
+    expect(log.logEndOffset).toBeGreaterThan(last);
+    const seen = new Set<number>();
+    for (let offset = 0; offset < log.logEndOffset; ) {
+      const records = decodeRecords(log.read(offset, 1, true).records);
+      for (const record of records) seen.add(record.offset);
+      offset = records[records.length - 1]!.offset + 1;
+    }
+    expect(acknowledged.every((offset) => seen.has(offset))).toBe(true);
+    log.close();
+  });
+
+  test('the log manager opens one directory per partition and finds them again', async () => {
+    const dataDir = tempDir('logs');
+    const manager = new LogManager(dataDir, silent);
+    const log = await manager.open('orders', 3, DEFAULT_LOG_CONFIG, T0);
+    log.appendAsLeader(batch(['x']), 0, T0);
+    expect(manager.get('orders', 3)).toBe(log);
+    expect(manager.onDisk()).toEqual([{ topic: 'orders', partition: 3 }]);
+    await manager.delete('orders', 3);
+    expect(fs.existsSync(path.join(dataDir, 'orders-3'))).toBe(false);
+    manager.closeAll();
+  });
+});
