@@ -65,7 +65,7 @@ describe('partition log', () => {
   test('rolls segments at segment.bytes and finds offsets through the sparse index', async () => {
     const dir = tempDir('log');
     const log = await openLog({ segmentBytes: 1000, indexIntervalBytes: 200 }, dir);
-    for (let i = 0; i < 100; i++) log.appendAsLeader(batch([`v${i}`, `w${i}`]), 0, T0 + i);
+    for (let i = 0; i < 100; i++) log.appendAsLeader(batch([`v${i}`, `w${i}`], T0 + i), 0, T0 + i);
     expect(log.segmentCount).toBeGreaterThan(5);
     const files = fs.readdirSync(dir).filter((name) => name.endsWith('.log')).sort();
     expect(files).toHaveLength(log.segmentCount);
