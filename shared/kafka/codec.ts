@@ -1,0 +1,526 @@
+/**
+ * The Kafka wire codec, both directions, driven by Apache Kafka's JSON schemas (schema.ts).
+ * For each (message, version) the schema is compiled once into encoder and decoder closures.
+ *
+ * Bodies are plain objects keyed by the schema's field names in lowerCamelCase
+ * (`TopicName` → `topicName`); int64 is bigint, bytes/records are Buffer | null (decoded as
+ * zero-copy slices of the frame), uuid is a 16-byte Buffer. Fields a version does not carry
+ * decode to their schema default; missing fields encode as their default.
+ *
+ * Decoding is safe on hostile input: every length is checked against the bytes left before
+ * anything is sliced or allocated, array counts are bounded by the bytes left, and every
+ * failure is a KafkaCodecError.
+ */
+import { inRange, loadSchema, MessageSchema, SchemaField } from './schema';
+
+export class KafkaCodecError extends Error {
+  override readonly name = 'KafkaCodecError';
+}
+
+// ---------------------------------------------------------------------------
+// Byte reader / writer
+
+export class Reader {
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+    public end = buf.length,
+  ) {}
+
+  need(n: number): void {
+    if (n < 0 || this.pos + n > this.end) throw new KafkaCodecError(`need ${n} bytes at ${this.pos}, frame ends at ${this.end}`);
+  }
+  int8(): number {
+    this.need(1);
+    return this.buf.readInt8(this.pos++);
+  }
+  int16(): number {
+    this.need(2);
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  uint16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  int32(): number {
+    this.need(4);
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  uint32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  int64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  float64(): number {
+    this.need(8);
+    const v = this.buf.readDoubleBE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  uvarint(): number {
+    let result = 0;
+    let shift = 0;
+    for (let i = 0; i < 5; i++) {
+      this.need(1);
+      const byte = this.buf[this.pos++]!;
+      result += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return result;
+      shift += 7;
+    }
+    throw new KafkaCodecError('unsigned varint longer than 5 bytes');
+  }
+  slice(n: number): Buffer {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+}
+
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(initial = 1024) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  int8(v: number): void {
+    this.ensure(1);
+    this.buf.writeInt8(v, this.pos++);
+  }
+  int16(v: number): void {
+    this.ensure(2);
+    this.buf.writeInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+  uint16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+  int32(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32BE(v, this.pos);
+    this.pos += 4;
+  }
+  int64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(v, this.pos);
+    this.pos += 8;
+  }
+  float64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleBE(v, this.pos);
+    this.pos += 8;
+  }
+  uvarint(v: number): void {
+    this.ensure(5);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+  raw(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+  }
+  result(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Compilation
+
+type Encode = (w: Writer, value: unknown) => void;
+type Decode = (r: Reader) => unknown;
+
+interface Compiled {
+  encode: Encode;
+  decode: Decode;
+}
+
+const PRIMITIVES = new Set(['int8', 'int16', 'uint16', 'int32', 'int64', 'float64', 'bool', 'string', 'bytes', 'records', 'uuid']);
+const EMPTY_UUID = Buffer.alloc(16);
+
+function defaultValue(field: SchemaField, version: number): unknown {
+  const text = field.default;
+  if (field.type.startsWith('[]')) return text === 'null' ? null : [];
+  if (text === 'null') return null;
+  switch (field.type) {
+    case 'bool':
+      return text === 'true';
+    case 'int64':
+      return text === null ? 0n : BigInt(text);
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'float64':
+      return text === null ? 0 : Number(text);
+    case 'string':
+      return text ?? (inRange(field.nullableVersions, version) ? null : '');
+    case 'bytes':
+    case 'records':
+      return inRange(field.nullableVersions, version) ? null : Buffer.alloc(0);
+    case 'uuid':
+      return EMPTY_UUID;
+    default:
+      return inRange(field.nullableVersions, version) ? null : {};
+  }
+}
+
+function compilePrimitive(type: string, flexible: boolean, nullable: boolean, where: string): Compiled {
+  switch (type) {
+    case 'int8':
+      return { encode: (w, v) => w.int8(Number(v ?? 0)), decode: (r) => r.int8() };
+    case 'int16':
+      return { encode: (w, v) => w.int16(Number(v ?? 0)), decode: (r) => r.int16() };
+    case 'uint16':
+      return { encode: (w, v) => w.uint16(Number(v ?? 0)), decode: (r) => r.uint16() };
+    case 'int32':
+      return { encode: (w, v) => w.int32(Number(v ?? 0)), decode: (r) => r.int32() };
+    case 'int64':
+      return { encode: (w, v) => w.int64(typeof v === 'bigint' ? v : BigInt(v === undefined || v === null ? 0 : (v as number))), decode: (r) => r.int64() };
+    case 'float64':
+      return { encode: (w, v) => w.float64(Number(v ?? 0)), decode: (r) => r.float64() };
+    case 'bool':
+      return { encode: (w, v) => w.int8(v === true ? 1 : 0), decode: (r) => r.int8() !== 0 };
+    case 'uuid':
+      return { encode: (w, v) => w.raw(Buffer.isBuffer(v) && v.length === 16 ? v : EMPTY_UUID), decode: (r) => Buffer.from(r.slice(16)) };
+    case 'string':
+      return {
+        encode: (w, v) => {
+          if (v === null || v === undefined) {
+            if (!nullable && v === null) throw new KafkaCodecError(`${where}: null for a non-nullable string`);
+            if (v === null) return flexible ? w.uvarint(0) : w.int16(-1);
+            v = '';
+          }
+          const bytes = Buffer.from(String(v), 'utf8');
+          if (flexible) w.uvarint(bytes.length + 1);
+          else w.int16(bytes.length);
+          w.raw(bytes);
+        },
+        decode: (r) => {
+          const length = flexible ? r.uvarint() - 1 : r.int16();
+          if (length < 0) {
+            if (!nullable) throw new KafkaCodecError(`${where}: null for a non-nullable string`);
+            return null;
+          }
+          return r.slice(length).toString('utf8');
+        },
+      };
+    case 'bytes':
+    case 'records':
+      return {
+        encode: (w, v) => {
+          if (v === null || v === undefined) {
+            if (v === null && nullable) return flexible ? w.uvarint(0) : w.int32(-1);
+            v = Buffer.alloc(0);
+          }
+          const bytes = v as Buffer;
+          if (flexible) w.uvarint(bytes.length + 1);
+          else w.int32(bytes.length);
+          w.raw(bytes);
+        },
+        decode: (r) => {
+          const length = flexible ? r.uvarint() - 1 : r.int32();
+          if (length < 0) {
+            if (!nullable) throw new KafkaCodecError(`${where}: null for non-nullable bytes`);
+            return null;
+          }
+          return r.slice(length);
+        },
+      };
+    default:
+      throw new Error(`unknown primitive ${type}`);
+  }
+}
+
+function compileType(field: SchemaField, schema: MessageSchema, version: number, flexible: boolean): Compiled {
+  const nullable = inRange(field.nullableVersions, version);
+  const where = `${schema.name} v${version} ${field.name}`;
+  if (field.type.startsWith('[]')) {
+    const elementType = field.type.slice(2);
+    const element = PRIMITIVES.has(elementType)
+      ? compilePrimitive(elementType, flexible, false, where)
+      : compileStruct(field.fields ?? schema.commonStructs.get(elementType) ?? [], schema, version, flexible);
+    return {
+      encode: (w, v) => {
+        if (v === null || v === undefined) {
+          if (v === null && nullable) return flexible ? w.uvarint(0) : w.int32(-1);
+          v = [];
+        }
+        const items = v as unknown[];
+        if (flexible) w.uvarint(items.length + 1);
+        else w.int32(items.length);
+        for (const item of items) element.encode(w, item);
+      },
+      decode: (r) => {
+        const count = flexible ? r.uvarint() - 1 : r.int32();
+        if (count < 0) {
+          if (!nullable) throw new KafkaCodecError(`${where}: null for a non-nullable array`);
+          return null;
+        }
+        // Every element takes at least one byte: a larger count is a lie, refuse before looping.
+        if (count > r.remaining) throw new KafkaCodecError(`${where}: ${count} elements claimed, ${r.remaining} bytes left`);
+        const out = new Array<unknown>(count);
+        for (let i = 0; i < count; i++) out[i] = element.decode(r);
+        return out;
+      },
+    };
+  }
+  if (PRIMITIVES.has(field.type)) return compilePrimitive(field.type, flexible, nullable, where);
+  const struct = compileStruct(field.fields ?? schema.commonStructs.get(field.type) ?? [], schema, version, flexible);
+  if (!nullable) return struct;
+  // Nullable structs: an int8 marker, -1 for null (Kafka's generated code does the same).
+  return {
+    encode: (w, v) => {
+      if (v === null || v === undefined) return w.int8(-1);
+      w.int8(1);
+      struct.encode(w, v);
+    },
+    decode: (r) => (r.int8() < 0 ? null : struct.decode(r)),
+  };
+}
+
+function compileStruct(fields: SchemaField[], schema: MessageSchema, version: number, flexible: boolean): Compiled {
+  const regular: Array<{ key: string; codec: Compiled }> = [];
+  const tagged: Array<{ key: string; tag: number; codec: Compiled; field: SchemaField }> = [];
+  const absent: Array<{ key: string; value: () => unknown }> = [];
+  for (const field of fields) {
+    const isTagged = flexible && inRange(field.taggedVersions, version);
+    if (isTagged) {
+      tagged.push({ key: field.key, tag: field.tag!, codec: compileType(field, schema, version, true), field });
+      absent.push({ key: field.key, value: () => defaultValue(field, version) });
+    } else if (inRange(field.versions, version)) {
+      regular.push({ key: field.key, codec: compileType(field, schema, version, flexible) });
+    } else {
+      absent.push({ key: field.key, value: () => defaultValue(field, version) });
+    }
+  }
+  const byTag = new Map(tagged.map((entry) => [entry.tag, entry]));
+  return {
+    encode: (w, value) => {
+      const object = (value ?? {}) as Record<string, unknown>;
+      for (const { key, codec } of regular) codec.encode(w, object[key]);
+      if (!flexible) return;
+      const present = tagged.filter(({ key }) => object[key] !== undefined && object[key] !== null);
+      w.uvarint(present.length);
+      for (const { key, tag, codec } of present) {
+        const inner = new Writer(64);
+        codec.encode(inner, object[key]);
+        w.uvarint(tag);
+        w.uvarint(inner.pos);
+        w.raw(inner.result());
+      }
+    },
+    decode: (r) => {
+      const object: Record<string, unknown> = {};
+      for (const { key, value } of absent) object[key] = value();
+      for (const { key, codec } of regular) object[key] = codec.decode(r);
+      if (flexible) {
+        const count = r.uvarint();
+        if (count > r.remaining) throw new KafkaCodecError(`${count} tagged fields claimed, ${r.remaining} bytes left`);
+        for (let i = 0; i < count; i++) {
+          const tag = r.uvarint();
+          const size = r.uvarint();
+          r.need(size);
+          const entry = byTag.get(tag);
+          if (entry === undefined) {
+            r.pos += size; // unknown tag: skip
+            continue;
+          }
+          const inner = new Reader(r.buf, r.pos, r.pos + size);
+          object[entry.key] = entry.codec.decode(inner);
+          r.pos += size;
+        }
+      }
+      return object;
+    },
+  };
+}
+
+const compiled = new Map<string, Compiled>();
+
+function messageCodec(schemaName: string, version: number): Compiled {
+  const cacheKey = `${schemaName}:${version}`;
+  let codec = compiled.get(cacheKey);
+  if (codec !== undefined) return codec;
+  const schema = loadSchema(schemaName);
+  if (!inRange(schema.validVersions, version)) throw new KafkaCodecError(`${schemaName} has no version ${version}`);
+  codec = compileStruct(schema.fields, schema, version, inRange(schema.flexibleVersions, version));
+  compiled.set(cacheKey, codec);
+  return codec;
+}
+
+// ---------------------------------------------------------------------------
+// API names and headers
+
+const API_NAMES: Record<number, string> = {
+  0: 'Produce',
+  1: 'Fetch',
+  2: 'ListOffsets',
+  3: 'Metadata',
+  8: 'OffsetCommit',
+  9: 'OffsetFetch',
+  10: 'FindCoordinator',
+  11: 'JoinGroup',
+  12: 'Heartbeat',
+  13: 'LeaveGroup',
+  14: 'SyncGroup',
+  15: 'DescribeGroups',
+  16: 'ListGroups',
+  18: 'ApiVersions',
+  19: 'CreateTopics',
+  20: 'DeleteTopics',
+  21: 'DeleteRecords',
+  22: 'InitProducerId',
+  32: 'DescribeConfigs',
+  33: 'AlterConfigs',
+  37: 'CreatePartitions',
+  42: 'DeleteGroups',
+};
+
+export function apiName(apiKey: number): string | undefined {
+  return API_NAMES[apiKey];
+}
+
+/** True when the schema files know this API at this version. */
+export function isVersionSupportedBySchema(apiKey: number, version: number): boolean {
+  const name = API_NAMES[apiKey];
+  return name !== undefined && inRange(loadSchema(`${name}Request`).validVersions, version);
+}
+
+function isFlexible(apiKey: number, version: number): boolean {
+  const name = API_NAMES[apiKey];
+  if (name === undefined) return false;
+  return inRange(loadSchema(`${name}Request`).flexibleVersions, version);
+}
+
+export interface RequestHeader {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  /** Where the body starts in the frame. */
+  bodyOffset: number;
+}
+
+/** Decodes a request header (frame without its size prefix). */
+export function decodeRequestHeader(frame: Buffer): RequestHeader {
+  const r = new Reader(frame, 0);
+  const apiKey = r.int16();
+  const apiVersion = r.int16();
+  const correlationId = r.int32();
+  const name = API_NAMES[apiKey];
+  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
+  // client_id keeps its int16 length even in header v2.
+  const length = r.int16();
+  const clientId = length < 0 ? null : r.slice(length).toString('utf8');
+  if (isVersionSupportedBySchema(apiKey, apiVersion) && isFlexible(apiKey, apiVersion)) {
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      r.uvarint();
+      r.pos += r.uvarint();
+      r.need(0);
+    }
+  }
+  return { apiKey, apiVersion, correlationId, clientId, bodyOffset: r.pos };
+}
+
+/** The first 8 bytes of any request header, readable whatever the version. */
+export function peekRequestHeader(frame: Buffer): { apiKey: number; apiVersion: number; correlationId: number } | null {
+  if (frame.length < 8) return null;
+  return { apiKey: frame.readInt16BE(0), apiVersion: frame.readInt16BE(2), correlationId: frame.readInt32BE(4) };
+}
+
+export function decodeRequest<T = any>(apiKey: number, apiVersion: number, frame: Buffer, offset: number): T { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const name = API_NAMES[apiKey];
+  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
+  const r = new Reader(frame, offset);
+  const body = messageCodec(`${name}Request`, apiVersion).decode(r) as T;
+  return body;
+}
+
+function frameWith(write: (w: Writer) => void, sizeHint: number): Buffer {
+  const w = new Writer(sizeHint);
+  w.int32(0);
+  write(w);
+  w.buf.writeInt32BE(w.pos - 4, 0);
+  return w.result();
+}
+
+/** A whole response frame, size prefix included. ApiVersions always uses response header v0. */
+export function encodeResponse(apiKey: number, apiVersion: number, correlationId: number, body: object, sizeHint = 1024): Buffer {
+  const name = API_NAMES[apiKey];
+  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
+  const codec = messageCodec(`${name}Response`, apiVersion);
+  const flexibleHeader = apiKey !== 18 && isFlexible(apiKey, apiVersion);
+  return frameWith((w) => {
+    w.int32(correlationId);
+    if (flexibleHeader) w.uvarint(0);
+    codec.encode(w, body);
+  }, sizeHint);
+}
+
+/** A whole request frame, size prefix included. */
+export function encodeRequest(apiKey: number, apiVersion: number, correlationId: number, clientId: string | null, body: object, sizeHint = 1024): Buffer {
+  const name = API_NAMES[apiKey];
+  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
+  const codec = messageCodec(`${name}Request`, apiVersion);
+  const flexible = isFlexible(apiKey, apiVersion);
+  return frameWith((w) => {
+    w.int16(apiKey);
+    w.int16(apiVersion);
+    w.int32(correlationId);
+    if (clientId === null) w.int16(-1);
+    else {
+      const bytes = Buffer.from(clientId, 'utf8');
+      w.int16(bytes.length);
+      w.raw(bytes);
+    }
+    if (flexible) w.uvarint(0);
+    codec.encode(w, body);
+  }, sizeHint);
+}
+
+/** Decodes a response frame (without its size prefix). */
+export function decodeResponse<T = any>(apiKey: number, apiVersion: number, frame: Buffer): { correlationId: number; body: T } { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const name = API_NAMES[apiKey];
+  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
+  const r = new Reader(frame, 0);
+  const correlationId = r.int32();
+  if (apiKey !== 18 && isFlexible(apiKey, apiVersion)) {
+    const count = r.uvarint();
+    for (let i = 0; i < count; i++) {
+      r.uvarint();
+      r.pos += r.uvarint();
+      r.need(0);
+    }
+  }
+  return { correlationId, body: messageCodec(`${name}Response`, apiVersion).decode(r) as T };
+}
