@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { brokerCommand } from './broker';
 import { coordinatorCommand } from './coordinator';
 import { treeCommands } from './tree';
 
@@ -6,5 +7,6 @@ import { treeCommands } from './tree';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commandModules: CommandModule<any, any>[] = [
   coordinatorCommand,
+  brokerCommand,
   ...treeCommands,
 ];

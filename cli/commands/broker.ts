@@ -1,0 +1,79 @@
+/**
+ * `samsa broker --id N`: one broker in the foreground.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { startBroker } from '../../broker/broker';
+import { loadBrokerConfig } from '../../broker/config';
+import { createLogger } from '../../shared/logging';
+
+interface BrokerArgs {
+  id?: number;
+  port?: number;
+  host?: string[];
+  'advertised-host'?: string;
+  coordinator?: string;
+  'data-dir'?: string;
+  'session-timeout-ms'?: number;
+  'auto-create-topics'?: boolean;
+  'num-partitions'?: number;
+  'default-replication-factor'?: number;
+  'retention-check-interval-ms'?: number;
+  'flush-messages'?: number;
+  'flush-ms'?: number;
+  'log-level'?: string;
+}
+
+export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
+  command: 'broker',
+  describe: 'run a broker in the foreground (registers with the coordinator, serves the Kafka protocol)',
+  builder: (yargs) =>
+    (yargs as Argv<BrokerArgs>)
+      .option('id', { type: 'number', describe: 'broker id (required)' })
+      .option('port', { type: 'number', describe: 'Kafka port (default 9091 + id)' })
+      .option('host', { type: 'string', array: true, describe: 'listen addresses (default 127.0.0.1 and ::1)' })
+      .option('advertised-host', { type: 'string', describe: 'host clients are told (default 127.0.0.1)' })
+      .option('coordinator', { type: 'string', describe: 'coordinator URL(s), comma-separated (default env SAMSA_COORDINATOR, else ws://127.0.0.1:2181)' })
+      .option('data-dir', { type: 'string', describe: 'partition logs (default ./data/broker-<id>)' })
+      .option('session-timeout-ms', { type: 'number', describe: 'coordinator session timeout (default 3000)' })
+      .option('auto-create-topics', { type: 'boolean', describe: 'create unknown topics on first use (default true)' })
+      .option('num-partitions', { type: 'number', describe: 'partitions of auto-created topics (default 1)' })
+      .option('default-replication-factor', { type: 'number', describe: 'replication factor of auto-created topics (default 1)' })
+      .option('retention-check-interval-ms', { type: 'number', describe: 'how often retention runs (default 300000)' })
+      .option('flush-messages', { type: 'number', describe: 'fsync after this many records (default: never, as Kafka)' })
+      .option('flush-ms', { type: 'number', describe: 'fsync this long after an append (default: never, as Kafka)' })
+      .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error (default info)' })
+      .example('$0 broker --id 1', 'broker 1 on 127.0.0.1:9092, data in ./data/broker-1'),
+  handler: async (args) => {
+    const config = loadBrokerConfig(process.env, {
+      id: args.id,
+      port: args.port,
+      host: args.host,
+      advertisedHost: args['advertised-host'],
+      coordinator: args.coordinator,
+      dataDir: args['data-dir'],
+      sessionTimeoutMs: args['session-timeout-ms'],
+      autoCreateTopics: args['auto-create-topics'],
+      numPartitions: args['num-partitions'],
+      defaultReplicationFactor: args['default-replication-factor'],
+      retentionCheckIntervalMs: args['retention-check-interval-ms'],
+      flushMessages: args['flush-messages'],
+      flushMs: args['flush-ms'],
+    });
+    const prettyEnv = process.env.SAMSA_LOG_PRETTY;
+    const pretty = prettyEnv === 'true' ? true : prettyEnv === 'false' ? false : Boolean(process.stderr.isTTY);
+    const logger = createLogger({ level: args['log-level'] ?? process.env.SAMSA_LOG_LEVEL ?? 'info', pretty });
+    const broker = await startBroker(config, logger);
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      broker.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    await new Promise<never>(() => undefined);
+  },
+};
