@@ -2,8 +2,8 @@
  * The controller: one broker at a time, elected with the coordinator's leader-election recipe.
  * On election it holds the fencing epoch (/controller_epoch) and the ephemeral /controller
  * znode; then, on every change of the cluster picture, it
- *   - writes a state znode for each partition that has none (leader = first live replica,
- *     ISR = live replicas),
+ *   - writes a state znode for each partition that has none (leader = first live replica;
+ *     ISR = the leader alone until followers replicate, which comes with replication),
  *   - moves leadership off dead brokers: the first live ISR member becomes leader with
  *     leaderEpoch + 1 (leader -1 when none is alive; the partition is offline),
  *   - carries out topic deletions marked under /admin/delete_topics.
@@ -109,8 +109,11 @@ export class Controller {
         const replicas = assignment.partitions[p]!;
         const current = view.states.get(`${topic}/${p}`);
         if (current === undefined) {
-          const isr = replicas.filter((id) => live.has(id));
-          const state: PartitionState = { leader: isr[0] ?? -1, leaderEpoch: 0, isr: isr.length > 0 ? isr : replicas, controllerEpoch: this.epoch };
+          // Followers do not copy the leader's log yet (replication is the next step), so only
+          // the leader is in sync: when it dies the partition waits for it (no unclean election)
+          // rather than handing leadership to a replica that lacks acknowledged batches.
+          const leader = replicas.find((id) => live.has(id)) ?? -1;
+          const state: PartitionState = { leader, leaderEpoch: 0, isr: leader >= 0 ? [leader] : [replicas[0]!], controllerEpoch: this.epoch };
           try {
             await client.create(statePath(topic, p), JSON.stringify(state), { createParents: true });
             this.logger.info({ topic, partition: p, leader: state.leader, isr: state.isr }, 'partition.state_created');

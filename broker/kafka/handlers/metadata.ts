@@ -10,7 +10,7 @@ import type { Handler } from './types';
 
 function topicBody(topic: TopicView): object {
   return {
-    errorCode: topic.partitions.some((p) => p.leader < 0) ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
+    errorCode: topic.partitions.length === 0 || topic.partitions.every((p) => p.leader < 0) ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
     name: topic.name,
     isInternal: false,
     partitions: topic.partitions.map((p) => ({
