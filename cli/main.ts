@@ -7,6 +7,11 @@ import { hideBin } from 'yargs/helpers';
 import { commandModules } from './commands';
 
 export async function main(argv: string[]): Promise<void> {
+  // `samsa consume ... | head`: a closed pipe ends the command quietly, as for any Unix tool.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   let program = yargs(argv)
     .scriptName('samsa')
     .usage('$0 <command> [options]\n\nSamsa: a ZooKeeper-style coordinator and Kafka-protocol brokers on Node.js.')

@@ -1,5 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { brokerCommand } from './broker';
+import { clusterCommand } from './cluster';
+import { consumeCommand } from './consume';
+import { produceCommand } from './produce';
+import { topicCommand } from './topic';
 import { coordinatorCommand } from './coordinator';
 import { treeCommands } from './tree';
 
@@ -8,5 +12,9 @@ import { treeCommands } from './tree';
 export const commandModules: CommandModule<any, any>[] = [
   coordinatorCommand,
   brokerCommand,
+  topicCommand,
+  produceCommand,
+  consumeCommand,
+  clusterCommand,
   ...treeCommands,
 ];
