@@ -6,11 +6,16 @@ PORT ?= 2181
 ID ?= 1
 N ?= 3
 
-.PHONY: help deps build test test-unit test-integration coordinator bench-coordinator clean
+.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash restart stop status bench bench-coordinator clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
+	@echo "make cluster            coordinator + 3 brokers (ids 1..3 on 9092..9094) in the background; pids/logs in ./run"
+	@echo "make broker ID=1        one broker in the foreground (against a running coordinator)"
+	@echo "make brokers N=5        N brokers in the background"
+	@echo "make crash ID=2         SIGKILL broker 2;  make restart ID=2;  make stop (everything, by pid);  make status"
 	@echo "make test               install dependencies, build, run every test"
+	@echo "make bench              brokers against NATS JetStream (produce, consume, end-to-end latency)"
 	@echo "make bench-coordinator  benchmark the coordinator against Apache ZooKeeper"
 
 deps:
@@ -32,7 +37,33 @@ test-integration: build
 coordinator: build
 	$(SAMSA) coordinator --port $(PORT) --data-dir ./data/coordinator
 
+cluster: build
+	@bash scripts/cluster.sh up 3
+
+broker: build
+	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(SAMSA) broker --id $(ID) --port $$(( $${PORT_BASE:-9091} + $(ID) )) --coordinator ws://127.0.0.1:$(PORT) --data-dir ./data/broker-$(ID)
+
+brokers: build
+	@bash scripts/cluster.sh brokers $(N)
+
+crash:
+	@bash scripts/cluster.sh crash $(ID)
+
+restart: build
+	@bash scripts/cluster.sh restart $(ID)
+
+stop:
+	@bash scripts/cluster.sh stop
+
+status:
+	@bash scripts/cluster.sh status
+
+bench: build
+	@bash scripts/ensure-deps.sh nats-server
+	$(NODE) dist/scripts/bench.js
+
 bench-coordinator: build
+	@bash scripts/ensure-deps.sh zookeeper
 	$(NODE) dist/scripts/bench-coordinator.js
 
 clean:

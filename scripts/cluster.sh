@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Cluster control for the Makefile: start/stop a coordinator and brokers in the background,
+# crash (SIGKILL) and restart brokers. Pids and logs in $RUN_DIR, data in $DATA_DIR.
+#
+#   scripts/cluster.sh up [N]          coordinator (if not running) + brokers 1..N, waits until ready
+#   scripts/cluster.sh brokers N       brokers 1..N against the running coordinator
+#   scripts/cluster.sh start-broker ID one broker in the background
+#   scripts/cluster.sh crash ID        SIGKILL broker ID
+#   scripts/cluster.sh restart ID      start broker ID again (same id, port and data)
+#   scripts/cluster.sh stop            everything, by pid: SIGTERM, then SIGKILL after 10 s
+#   scripts/cluster.sh status
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUN_DIR=${RUN_DIR:-./run}
+DATA_DIR=${DATA_DIR:-./data}
+COORDINATOR_PORT=${COORDINATOR_PORT:-2181}
+PORT_BASE=${PORT_BASE:-9091}
+READY_TIMEOUT_S=${READY_TIMEOUT_S:-30}
+SAMSA="node bin/samsa.js"
+export SAMSA_LOG_PRETTY=false
+
+mkdir -p "$RUN_DIR" "$DATA_DIR"
+
+alive() { # pidfile
+  [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_for() { # description, command...
+  local what=$1; shift
+  local deadline=$((SECONDS + READY_TIMEOUT_S))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      echo "cluster: timed out after ${READY_TIMEOUT_S}s waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+start_coordinator() {
+  local pidfile="$RUN_DIR/coordinator.pid"
+  if alive "$pidfile"; then echo "coordinator already running (pid $(cat "$pidfile"))"; return; fi
+  nohup $SAMSA coordinator --port "$COORDINATOR_PORT" --data-dir "$DATA_DIR/coordinator" >"$RUN_DIR/coordinator.log" 2>&1 &
+  echo $! >"$pidfile"
+  wait_for "the coordinator on port $COORDINATOR_PORT" port_open "$COORDINATOR_PORT"
+  echo "coordinator: ws://127.0.0.1:$COORDINATOR_PORT (pid $(cat "$pidfile"), log $RUN_DIR/coordinator.log)"
+}
+
+broker_ready() { # id
+  grep -q '"msg":"broker.ready"' "$RUN_DIR/broker-$1.log" 2>/dev/null
+}
+
+start_broker() { # id
+  local id=$1 pidfile="$RUN_DIR/broker-$1.pid" port=$((PORT_BASE + $1))
+  if alive "$pidfile"; then echo "broker $id already running (pid $(cat "$pidfile"))"; return; fi
+  nohup $SAMSA broker --id "$id" --port "$port" --coordinator "ws://127.0.0.1:$COORDINATOR_PORT" --data-dir "$DATA_DIR/broker-$id" >"$RUN_DIR/broker-$id.log" 2>&1 &
+  echo $! >"$pidfile"
+}
+
+await_broker() { # id
+  local id=$1
+  if ! wait_for "broker $id (see $RUN_DIR/broker-$id.log)" broker_ready "$id"; then
+    tail -5 "$RUN_DIR/broker-$id.log" >&2 || true
+    return 1
+  fi
+  echo "broker $id: 127.0.0.1:$((PORT_BASE + id)) (pid $(cat "$RUN_DIR/broker-$id.pid"), log $RUN_DIR/broker-$id.log)"
+}
+
+start_brokers() { # n
+  port_open "$COORDINATOR_PORT" || { echo "cluster: no coordinator on port $COORDINATOR_PORT (make coordinator or make cluster)" >&2; exit 1; }
+  for ((id = 1; id <= $1; id++)); do start_broker "$id"; done
+  for ((id = 1; id <= $1; id++)); do await_broker "$id"; done
+}
+
+stop_all() {
+  local pids=()
+  for pidfile in "$RUN_DIR"/broker-*.pid "$RUN_DIR"/coordinator.pid; do
+    [[ -f "$pidfile" ]] || continue
+    if alive "$pidfile"; then pids+=("$(cat "$pidfile")"); kill -TERM "$(cat "$pidfile")" 2>/dev/null || true; fi
+    rm -f "$pidfile"
+  done
+  local deadline=$((SECONDS + 10))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  done
+  echo "stopped ${#pids[@]} process(es)"
+}
+
+case "${1:-}" in
+  up)
+    start_coordinator
+    start_brokers "${2:-3}"
+    echo "ready: bootstrap 127.0.0.1:$((PORT_BASE + 1)); make stop to end"
+    ;;
+  brokers) start_brokers "${2:?number of brokers}" ;;
+  start-broker) start_broker "${2:?broker id}"; await_broker "$2" ;;
+  crash)
+    pidfile="$RUN_DIR/broker-${2:?broker id}.pid"
+    if alive "$pidfile"; then kill -KILL "$(cat "$pidfile")"; rm -f "$pidfile"; echo "broker $2 killed with SIGKILL"; else echo "broker $2 is not running" >&2; exit 1; fi
+    ;;
+  restart) start_broker "${2:?broker id}"; await_broker "$2" ;;
+  stop) stop_all ;;
+  status)
+    for pidfile in "$RUN_DIR"/*.pid; do
+      [[ -f "$pidfile" ]] || continue
+      name=$(basename "$pidfile" .pid)
+      if alive "$pidfile"; then echo "$name: running (pid $(cat "$pidfile"))"; else echo "$name: dead"; fi
+    done
+    ;;
+  *) echo "usage: $0 up [N] | brokers N | start-broker ID | crash ID | restart ID | stop | status" >&2; exit 2 ;;
+esac
