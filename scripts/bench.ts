@@ -26,8 +26,8 @@ const nats = require('nats') as typeof import('nats');
 const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const RECORDS_SMALL = Number(process.env.BENCH_RECORDS ?? 200_000);
-const RECORDS_LARGE = Number(process.env.BENCH_RECORDS_1K ?? 50_000);
+const RECORDS_SMALL = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const RECORDS_LARGE = Number(process.env.BENCH_RECORDS_1K ?? 200_000);
 const RECORDS_KAFKAJS = Math.min(RECORDS_SMALL, Number(process.env.BENCH_RECORDS_KAFKAJS ?? 50_000));
 const PARTITIONS = 6;
 const BATCH_BYTES = 64 * 1024;
