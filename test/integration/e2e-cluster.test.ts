@@ -7,6 +7,7 @@
  * the samsa CLI creates, describes, produces to and consumes from a topic.
  */
 import { execFile } from 'child_process';
+import * as fs from 'fs';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { CoordinatorClient } from '../../shared/coordinator/client';
 import { BrokerHandle, startBroker, startCluster, TestCluster } from '../helpers/cluster';
@@ -125,6 +126,15 @@ describe('a 3-broker cluster', () => {
     cluster.brokers[index] = await startBroker(cluster.coordinatorUrl, before, { port: cluster.brokers[index]!.port, dataDir: cluster.brokers[index]!.dataDir });
   });
 
+  test('kcat produces lz4-compressed batches to an auto-created topic and reads them back', async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `line-${i}`);
+    const produced = await run('kcat', ['-b', cluster.bootstrap, '-P', '-t', 'auto-lz4', '-z', 'lz4', '-p', '0'], `${lines.join('\n')}\n`);
+    expect(produced.code).toBe(0);
+    const records = await kcatAll(cluster.bootstrap, 'auto-lz4');
+    expect(records.map((r) => r.value)).toEqual(lines);
+    expect(records.map((r) => r.offset)).toEqual(lines.map((_, i) => i));
+  });
+
   test('the samsa CLI: topic create/describe/alter-config/list, produce, consume, delete', async () => {
     const bootstrap = ['--bootstrap', cluster.bootstrap];
     expect(await samsa(['topic', 'create', 'cli', '--partitions', '3', '--replication-factor', '2', ...bootstrap])).toMatchObject({ code: 0, stdout: 'Created topic cli\n' });
@@ -147,7 +157,10 @@ describe('a 3-broker cluster', () => {
     expect(k1[0]!.partition).toBe(k1[1]!.partition);
     expect(k1.map((l) => l.value)).toEqual(['hello', 'again']);
 
+    const logDirs = (): string[] => cluster.brokers.flatMap((b) => fs.readdirSync(b.dataDir).filter((name) => name.startsWith('cli-')));
+    expect(logDirs().sort()).toEqual(['cli-0', 'cli-0', 'cli-1', 'cli-1', 'cli-2', 'cli-2']); // 3 partitions x 2 replicas
     expect((await samsa(['topic', 'delete', 'cli', ...bootstrap])).code).toBe(0);
+    await waitFor('log directories removed on every broker', () => logDirs().length === 0, 15_000);
     expect((await samsa(['topic', 'list', ...bootstrap])).stdout.split('\n')).not.toContain('cli');
     const missing = await samsa(['consume', 'cli', '--max', '1', ...bootstrap]);
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^UNKNOWN_TOPIC_OR_PARTITION: cli/) });
