@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'crypto';
 import { CoordinatorClient } from '../shared/coordinator/client';
-import { CoordinatorError } from '../shared/coordinator/protocol';
+import { unlessCode } from '../shared/coordinator/protocol';
 import type { Logger } from '../shared/logging';
 import { Admin } from './cluster/admin';
 import { MetadataCache, PATHS } from './cluster/metadata-cache';
@@ -27,19 +27,9 @@ export interface RunningBroker {
 }
 
 async function ensureTree(client: CoordinatorClient): Promise<void> {
-  for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics, '/cluster']) {
-    try {
-      await client.create(path, '', { createParents: true });
-    } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
-    }
-  }
-  try {
-    // The first broker to start names the cluster; everyone after reads it.
-    await client.create(PATHS.clusterId, randomBytes(16).toString('base64url').slice(0, 22));
-  } catch (error) {
-    if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
-  }
+  for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics, '/cluster']) await client.ensurePath(path);
+  // The first broker to start names the cluster; everyone after reads it.
+  await unlessCode(client.create(PATHS.clusterId, randomBytes(16).toString('base64url').slice(0, 22)), ['NodeExists'], null);
 }
 
 export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Logger): Promise<RunningBroker> {

@@ -27,6 +27,15 @@ export function createLogger(options: LoggingOptions): Logger {
   return pino({ level: options.level, base: { pid: process.pid } }, pino.destination({ dest: fd, sync: false }));
 }
 
+/**
+ * Logging options for a process from its environment: SAMSA_LOG_LEVEL (default info, a flag
+ * wins) and SAMSA_LOG_PRETTY=true|false (default: pretty when stderr is a terminal).
+ */
+export function loggingOptionsFromEnv(env: NodeJS.ProcessEnv, levelFlag?: string): LoggingOptions {
+  const pretty = env.SAMSA_LOG_PRETTY === 'true' ? true : env.SAMSA_LOG_PRETTY === 'false' ? false : Boolean(process.stderr.isTTY);
+  return { level: levelFlag ?? env.SAMSA_LOG_LEVEL ?? 'info', pretty };
+}
+
 export function defaultLoggingOptions(): LoggingOptions {
   return { level: 'info', pretty: Boolean(process.stderr.isTTY) };
 }

@@ -6,7 +6,7 @@
  * the result (or time out with REQUEST_TIMED_OUT).
  */
 import type { CoordinatorClient } from '../../shared/coordinator/client';
-import { CoordinatorError } from '../../shared/coordinator/protocol';
+import { hasCode } from '../../shared/coordinator/protocol';
 import { KafkaError } from '../../shared/kafka/errors';
 import type { Logger } from '../../shared/logging';
 import type { AdminOperations, AdminResult, CreateTopicSpec, TopicConfig } from '../context';
@@ -101,7 +101,7 @@ export class Admin implements AdminOperations {
         { op: 'create', path: topicPath(spec.name), data: assignment, mode: 'persistent' },
       ]);
     } catch (error) {
-      if (error instanceof CoordinatorError && error.code === 'NodeExists') return fail(spec.name, KafkaError.TOPIC_ALREADY_EXISTS, `topic '${spec.name}' already exists`);
+      if (hasCode(error, 'NodeExists')) return fail(spec.name, KafkaError.TOPIC_ALREADY_EXISTS, `topic '${spec.name}' already exists`);
       throw error;
     }
     this.logger.info({ topic: spec.name, partitions: partitions.length, replicationFactor: partitions[0]!.length }, 'topic.created');
@@ -117,11 +117,7 @@ export class Admin implements AdminOperations {
         results.push(fail(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION, `topic '${name}' does not exist`));
         continue;
       }
-      try {
-        await this.client().create(`${PATHS.deleteTopics}/${name}`, '', { createParents: true });
-      } catch (error) {
-        if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
-      }
+      await this.client().ensurePath(`${PATHS.deleteTopics}/${name}`);
       marked.push(name);
       results.push(ok(name));
     }
@@ -164,7 +160,7 @@ export class Admin implements AdminOperations {
       try {
         await this.client().setData(topicPath(spec.name), JSON.stringify({ partitions: Object.fromEntries(partitions.map((r, p) => [String(p), r])) }), current.version);
       } catch (error) {
-        if (error instanceof CoordinatorError && error.code === 'BadVersion') {
+        if (hasCode(error, 'BadVersion')) {
           results.push(fail(spec.name, KafkaError.REASSIGNMENT_IN_PROGRESS, 'the topic changed meanwhile; retry'));
           continue;
         }
@@ -186,7 +182,7 @@ export class Admin implements AdminOperations {
     try {
       await this.client().setData(path, JSON.stringify(validated.overrides));
     } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NoNode')) throw error;
+      if (!hasCode(error, 'NoNode')) throw error;
       await this.client().create(path, JSON.stringify(validated.overrides), { createParents: true });
     }
     this.logger.info({ topic: name, overrides: validated.overrides }, 'topic.config_altered');

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'events';
 import type { Logger } from '../../shared/logging';
 import type { CoordinatorClient } from '../../shared/coordinator/client';
-import { CoordinatorError } from '../../shared/coordinator/protocol';
+import { CoordinatorError, unlessCode } from '../../shared/coordinator/protocol';
 import type { BrokerEndpoint, ClusterView, PartitionView, TopicView } from '../context';
 import type { TopicOverrides } from './topic-config';
 
@@ -50,22 +50,12 @@ function emptySnapshot(): ClusterSnapshot {
 }
 
 async function dataOrNull(client: CoordinatorClient, path: string): Promise<{ data: string; version: number } | null> {
-  try {
-    const { data, stat } = await client.getData(path);
-    return { data, version: stat.version };
-  } catch (error) {
-    if (error instanceof CoordinatorError && error.code === 'NoNode') return null;
-    throw error;
-  }
+  const found = await unlessCode(client.getData(path), ['NoNode'], null);
+  return found === null ? null : { data: found.data, version: found.stat.version };
 }
 
 async function childrenOrEmpty(client: CoordinatorClient, path: string): Promise<string[]> {
-  try {
-    return (await client.getChildren(path)).children;
-  } catch (error) {
-    if (error instanceof CoordinatorError && error.code === 'NoNode') return [];
-    throw error;
-  }
+  return (await unlessCode(client.getChildren(path), ['NoNode'], null))?.children ?? [];
 }
 
 function parseJson<T>(text: string | undefined, fallback: T): T {

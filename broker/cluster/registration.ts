@@ -5,7 +5,7 @@
  * outlives that wait belongs to a live broker, and starting is refused.
  */
 import type { CoordinatorClient } from '../../shared/coordinator/client';
-import { CoordinatorError } from '../../shared/coordinator/protocol';
+import { hasCode } from '../../shared/coordinator/protocol';
 import type { Logger } from '../../shared/logging';
 import { PATHS } from './metadata-cache';
 
@@ -30,7 +30,7 @@ export async function registerBroker(
       logger.info({ brokerId: id, ...endpoint }, 'broker.registered');
       return;
     } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
+      if (!hasCode(error, 'NodeExists')) throw error;
     }
     const stat = await client.exists(path);
     if (stat !== null && stat.ephemeralOwner === client.sessionId) return;

@@ -12,7 +12,7 @@
  */
 import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { LeaderElection } from '../../shared/coordinator/recipes/election';
-import { CoordinatorError } from '../../shared/coordinator/protocol';
+import { hasCode } from '../../shared/coordinator/protocol';
 import type { Logger } from '../../shared/logging';
 import { ClusterSnapshot, MetadataCache, PartitionState, PATHS, statePath, topicPath } from '../cluster/metadata-cache';
 
@@ -64,7 +64,7 @@ export class Controller {
     try {
       await client.create(PATHS.controller, data, { mode: 'ephemeral' });
     } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
+      if (!hasCode(error, 'NodeExists')) throw error;
       // The previous controller's session has not expired yet: its node goes with it. Replace it.
       await client.delete(PATHS.controller).catch(() => undefined);
       await client.create(PATHS.controller, data, { mode: 'ephemeral' }).catch(() => undefined);
@@ -118,7 +118,7 @@ export class Controller {
             await client.create(statePath(topic, p), JSON.stringify(state), { createParents: true });
             this.logger.info({ topic, partition: p, leader: state.leader, isr: state.isr }, 'partition.state_created');
           } catch (error) {
-            if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
+            if (!hasCode(error, 'NodeExists')) throw error;
           }
           continue;
         }
@@ -138,7 +138,7 @@ export class Controller {
           await client.setData(statePath(topic, p), JSON.stringify(next), version);
           this.logger.info({ topic, partition: p, leader, leaderEpoch: next.leaderEpoch, previousLeader: state.leader }, 'partition.leader_elected');
         } catch (error) {
-          if (!(error instanceof CoordinatorError && error.code === 'BadVersion')) throw error;
+          if (!hasCode(error, 'BadVersion')) throw error;
         }
       }
     }

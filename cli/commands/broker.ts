@@ -4,7 +4,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { startBroker } from '../../broker/broker';
 import { loadBrokerConfig } from '../../broker/config';
-import { createLogger } from '../../shared/logging';
+import { createLogger, loggingOptionsFromEnv } from '../../shared/logging';
 
 interface BrokerArgs {
   id?: number;
@@ -59,9 +59,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       flushMessages: args['flush-messages'],
       flushMs: args['flush-ms'],
     });
-    const prettyEnv = process.env.SAMSA_LOG_PRETTY;
-    const pretty = prettyEnv === 'true' ? true : prettyEnv === 'false' ? false : Boolean(process.stderr.isTTY);
-    const logger = createLogger({ level: args['log-level'] ?? process.env.SAMSA_LOG_LEVEL ?? 'info', pretty });
+    const logger = createLogger(loggingOptionsFromEnv(process.env, args['log-level']));
     const broker = await startBroker(config, logger);
     let stopping = false;
     const stop = (): void => {

@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { loadCoordinatorConfig } from '../../coordinator/config';
 import { startCoordinator } from '../../coordinator/main';
 import { PROTOCOL_VERSION, StatsResult } from '../../shared/coordinator/protocol';
-import { createLogger, LoggingOptions } from '../../shared/logging';
+import { createLogger, loggingOptionsFromEnv } from '../../shared/logging';
 
 interface RunArgs {
   port?: number;
@@ -27,12 +27,6 @@ interface StatsArgs {
   'timeout-ms': number;
 }
 
-function loggingOptions(level: string | undefined): LoggingOptions {
-  const prettyEnv = process.env.SAMSA_LOG_PRETTY;
-  const pretty = prettyEnv === 'true' ? true : prettyEnv === 'false' ? false : Boolean(process.stderr.isTTY);
-  return { level: level ?? process.env.SAMSA_LOG_LEVEL ?? 'info', pretty };
-}
-
 async function run(args: RunArgs): Promise<void> {
   const config = loadCoordinatorConfig(process.env, {
     host: args.host,
@@ -45,7 +39,7 @@ async function run(args: RunArgs): Promise<void> {
     snapshotEveryTxns: args['snapshot-every-txns'],
     fsync: args.fsync,
   });
-  const logger = createLogger(loggingOptions(args['log-level']));
+  const logger = createLogger(loggingOptionsFromEnv(process.env, args['log-level']));
   const running = await startCoordinator(config, logger);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CoordinatorClient } from '../../shared/coordinator/client';
 import { childPath } from '../../shared/coordinator/paths';
-import { CoordinatorError, CreateMode, Stat, WatchEventFrame } from '../../shared/coordinator/protocol';
+import { CoordinatorError, CreateMode, hasCode, Stat, WatchEventFrame } from '../../shared/coordinator/protocol';
 
 /** A CLI against a dead coordinator fails within this, instead of retrying for ever. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -85,7 +85,7 @@ async function readTree(client: CoordinatorClient, path: string, budget: { left:
       node.children.push(await readTree(client, childPath(path, name), budget));
     } catch (error) {
       // Deleted between the listing and the read: skip it, as zkCli does.
-      if (!(error instanceof CoordinatorError && error.code === 'NoNode')) throw error;
+      if (!hasCode(error, 'NoNode')) throw error;
     }
   }
   return node;

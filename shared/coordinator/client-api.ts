@@ -69,6 +69,8 @@ export interface CoordinatorClientApi {
   addWatch(path: string, mode: AddWatchMode, watcher: Watcher): Promise<void>;
   removeWatches(path: string, watcherType: WatcherType): Promise<void>;
   stats(): Promise<StatsResult>;
+  /** Creates a path and its missing parents (empty, persistent); an existing path is fine. */
+  ensurePath(path: string): Promise<void>;
   /** Deletes a subtree, children first. */
   deleteRecursive(path: string): Promise<void>;
 

@@ -21,6 +21,7 @@ import {
   GetChildrenOp,
   GetChildrenResult,
   GetDataResult,
+  hasCode,
   isErrorCode,
   MultiResult,
   MultiSubOp,
@@ -32,6 +33,7 @@ import {
   StatsResult,
   WatchEventFrame,
   WatcherType,
+  unlessCode,
 } from './protocol';
 import { OneShotKind, WatchRegistry } from './watch-registry';
 
@@ -194,30 +196,22 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   }
 
   async deleteRecursive(path: string): Promise<void> {
-    let children: string[];
-    try {
-      children = (await this.getChildren(path)).children;
-    } catch (error) {
-      if (error instanceof CoordinatorError && error.code === 'NoNode') return;
-      throw error;
-    }
-    for (const child of children) await this.deleteRecursive(childPath(path, child));
-    try {
-      await this.delete(path, -1);
-    } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NoNode')) throw error;
-    }
+    const listed = await unlessCode(this.getChildren(path), ['NoNode'], null);
+    if (listed === null) return;
+    for (const child of listed.children) await this.deleteRecursive(childPath(path, child));
+    await unlessCode(this.delete(path, -1), ['NoNode'], undefined);
+  }
+
+  /** Creates `path` and its missing parents as empty persistent nodes; an existing path is fine. */
+  async ensurePath(path: string): Promise<void> {
+    await unlessCode(this.create(path, '', { createParents: true }), ['NodeExists'], null);
   }
 
   private async createAncestors(path: string): Promise<void> {
     const ancestors: string[] = [];
     for (let at = parentOf(path); at !== '/'; at = parentOf(at)) ancestors.unshift(at);
     for (const ancestor of ancestors) {
-      try {
-        await this.request({ op: 'create', path: ancestor, data: '', mode: 'persistent' });
-      } catch (error) {
-        if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
-      }
+      await unlessCode(this.request({ op: 'create', path: ancestor, data: '', mode: 'persistent' }), ['NodeExists'], null);
     }
   }
 
@@ -436,7 +430,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
             if (stat !== undefined && stat.pzxid > zxid) missed('NodeChildrenChanged', stat.pzxid);
           })
           .catch((error: unknown) => {
-            if (error instanceof CoordinatorError && error.code === 'NoNode') missed('NodeDeleted', this.zxid);
+            if (hasCode(error, 'NoNode')) missed('NodeDeleted', this.zxid);
           });
       }
     }

@@ -67,6 +67,24 @@ export class CoordinatorError extends Error {
   }
 }
 
+/** True when `error` is a CoordinatorError with one of `codes`. */
+export function hasCode(error: unknown, ...codes: ErrorCode[]): error is CoordinatorError {
+  return error instanceof CoordinatorError && codes.includes(error.code);
+}
+
+/**
+ * The promise's value, or `fallback` when it fails with one of `codes`: for outcomes that are
+ * expected, such as NodeExists on "create if missing" or NoNode on "read if present".
+ */
+export async function unlessCode<T, F>(promise: Promise<T>, codes: ErrorCode[], fallback: F): Promise<T | F> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (hasCode(error, ...codes)) return fallback;
+    throw error;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Data model
 

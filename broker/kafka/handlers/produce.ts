@@ -15,14 +15,13 @@ function appendOne(context: BrokerContext, topic: string, partition: number, rec
   const local = context.localPartition(topic, partition);
   if (local === null || !local.isLeader || context.isFenced()) return failed(KafkaError.NOT_LEADER_OR_FOLLOWER);
   if (records === null || records.length === 0) return failed(KafkaError.CORRUPT_MESSAGE);
-  const maxBytes = context.topicConfig(topic)['max.message.bytes'];
   try {
     const { baseOffset } = local.log.appendAsLeader(records, local.leaderEpoch, Date.now());
     local.emit('append');
     return { errorCode: KafkaError.NONE, baseOffset: BigInt(baseOffset), logStartOffset: BigInt(local.log.logStartOffset) };
   } catch (error) {
     if (error instanceof RecordBatchError) {
-      context.logger.debug({ topic, partition, err: error.message, maxBytes }, 'produce.rejected');
+      context.logger.debug({ topic, partition, err: error.message }, 'produce.rejected');
       return failed(error.kafkaErrorCode);
     }
     context.logger.error({ topic, partition, err: error }, 'produce.failed');

@@ -15,7 +15,6 @@
 import { EventEmitter } from 'events';
 import type { CoordinatorClient } from '../client';
 import { childPath } from '../paths';
-import { CoordinatorError } from '../protocol';
 import { incrementCounter, sortBySequence } from './sequence';
 
 export interface LeaderElectionOptions {
@@ -65,11 +64,7 @@ export class LeaderElection extends EventEmitter {
 
   async start(): Promise<void> {
     this.client.on('state', this.onState);
-    try {
-      await this.client.create(this.options.path, '', { createParents: true });
-    } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
-    }
+    await this.client.ensurePath(this.options.path);
     const data = JSON.stringify({ id: this.options.id, data: this.options.data ?? null });
     const created = await this.client.create(childPath(this.options.path, CANDIDATE_PREFIX), data, { mode: 'ephemeral_sequential' });
     this.node = created.path;

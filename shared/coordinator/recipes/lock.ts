@@ -25,11 +25,7 @@ export class DistributedLock {
   /** Waits until the lock is ours; after `timeoutMs` gives up with OperationTimeout (and leaves the line). */
   async acquire(timeoutMs = 30_000): Promise<void> {
     if (this.node !== null) throw new CoordinatorError('BadArguments', 'lock already held by this object', this.path);
-    try {
-      await this.client.create(this.path, '', { createParents: true });
-    } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NodeExists')) throw error;
-    }
+    await this.client.ensurePath(this.path);
     const created = await this.client.create(childPath(this.path, LOCK_PREFIX), '', { mode: 'ephemeral_sequential' });
     const ours = created.path.slice(created.path.lastIndexOf('/') + 1);
     const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,7 @@
  * Helpers shared by the recipes: ordering sequential children and a compare-and-set counter.
  */
 import type { CoordinatorClient } from '../client';
-import { CoordinatorError } from '../protocol';
+import { CoordinatorError, hasCode } from '../protocol';
 
 /** The 10-digit suffix a sequential create appended. */
 export function sequenceOf(name: string): number {
@@ -29,7 +29,7 @@ export async function incrementCounter(client: CoordinatorClient, path: string):
       const { data, stat } = await client.getData(path);
       current = { data, version: stat.version };
     } catch (error) {
-      if (!(error instanceof CoordinatorError && error.code === 'NoNode')) throw error;
+      if (!hasCode(error, 'NoNode')) throw error;
     }
     try {
       if (current === null) {
@@ -40,7 +40,7 @@ export async function incrementCounter(client: CoordinatorClient, path: string):
       await client.setData(path, String(next), current.version);
       return next;
     } catch (error) {
-      if (!(error instanceof CoordinatorError && (error.code === 'BadVersion' || error.code === 'NodeExists'))) throw error;
+      if (!hasCode(error, 'BadVersion', 'NodeExists')) throw error;
     }
   }
   throw new CoordinatorError('OperationTimeout', `could not increment after ${CAS_ATTEMPTS_MAX} attempts`, path);
