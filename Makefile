@@ -5,6 +5,13 @@ SAMSA := $(NODE) bin/samsa.js
 PORT ?= 2181
 ID ?= 1
 N ?= 3
+# Where `make cluster` and friends put things (scripts/cluster.sh reads these; override to run a second cluster).
+COORDINATOR_PORT ?= $(PORT)
+PORT_BASE ?= 9091
+RUN_DIR ?= ./run
+DATA_DIR ?= ./data
+METRICS_PORT ?= 7181
+export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT
 
 .PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash restart stop status bench bench-coordinator clean
 
@@ -17,6 +24,7 @@ help:
 	@echo "make test               install dependencies, build, run every test"
 	@echo "make bench              brokers against NATS JetStream (produce, consume, end-to-end latency)"
 	@echo "make bench-coordinator  benchmark the coordinator against Apache ZooKeeper"
+	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any)"
 
 deps:
 	@bash scripts/ensure-deps.sh
@@ -35,13 +43,13 @@ test-integration: build
 	npx jest --ci --runInBand test/integration
 
 coordinator: build
-	$(SAMSA) coordinator --port $(PORT) --data-dir ./data/coordinator
+	$(SAMSA) coordinator --port $(COORDINATOR_PORT) --metrics-port $(METRICS_PORT) --data-dir $(DATA_DIR)/coordinator
 
 cluster: build
 	@bash scripts/cluster.sh up 3
 
 broker: build
-	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(SAMSA) broker --id $(ID) --port $$(( $${PORT_BASE:-9091} + $(ID) )) --coordinator ws://127.0.0.1:$(PORT) --data-dir ./data/broker-$(ID)
+	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(SAMSA) broker --id $(ID) --port $$(( $(PORT_BASE) + $(ID) )) --coordinator ws://127.0.0.1:$(COORDINATOR_PORT) --data-dir $(DATA_DIR)/broker-$(ID)
 
 brokers: build
 	@bash scripts/cluster.sh brokers $(N)

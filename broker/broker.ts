@@ -36,8 +36,44 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   const logger = rootLogger.child({ brokerId: config.id });
   const newClient = (): CoordinatorClient => new CoordinatorClient({ servers: config.coordinators, sessionTimeoutMs: config.sessionTimeoutMs, requestTimeoutMs: 10_000 });
   let client = newClient();
+  // Fenced = must not act as a leader: the session expired (until registered again), or the
+  // coordinator has been out of reach for longer than the session timeout, by which time the
+  // coordinator has expired the session and the controller may have moved leadership.
+  let sessionLost = false;
+  let cutOff = false;
   let fenced = false;
   let closing = false;
+  let cutOffTimer: NodeJS.Timeout | null = null;
+  const setFence = (reason: string): void => {
+    const next = sessionLost || cutOff;
+    if (next === fenced) return;
+    fenced = next;
+    if (fenced) logger.warn({ reason }, 'broker.fenced');
+    else logger.info({ reason }, 'broker.unfenced');
+  };
+  const watchSession = (session: CoordinatorClient): void => {
+    session.on('state', (state) => {
+      if (session !== client || closing) return;
+      if (state === 'disconnected' && cutOffTimer === null) {
+        cutOffTimer = setTimeout(() => {
+          cutOffTimer = null;
+          cutOff = true;
+          setFence('coordinator unreachable for the session timeout');
+        }, config.sessionTimeoutMs);
+        cutOffTimer.unref();
+      } else if (state === 'connected') {
+        if (cutOffTimer !== null) clearTimeout(cutOffTimer);
+        cutOffTimer = null;
+        cutOff = false;
+        setFence('reconnected with the session intact');
+      } else if (state === 'expired') {
+        if (cutOffTimer !== null) clearTimeout(cutOffTimer);
+        cutOffTimer = null;
+        cutOff = false;
+        void rejoin();
+      }
+    });
+  };
   await client.connect();
   await ensureTree(client);
 
@@ -75,21 +111,21 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     await cache.start(session);
     await replicas.sync(cache.view);
     await controller.start(session);
-    session.on('state', (state) => {
-      if (state === 'expired' && !closing) void rejoin();
-    });
   };
 
   const rejoin = async (): Promise<void> => {
-    fenced = true;
-    logger.warn({}, 'broker.fenced');
+    sessionLost = true;
+    setFence('session expired');
+    await controller.stop().catch(() => undefined);
+    // Retried with backoff for as long as the broker runs: a broker without a session is useless.
     for (let attempt = 0; !closing; attempt++) {
       try {
         client = newClient();
+        watchSession(client);
         await client.connect();
         await join(client);
-        fenced = false;
-        logger.info({}, 'broker.unfenced');
+        sessionLost = false;
+        setFence('registered again');
         return;
       } catch (error) {
         logger.error({ err: error instanceof Error ? error.message : String(error), attempt }, 'broker.rejoin_failed');
@@ -99,6 +135,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     }
   };
 
+  watchSession(client);
   try {
     await join(client);
   } catch (error) {
@@ -114,6 +151,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     port,
     close: async () => {
       closing = true;
+      if (cutOffTimer !== null) clearTimeout(cutOffTimer);
       await server.close();
       cache.stop();
       await controller.stop().catch(() => undefined);

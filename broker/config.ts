@@ -58,6 +58,10 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = Object.freeze({
   'cleanup.policy': 'delete',
 });
 
+function requireInteger(flag: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new BrokerConfigError(`${flag} must be an integer from ${min} to ${max}, got ${value}`);
+}
+
 export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Readonly<BrokerConfig> {
   const id = flags.id ?? (env.SAMSA_BROKER_ID !== undefined ? Number(env.SAMSA_BROKER_ID) : undefined);
   if (id === undefined || !Number.isInteger(id) || id < 0 || id > 1_000_000) throw new BrokerConfigError('--id must be a non-negative integer');
@@ -82,7 +86,14 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
   };
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new BrokerConfigError(`--port ${config.port} is not a TCP port`);
   if (config.coordinators.length === 0) throw new BrokerConfigError('--coordinator needs at least one URL');
-  if (config.sessionTimeoutMs < 100) throw new BrokerConfigError('--session-timeout-ms must be at least 100');
-  if (config.numPartitions < 1 || config.defaultReplicationFactor < 1) throw new BrokerConfigError('--num-partitions and --default-replication-factor must be at least 1');
-  return Object.freeze(config);
+  for (const url of config.coordinators) if (!/^wss?:\/\/./.test(url)) throw new BrokerConfigError(`--coordinator ${url} is not a ws:// URL`);
+  if (config.hosts.length === 0) throw new BrokerConfigError('--host needs at least one address');
+  requireInteger('--session-timeout-ms', config.sessionTimeoutMs, 100, 600_000);
+  requireInteger('--num-partitions', config.numPartitions, 1, 10_000);
+  requireInteger('--default-replication-factor', config.defaultReplicationFactor, 1, 1000);
+  requireInteger('--retention-check-interval-ms', config.retentionCheckIntervalMs, 10, 2 ** 31 - 1);
+  // Infinity (the default) leaves flushing to the OS, as Kafka does.
+  if (config.flushMessages !== Number.POSITIVE_INFINITY) requireInteger('--flush-messages', config.flushMessages, 1, Number.MAX_SAFE_INTEGER);
+  if (config.flushMs !== Number.POSITIVE_INFINITY) requireInteger('--flush-ms', config.flushMs, 0, 2 ** 31 - 1);
+  return Object.freeze({ ...config, hosts: Object.freeze([...config.hosts]) as string[], coordinators: Object.freeze([...config.coordinators]) as string[] });
 }

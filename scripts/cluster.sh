@@ -16,14 +16,25 @@ RUN_DIR=${RUN_DIR:-./run}
 DATA_DIR=${DATA_DIR:-./data}
 COORDINATOR_PORT=${COORDINATOR_PORT:-2181}
 PORT_BASE=${PORT_BASE:-9091}
+METRICS_PORT=${METRICS_PORT:-7181} # the coordinator's /metrics; 0 = any free port, -1 = off
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-30}
 SAMSA="node bin/samsa.js"
 export SAMSA_LOG_PRETTY=false
 
 mkdir -p "$RUN_DIR" "$DATA_DIR"
 
+pid_alive() { # pid; a zombie (exited, not yet reaped: nohup'd children are reparented to
+  # PID 1, which in some containers never reaps) counts as dead.
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ -r "/proc/$1/stat" ]] || return 0
+  local stat
+  stat=$(<"/proc/$1/stat") || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 alive() { # pidfile
-  [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+  [[ -f "$1" ]] && pid_alive "$(cat "$1")"
 }
 
 port_open() {
@@ -45,13 +56,28 @@ wait_for() { # description, command...
 start_coordinator() {
   local pidfile="$RUN_DIR/coordinator.pid"
   if alive "$pidfile"; then echo "coordinator already running (pid $(cat "$pidfile"))"; return; fi
-  nohup $SAMSA coordinator --port "$COORDINATOR_PORT" --data-dir "$DATA_DIR/coordinator" >"$RUN_DIR/coordinator.log" 2>&1 &
+  nohup $SAMSA coordinator --port "$COORDINATOR_PORT" --metrics-port "$METRICS_PORT" --data-dir "$DATA_DIR/coordinator" >"$RUN_DIR/coordinator.log" 2>&1 &
   echo $! >"$pidfile"
-  wait_for "the coordinator on port $COORDINATOR_PORT" port_open "$COORDINATOR_PORT"
+  wait_for "the coordinator on port $COORDINATOR_PORT" coordinator_up
   echo "coordinator: ws://127.0.0.1:$COORDINATOR_PORT (pid $(cat "$pidfile"), log $RUN_DIR/coordinator.log)"
 }
 
+# Readiness checks give up at once (exit 1, with the log's tail) when the process has died,
+# instead of waiting out the deadline or mistaking another process on the port for ours.
+died() { # name
+  echo "cluster: $1 exited; last lines of $RUN_DIR/$1.log:" >&2
+  tail -5 "$RUN_DIR/$1.log" >&2 || true
+  rm -f "$RUN_DIR/$1.pid"
+  exit 1
+}
+
+coordinator_up() {
+  alive "$RUN_DIR/coordinator.pid" || died coordinator
+  port_open "$COORDINATOR_PORT"
+}
+
 broker_ready() { # id
+  alive "$RUN_DIR/broker-$1.pid" || died "broker-$1"
   grep -q '"msg":"broker.ready"' "$RUN_DIR/broker-$1.log" 2>/dev/null
 }
 
@@ -86,8 +112,8 @@ stop_all() {
   done
   local deadline=$((SECONDS + 10))
   for pid in "${pids[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
   done
   echo "stopped ${#pids[@]} process(es)"
 }

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'events';
 import type { Logger } from '../../shared/logging';
 import type { CoordinatorClient } from '../../shared/coordinator/client';
-import { CoordinatorError, unlessCode } from '../../shared/coordinator/protocol';
+import { hasCode, unlessCode } from '../../shared/coordinator/protocol';
 import type { BrokerEndpoint, ClusterView, PartitionView, TopicView } from '../context';
 import type { TopicOverrides } from './topic-config';
 
@@ -43,10 +43,12 @@ export interface ClusterSnapshot extends ClusterView {
   overrides: Map<string, TopicOverrides>;
   pendingDeletions: Set<string>;
   controllerEpoch: number;
+  /** False for the empty picture before the first successful read: nothing may be concluded from it (such as "no topics"). */
+  loaded: boolean;
 }
 
 function emptySnapshot(): ClusterSnapshot {
-  return { clusterId: '', controllerId: -1, brokers: [], topics: new Map(), assignments: new Map(), states: new Map(), overrides: new Map(), pendingDeletions: new Set(), controllerEpoch: 0 };
+  return { loaded: false, clusterId: '', controllerId: -1, brokers: [], topics: new Map(), assignments: new Map(), states: new Map(), overrides: new Map(), pendingDeletions: new Set(), controllerEpoch: 0 };
 }
 
 async function dataOrNull(client: CoordinatorClient, path: string): Promise<{ data: string; version: number } | null> {
@@ -66,6 +68,21 @@ function parseJson<T>(text: string | undefined, fallback: T): T {
     return fallback;
   }
 }
+
+/** A state znode's JSON, or null when it is not one (hand-edited, truncated). */
+function parseState(text: string): PartitionState | null {
+  const parsed = parseJson<Partial<PartitionState> | null>(text, null);
+  if (parsed === null || typeof parsed !== 'object') return null;
+  const { leader, leaderEpoch, isr, controllerEpoch } = parsed;
+  if (!Number.isInteger(leader) || !Number.isInteger(leaderEpoch) || !Array.isArray(isr) || !isr.every((id) => Number.isInteger(id))) return null;
+  return { leader: leader!, leaderEpoch: leaderEpoch!, isr, controllerEpoch: Number.isInteger(controllerEpoch) ? controllerEpoch! : 0 };
+}
+
+/** Most partitions read per topic: a bound on what a hand-written assignment znode can make the cache read. */
+export const PARTITIONS_PER_TOPIC_MAX = 10_000;
+/** A failed read of the tree (not a lost connection) is tried again this many times, this far apart (times the attempt). */
+const READ_ATTEMPTS_MAX = 5;
+const READ_RETRY_DELAY_MS = 100;
 
 export class MetadataCache extends EventEmitter {
   private current: ClusterSnapshot = emptySnapshot();
@@ -92,6 +109,10 @@ export class MetadataCache extends EventEmitter {
     await client.addWatch(PATHS.controller, 'persistent', onEvent);
     await client.addWatch(PATHS.configTopics, 'persistentRecursive', onEvent);
     await client.addWatch(PATHS.deleteTopics, 'persistentRecursive', onEvent);
+    // Events that happened while disconnected may not all be replayed: read everything again.
+    client.on('state', (state) => {
+      if (state === 'connected' && client === this.client && !this.stopped) void this.refresh();
+    });
     await this.refresh();
   }
 
@@ -106,15 +127,22 @@ export class MetadataCache extends EventEmitter {
       return this.reading;
     }
     this.reading = (async () => {
+      let failures = 0;
       do {
         this.again = false;
         try {
           this.current = await this.read();
+          failures = 0;
           this.emit('change', this.current);
         } catch (error) {
           if (this.stopped) return;
-          this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'metadata.read_failed');
-          if (!(error instanceof CoordinatorError && (error.code === 'ConnectionLoss' || error.code === 'SessionExpired'))) this.again = true;
+          failures++;
+          this.logger.warn({ err: error instanceof Error ? error.message : String(error), failures }, 'metadata.read_failed');
+          // A lost connection is retried on reconnect (the 'connected' listener); anything else a few times, spaced out.
+          if (!hasCode(error, 'ConnectionLoss', 'SessionExpired') && failures < READ_ATTEMPTS_MAX) {
+            this.again = true;
+            await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAY_MS * failures));
+          }
         }
       } while (this.again && !this.stopped);
     })().finally(() => {
@@ -144,39 +172,61 @@ export class MetadataCache extends EventEmitter {
   private async read(): Promise<ClusterSnapshot> {
     const client = this.client;
     const next = emptySnapshot();
+    next.loaded = true;
     next.clusterId = (await dataOrNull(client, PATHS.clusterId))?.data ?? '';
-    next.controllerId = parseJson<{ brokerId?: number }>((await dataOrNull(client, PATHS.controller))?.data, {}).brokerId ?? -1;
+    const controllerId = parseJson<{ brokerId?: unknown } | null>((await dataOrNull(client, PATHS.controller))?.data, null)?.brokerId;
+    next.controllerId = Number.isInteger(controllerId) ? (controllerId as number) : -1;
     next.controllerEpoch = Number((await dataOrNull(client, PATHS.controllerEpoch))?.data ?? 0) || 0;
     const brokers: BrokerEndpoint[] = [];
-    for (const id of await childrenOrEmpty(client, PATHS.brokerIds)) {
-      const registration = await dataOrNull(client, `${PATHS.brokerIds}/${id}`);
-      if (registration === null) continue;
-      const parsed = parseJson<{ host?: string; port?: number; rack?: string | null }>(registration.data, {});
-      if (typeof parsed.host === 'string' && typeof parsed.port === 'number') brokers.push({ id: Number(id), host: parsed.host, port: parsed.port, rack: parsed.rack ?? null });
-    }
+    const ids = (await childrenOrEmpty(client, PATHS.brokerIds)).filter((id) => /^\d{1,9}$/.test(id));
+    const registrations = await Promise.all(ids.map((id) => dataOrNull(client, `${PATHS.brokerIds}/${id}`)));
+    ids.forEach((id, index) => {
+      const registration = registrations[index] ?? null;
+      if (registration === null) return; // went between the listing and the read
+      const parsed = parseJson<{ host?: unknown; port?: unknown; rack?: unknown }>(registration.data, {});
+      if (typeof parsed.host === 'string' && Number.isInteger(parsed.port)) {
+        brokers.push({ id: Number(id), host: parsed.host, port: parsed.port as number, rack: typeof parsed.rack === 'string' ? parsed.rack : null });
+      }
+    });
     next.brokers = brokers.sort((a, b) => a.id - b.id);
     for (const name of await childrenOrEmpty(client, PATHS.deleteTopics)) next.pendingDeletions.add(name);
-    for (const topic of await childrenOrEmpty(client, PATHS.topics)) {
-      const assignmentNode = await dataOrNull(client, topicPath(topic));
-      if (assignmentNode === null) continue;
-      const raw = parseJson<{ partitions?: Record<string, number[]> }>(assignmentNode.data, {}).partitions ?? {};
-      const count = Object.keys(raw).length;
-      const partitions: number[][] = [];
-      for (let p = 0; p < count; p++) partitions.push(raw[String(p)] ?? []);
-      next.assignments.set(topic, { partitions, version: assignmentNode.version });
-      const views: PartitionView[] = [];
-      for (let p = 0; p < count; p++) {
-        const stateNode = await dataOrNull(client, statePath(topic, p));
-        const state = stateNode === null ? null : parseJson<PartitionState | null>(stateNode.data, null);
-        if (stateNode !== null && state !== null) next.states.set(`${topic}/${p}`, { state, version: stateNode.version });
-        views.push({ partition: p, replicas: partitions[p]!, leader: state?.leader ?? -1, leaderEpoch: state?.leaderEpoch ?? 0, isr: state?.isr ?? [] });
-      }
-      const view: TopicView = { name: topic, partitions: views, markedForDeletion: next.pendingDeletions.has(topic) };
-      next.topics.set(topic, view);
+    // Topics, and partitions within a topic, are read concurrently: the client pipelines them.
+    const topics = await Promise.all((await childrenOrEmpty(client, PATHS.topics)).map((topic) => this.readTopic(client, topic)));
+    for (const found of topics) {
+      if (found === null) continue;
+      next.assignments.set(found.name, found.assignment);
+      for (const [key, state] of found.states) next.states.set(key, state);
+      next.topics.set(found.name, { name: found.name, partitions: found.partitions, markedForDeletion: next.pendingDeletions.has(found.name) });
     }
-    for (const topic of await childrenOrEmpty(client, PATHS.configTopics)) {
-      next.overrides.set(topic, parseJson<TopicOverrides>((await dataOrNull(client, `${PATHS.configTopics}/${topic}`))?.data, {}));
-    }
+    const configTopics = await childrenOrEmpty(client, PATHS.configTopics);
+    const configs = await Promise.all(configTopics.map((topic) => dataOrNull(client, `${PATHS.configTopics}/${topic}`)));
+    configTopics.forEach((topic, index) => next.overrides.set(topic, parseJson<TopicOverrides>(configs[index]?.data, {})));
     return next;
+  }
+
+  private async readTopic(client: CoordinatorClient, topic: string): Promise<{
+    name: string;
+    assignment: { partitions: number[][]; version: number };
+    partitions: PartitionView[];
+    states: Array<[string, { state: PartitionState; version: number }]>;
+  } | null> {
+    const assignmentNode = await dataOrNull(client, topicPath(topic));
+    if (assignmentNode === null) return null;
+    const raw = parseJson<{ partitions?: Record<string, unknown> }>(assignmentNode.data, {}).partitions ?? {};
+    const count = Math.min(Object.keys(raw).length, PARTITIONS_PER_TOPIC_MAX);
+    const partitions: number[][] = [];
+    for (let p = 0; p < count; p++) {
+      const replicas = raw[String(p)];
+      partitions.push(Array.isArray(replicas) ? replicas.filter((id): id is number => Number.isInteger(id)) : []);
+    }
+    const stateNodes = await Promise.all(partitions.map((_, p) => dataOrNull(client, statePath(topic, p))));
+    const states: Array<[string, { state: PartitionState; version: number }]> = [];
+    const views: PartitionView[] = partitions.map((replicas, p) => {
+      const stateNode = stateNodes[p] ?? null;
+      const state = stateNode === null ? null : parseState(stateNode.data);
+      if (stateNode !== null && state !== null) states.push([`${topic}/${p}`, { state, version: stateNode.version }]);
+      return { partition: p, replicas, leader: state?.leader ?? -1, leaderEpoch: state?.leaderEpoch ?? 0, isr: state?.isr ?? [] };
+    });
+    return { name: topic, assignment: { partitions, version: assignmentNode.version }, partitions: views, states };
   }
 }

@@ -102,6 +102,7 @@ export class ReplicaManager {
   private latest: ClusterSnapshot | null = null;
 
   private async syncOnce(view: ClusterSnapshot): Promise<void> {
+    if (!view.loaded) return; // an unread picture has no topics: acting on it would delete every log
     const wanted = new Set<string>();
     for (const [topic, assignment] of view.assignments) {
       const config = effectiveConfig(this.settings.topicDefaults, view.overrides.get(topic) ?? {});
@@ -113,7 +114,14 @@ export class ReplicaManager {
         wanted.add(key);
         let replica = this.replicas.get(key);
         if (replica === undefined) {
-          const log = await this.logs.open(topic, p, logConfig, Date.now());
+          let log: PartitionLog;
+          try {
+            log = await this.logs.open(topic, p, logConfig, Date.now());
+          } catch (error) {
+            // One unreadable log (disk trouble) must not keep the other partitions from opening; the next picture retries it.
+            this.logger.error({ topic, partition: p, err: error instanceof Error ? error.message : String(error) }, 'replica.open_failed');
+            continue;
+          }
           replica = new Replica(topic, p, log, this.brokerId, this.fenced);
           this.replicas.set(key, replica);
           this.logger.info({ topic, partition: p, logEndOffset: log.logEndOffset }, 'replica.opened');

@@ -18,20 +18,38 @@ export function topicNameProblem(name: string): string | null {
 
 export type TopicOverrides = Partial<Record<keyof TopicConfig, string>>;
 
-/** Validates overrides; returns them normalised, or the first problem. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Valid range per numeric key (Kafka's: retention.* may be -1 for "no limit"; the int-typed ones fit in an int32). */
+const NUMERIC_RANGES: Record<Exclude<keyof TopicConfig, 'cleanup.policy'>, { min: number; max: number }> = {
+  'retention.ms': { min: -1, max: Number.MAX_SAFE_INTEGER },
+  'retention.bytes': { min: -1, max: Number.MAX_SAFE_INTEGER },
+  // Kafka's floor is 14 bytes (a batch header); a segment under a KiB is never useful, so ours is 1024.
+  'segment.bytes': { min: 1024, max: INT32_MAX },
+  'min.insync.replicas': { min: 1, max: INT32_MAX },
+  'max.message.bytes': { min: 0, max: INT32_MAX },
+};
+
+/** Validates overrides; returns them normalised, or the first problem. A null value removes the key. */
 export function validateOverrides(configs: Array<{ name: string; value: string | null }>): { overrides: TopicOverrides } | { problem: string } {
   const overrides: TopicOverrides = {};
+  const seen = new Set<string>();
   for (const { name, value } of configs) {
     if (!(TOPIC_CONFIG_KEYS as readonly string[]).includes(name)) return { problem: `unknown or unsupported config '${name}'` };
+    if (seen.has(name)) return { problem: `config '${name}' given more than once` };
+    seen.add(name);
     if (value === null) continue;
     const key = name as keyof TopicConfig;
     if (key === 'cleanup.policy') {
       if (value !== 'delete') return { problem: `cleanup.policy '${value}': only 'delete' is supported (compaction is not)` };
     } else {
+      // Digits only: Number() would also take '', ' 1 ', '0x10' and '1e3'.
+      if (!/^-?\d{1,16}$/.test(value)) return { problem: `${name} must be an integer, got '${value.slice(0, 64)}'` };
       const number = Number(value);
-      if (!Number.isSafeInteger(number)) return { problem: `${name} must be an integer, got '${value}'` };
-      const minimum = key === 'retention.ms' || key === 'retention.bytes' ? -1 : key === 'segment.bytes' ? 1024 : 1;
-      if (number < minimum) return { problem: `${name} must be at least ${minimum}, got ${number}` };
+      const { min, max } = NUMERIC_RANGES[key];
+      if (number < min || number > max) return { problem: `${name} must be between ${min} and ${max}, got ${number}` };
+      overrides[key] = String(number);
+      continue;
     }
     overrides[key] = value;
   }
@@ -41,7 +59,8 @@ export function validateOverrides(configs: Array<{ name: string; value: string |
 export function effectiveConfig(defaults: TopicConfig, overrides: TopicOverrides): TopicConfig {
   const out: Record<string, number | string> = { ...defaults };
   for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) continue;
+    // The znode may have been written by hand: an override that does not validate is ignored.
+    if (typeof value !== 'string' || 'problem' in validateOverrides([{ name: key, value }])) continue;
     out[key] = key === 'cleanup.policy' ? value : Number(value);
   }
   return out as unknown as TopicConfig;

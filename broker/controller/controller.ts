@@ -1,25 +1,48 @@
 /**
- * The controller: one broker at a time, elected with the coordinator's leader-election recipe.
- * On election it holds the fencing epoch (/controller_epoch) and the ephemeral /controller
- * znode; then, on every change of the cluster picture, it
- *   - writes a state znode for each partition that has none (leader = first live replica;
- *     ISR = the leader alone until followers replicate, which comes with replication),
- *   - moves leadership off dead brokers: the first live ISR member becomes leader with
- *     leaderEpoch + 1 (leader -1 when none is alive; the partition is offline),
- *   - carries out topic deletions marked under /admin/delete_topics.
- * Every state write carries the controller epoch and is conditional on the znode version, so
- * a deposed controller's late write fails instead of overwriting its successor's.
+ * The controller: one broker at a time, elected with the coordinator's leader-election recipe
+ * (candidates under /controller_election). The winner increments /controller_epoch (the
+ * recipe's fencing counter) and writes the ephemeral /controller {brokerId, epoch}; then, on
+ * every change of the cluster picture, it carries out topic deletions marked under
+ * /admin/delete_topics and writes what broker/controller/decisions.ts decides (new partition
+ * states, leaders moved off dead brokers).
+ *
+ * Fencing: every state write is a multi that first checks /controller_epoch is still at the
+ * version this controller saw when it was elected, and then writes the state conditional on
+ * its own version. A deposed controller's late write therefore fails as a whole instead of
+ * overwriting its successor's, and the controller resigns when it sees that.
  */
 import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { LeaderElection } from '../../shared/coordinator/recipes/election';
-import { hasCode } from '../../shared/coordinator/protocol';
+import { CoordinatorError, hasCode, MultiSubOp, MultiSubResult } from '../../shared/coordinator/protocol';
 import type { Logger } from '../../shared/logging';
-import { ClusterSnapshot, MetadataCache, PartitionState, PATHS, statePath, topicPath } from '../cluster/metadata-cache';
+import { ClusterSnapshot, MetadataCache, PATHS, statePath, topicPath } from '../cluster/metadata-cache';
+import { planStateChanges, StateAction } from './decisions';
+
+export const CONTROLLER_ELECTION_PATH = '/controller_election';
+/** Backoff before joining the election again after losing it on a live session. */
+const REJOIN_BACKOFF_MIN_MS = 100;
+const REJOIN_BACKOFF_MAX_MS = 5000;
+
+interface Leadership {
+  client: CoordinatorClient;
+  epoch: number;
+  /** Version of /controller_epoch when this controller was elected: the fencing check. */
+  epochVersion: number;
+}
+
+/** The check op failed: a newer controller bumped the epoch. */
+function deposedBy(error: unknown): boolean {
+  const results = (error as { results?: MultiSubResult[] }).results;
+  const first = results?.[0];
+  return error instanceof CoordinatorError && first !== undefined && first.type === 'error' && first.code === 'BadVersion';
+}
 
 export class Controller {
   private election: LeaderElection | null = null;
-  private epoch = 0;
-  private active = false;
+  private leadership: Leadership | null = null;
+  private stopped = false;
+  private rejoinAttempt = 0;
+  private rejoinTimer: NodeJS.Timeout | null = null;
   private working: Promise<void> | null = null;
   private again = false;
   private readonly onChange = (): void => void this.reconcile();
@@ -31,53 +54,107 @@ export class Controller {
   ) {}
 
   get isActive(): boolean {
-    return this.active;
+    return this.leadership !== null;
+  }
+
+  get epoch(): number {
+    return this.leadership?.epoch ?? 0;
   }
 
   /** Joins the election with this client (a new one after each session expiry). */
   async start(client: CoordinatorClient): Promise<void> {
-    this.stopLeading();
-    const election = new LeaderElection(client, { path: '/controller_election', id: String(this.brokerId), epochPath: PATHS.controllerEpoch });
-    this.election = election;
-    election.on('elected', ({ epoch }: { epoch: number }) => void this.becomeController(client, epoch));
-    election.on('lost', ({ reason }: { reason: string }) => {
-      this.logger.warn({ reason }, 'controller.resigned');
-      this.stopLeading();
-    });
-    election.on('error', (error: unknown) => this.logger.error({ err: error }, 'controller.election_error'));
-    await election.start();
+    this.stopped = false;
+    await this.join(client);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.rejoinTimer !== null) clearTimeout(this.rejoinTimer);
     this.stopLeading();
     await this.election?.stop();
   }
 
+  private async join(client: CoordinatorClient): Promise<void> {
+    this.stopLeading();
+    const election = new LeaderElection(client, { path: CONTROLLER_ELECTION_PATH, id: String(this.brokerId), epochPath: PATHS.controllerEpoch });
+    this.election = election;
+    election.on('elected', ({ epoch }: { epoch: number }) => {
+      this.becomeController(client, election, epoch).catch((error: unknown) => {
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error), epoch }, 'controller.takeover_failed');
+        void this.resign(client, election);
+      });
+    });
+    election.on('lost', ({ reason }: { reason: string }) => {
+      if (this.election !== election) return;
+      this.logger.warn({ reason }, 'controller.resigned');
+      this.stopLeading();
+      this.rejoinSoon(client);
+    });
+    election.on('error', (error: unknown) => this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'controller.election_error'));
+    await election.start();
+  }
+
+  /** Back in line after losing the election on a session that is still valid (an expired one is replaced by the broker). */
+  private rejoinSoon(client: CoordinatorClient): void {
+    if (this.stopped || client.state === 'expired' || client.state === 'closed' || this.rejoinTimer !== null) return;
+    const delayMs = Math.min(REJOIN_BACKOFF_MAX_MS, REJOIN_BACKOFF_MIN_MS * 2 ** Math.min(this.rejoinAttempt, 6));
+    this.rejoinAttempt++;
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = null;
+      if (this.stopped || client.state === 'expired' || client.state === 'closed') return;
+      this.join(client).catch((error: unknown) => {
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'controller.rejoin_failed');
+        this.rejoinSoon(client);
+      });
+    }, delayMs);
+    this.rejoinTimer.unref();
+  }
+
+  private async resign(client: CoordinatorClient, election: LeaderElection): Promise<void> {
+    if (this.election !== election) return;
+    this.stopLeading();
+    this.election = null;
+    await election.stop().catch(() => undefined);
+    this.rejoinSoon(client);
+  }
+
   private stopLeading(): void {
-    this.active = false;
+    this.leadership = null;
     this.cache.off('change', this.onChange);
   }
 
-  private async becomeController(client: CoordinatorClient, epoch: number): Promise<void> {
-    this.epoch = epoch;
-    const data = JSON.stringify({ brokerId: this.brokerId, epoch });
-    try {
-      await client.create(PATHS.controller, data, { mode: 'ephemeral' });
-    } catch (error) {
-      if (!hasCode(error, 'NodeExists')) throw error;
-      // The previous controller's session has not expired yet: its node goes with it. Replace it.
-      await client.delete(PATHS.controller).catch(() => undefined);
-      await client.create(PATHS.controller, data, { mode: 'ephemeral' }).catch(() => undefined);
-    }
-    this.active = true;
+  private async becomeController(client: CoordinatorClient, election: LeaderElection, epoch: number): Promise<void> {
+    const { data, stat } = await client.getData(PATHS.controllerEpoch);
+    if (Number(data) !== epoch) throw new CoordinatorError('BadVersion', `controller epoch moved on to ${data} past ${epoch}`, PATHS.controllerEpoch);
+    await this.writeControllerNode(client, epoch);
+    if (this.election !== election || !election.isLeader) return;
+    this.leadership = { client, epoch, epochVersion: stat.version };
+    this.rejoinAttempt = 0;
     this.logger.info({ epoch }, 'controller.elected');
     this.cache.on('change', this.onChange);
-    this.client = client;
     await this.cache.refresh();
     await this.reconcile();
   }
 
-  private client: CoordinatorClient | null = null;
+  /** The visible /controller znode. One left by the previous controller goes with its session; replace it now rather than wait. */
+  private async writeControllerNode(client: CoordinatorClient, epoch: number): Promise<void> {
+    const data = JSON.stringify({ brokerId: this.brokerId, epoch });
+    try {
+      await client.create(PATHS.controller, data, { mode: 'ephemeral' });
+      return;
+    } catch (error) {
+      if (!hasCode(error, 'NodeExists')) throw error;
+    }
+    const existing = await client.exists(PATHS.controller);
+    if (existing !== null && existing.ephemeralOwner === client.sessionId) {
+      await client.setData(PATHS.controller, data, existing.version);
+      return;
+    }
+    if (existing !== null) await client.delete(PATHS.controller, existing.version).catch((error: unknown) => {
+      if (!hasCode(error, 'NoNode')) throw error;
+    });
+    await client.create(PATHS.controller, data, { mode: 'ephemeral' });
+  }
 
   private reconcile(): Promise<void> {
     if (this.working !== null) {
@@ -87,67 +164,62 @@ export class Controller {
     this.working = (async () => {
       do {
         this.again = false;
-        if (!this.active || this.client === null) return;
+        const leadership = this.leadership;
+        if (leadership === null) return;
         try {
-          await this.reconcileOnce(this.client, this.cache.view);
+          await this.reconcileOnce(leadership, this.cache.view);
         } catch (error) {
+          if (deposedBy(error)) {
+            this.logger.warn({ epoch: leadership.epoch }, 'controller.deposed');
+            if (this.election !== null) void this.resign(leadership.client, this.election);
+            return;
+          }
           this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'controller.reconcile_failed');
         }
-      } while (this.again && this.active);
+      } while (this.again && this.leadership !== null);
     })().finally(() => {
       this.working = null;
     });
     return this.working;
   }
 
-  private async reconcileOnce(client: CoordinatorClient, view: ClusterSnapshot): Promise<void> {
-    const live = new Set(view.brokers.map((b) => b.id));
-    for (const topic of view.pendingDeletions) await this.deleteTopic(client, topic);
-    for (const [topic, assignment] of view.assignments) {
-      if (view.pendingDeletions.has(topic)) continue;
-      for (let p = 0; p < assignment.partitions.length; p++) {
-        const replicas = assignment.partitions[p]!;
-        const current = view.states.get(`${topic}/${p}`);
-        if (current === undefined) {
-          // Followers do not copy the leader's log yet (replication is the next step), so only
-          // the leader is in sync: when it dies the partition waits for it (no unclean election)
-          // rather than handing leadership to a replica that lacks acknowledged batches.
-          const leader = replicas.find((id) => live.has(id)) ?? -1;
-          const state: PartitionState = { leader, leaderEpoch: 0, isr: leader >= 0 ? [leader] : [replicas[0]!], controllerEpoch: this.epoch };
-          try {
-            await client.create(statePath(topic, p), JSON.stringify(state), { createParents: true });
-            this.logger.info({ topic, partition: p, leader: state.leader, isr: state.isr }, 'partition.state_created');
-          } catch (error) {
-            if (!hasCode(error, 'NodeExists')) throw error;
-          }
-          continue;
-        }
-        const { state, version } = current;
-        if (state.leader >= 0 && live.has(state.leader)) continue;
-        const candidates = state.isr.filter((id) => live.has(id));
-        const leader = candidates[0] ?? -1;
-        if (leader === -1 && state.leader === -1) continue; // offline, nothing alive to elect
-        const next: PartitionState = {
-          leader,
-          leaderEpoch: state.leaderEpoch + 1,
-          // Kafka keeps the last ISR member when nobody is alive, so it can come back as leader.
-          isr: candidates.length > 0 ? candidates : state.isr,
-          controllerEpoch: this.epoch,
-        };
-        try {
-          await client.setData(statePath(topic, p), JSON.stringify(next), version);
-          this.logger.info({ topic, partition: p, leader, leaderEpoch: next.leaderEpoch, previousLeader: state.leader }, 'partition.leader_elected');
-        } catch (error) {
-          if (!hasCode(error, 'BadVersion')) throw error;
-        }
-      }
+  private async reconcileOnce(leadership: Leadership, view: ClusterSnapshot): Promise<void> {
+    for (const topic of view.pendingDeletions) await this.deleteTopic(leadership.client, topic);
+    const actions = planStateChanges(view, leadership.epoch);
+    const creates = new Map<string, Array<Extract<StateAction, { kind: 'create' }>>>();
+    for (const action of actions) {
+      if (action.kind === 'create') creates.set(action.topic, [...(creates.get(action.topic) ?? []), action]);
+      else await this.writeFenced(leadership, [{ op: 'setData', path: statePath(action.topic, action.partition), data: JSON.stringify(action.state), version: action.version }], () =>
+        this.logger.info({ topic: action.topic, partition: action.partition, leader: action.state.leader, leaderEpoch: action.state.leaderEpoch, previousLeader: action.previousLeader }, 'partition.leader_elected'));
+    }
+    for (const [topic, topicCreates] of creates) {
+      // Parents first (harmless if they exist); then every new state of the topic in one multi.
+      for (const { partition } of topicCreates) await leadership.client.ensurePath(`${topicPath(topic)}/partitions/${partition}`);
+      const ops: MultiSubOp[] = topicCreates.map(({ partition, state }) => ({ op: 'create', path: statePath(topic, partition), data: JSON.stringify(state), mode: 'persistent' }));
+      await this.writeFenced(leadership, ops, () => {
+        for (const { partition, state } of topicCreates) this.logger.info({ topic, partition, leader: state.leader, isr: state.isr }, 'partition.state_created');
+      });
+    }
+  }
+
+  /** `ops` behind the epoch check. A lost race on the state itself is fine: the next picture shows who won. */
+  private async writeFenced(leadership: Leadership, ops: MultiSubOp[], onDone: () => void): Promise<void> {
+    try {
+      await leadership.client.multi([{ op: 'check', path: PATHS.controllerEpoch, version: leadership.epochVersion }, ...ops]);
+      onDone();
+    } catch (error) {
+      if (deposedBy(error) || !hasCode(error, 'BadVersion', 'NodeExists', 'NoNode')) throw error;
     }
   }
 
   private async deleteTopic(client: CoordinatorClient, topic: string): Promise<void> {
     await client.deleteRecursive(topicPath(topic));
-    await client.delete(`${PATHS.configTopics}/${topic}`).catch(() => undefined);
-    await client.delete(`${PATHS.deleteTopics}/${topic}`).catch(() => undefined);
+    await client.delete(`${PATHS.configTopics}/${topic}`).catch((error: unknown) => {
+      if (!hasCode(error, 'NoNode')) throw error;
+    });
+    await client.delete(`${PATHS.deleteTopics}/${topic}`).catch((error: unknown) => {
+      if (!hasCode(error, 'NoNode')) throw error;
+    });
     this.logger.info({ topic }, 'topic.deleted');
   }
 }

@@ -13,7 +13,7 @@ import * as path from 'path';
 import type { Logger } from '../../shared/logging';
 import { KafkaError } from '../../shared/kafka/errors';
 import { BASE_OFFSET, PARTITION_LEADER_EPOCH, RecordBatchError, validateBatches } from '../../shared/kafka/record-batch';
-import { BatchLocation, Segment } from './segment';
+import { BatchLocation, Segment, SEGMENT_POSITION_MAX } from './segment';
 
 export interface LogConfig {
   segmentBytes: number;
@@ -84,6 +84,8 @@ export class PartitionLog {
   }
 
   private load(now: number): void {
+    fs.rmSync(path.join(this.dir, `${LEADER_EPOCH_FILE}.tmp`), { force: true });
+    fs.rmSync(path.join(this.dir, `${LOG_START_FILE}.tmp`), { force: true });
     const bases = fs
       .readdirSync(this.dir)
       .filter((name) => /^\d{20}\.log$/.test(name))
@@ -95,15 +97,24 @@ export class PartitionLog {
       truncatedBytes += opened.truncatedBytes;
       this.segments.push(opened.segment);
     });
-    if (this.segments.length === 0) this.segments.push(Segment.create(this.dir, 0, this.config.indexIntervalBytes));
+    if (this.segments.length === 0) this.segments.push(Segment.create(this.dir, 0, this.config.indexIntervalBytes, now));
     this.startOffset = this.segments[0]!.baseOffset;
     const saved = readNumber(path.join(this.dir, LOG_START_FILE));
     if (saved !== null && saved > this.startOffset && saved <= this.logEndOffset) this.startOffset = saved;
-    this.loadEpochs();
-    const event = truncatedBytes > 0 ? 'log.recovered_truncated' : 'log.recovered';
+    const checkpointed = this.readEpochCheckpoint();
+    this.rebuildEpochs();
     this.logger[truncatedBytes > 0 ? 'warn' : 'info'](
-      { segments: this.segments.length, logStartOffset: this.startOffset, logEndOffset: this.logEndOffset, truncatedBytes, at: now },
-      event,
+      {
+        segments: this.segments.length,
+        logStartOffset: this.startOffset,
+        logEndOffset: this.logEndOffset,
+        truncatedBytes,
+        activeSegment: this.active.baseOffset,
+        leaderEpochs: this.epochs.length,
+        epochCheckpointMatched: checkpointed === JSON.stringify(this.epochs),
+        at: now,
+      },
+      'log.recovered',
     );
   }
 
@@ -133,7 +144,8 @@ export class PartitionLog {
 
   /**
    * Validates the batches, gives them the next offsets and the leader epoch (rewriting bytes
-   * 0-7 and 12-15 in place: not covered by the CRC), and appends them.
+   * 0-7 and 12-15 in place: not covered by the CRC), and appends them. `records` is modified:
+   * after the call it holds exactly the stored bytes. Written to the segment file before return.
    */
   appendAsLeader(records: Buffer, leaderEpoch: number, now: number): AppendResult {
     const { batches } = validateBatches(records, this.config.maxMessageBytes);
@@ -152,10 +164,16 @@ export class PartitionLog {
 
   /** Appends batches copied from the leader, keeping their offsets (replication). */
   appendAsFollower(records: Buffer, now: number): AppendResult {
-    const { batches } = validateBatches(records, Number.MAX_SAFE_INTEGER);
+    const { batches } = validateBatches(records, SEGMENT_POSITION_MAX);
     const first = batches[0]!;
     if (first.baseOffset !== this.logEndOffset) {
       throw new RecordBatchError(KafkaError.OFFSET_OUT_OF_RANGE, `follower append at ${first.baseOffset}, log ends at ${this.logEndOffset}`);
+    }
+    for (let i = 1; i < batches.length; i++) {
+      const previous = batches[i - 1]!;
+      if (batches[i]!.baseOffset !== previous.baseOffset + previous.lastOffsetDelta + 1) {
+        throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `follower batch at ${batches[i]!.baseOffset} does not follow ${previous.baseOffset + previous.lastOffsetDelta}`);
+      }
     }
     const locations = batches.map((batch) => ({ baseOffset: batch.baseOffset, lastOffset: batch.baseOffset + batch.lastOffsetDelta, position: batch.position, size: batch.size, maxTimestamp: batch.maxTimestamp, leaderEpoch: batch.partitionLeaderEpoch }));
     const last = locations[locations.length - 1]!;
@@ -164,8 +182,11 @@ export class PartitionLog {
   }
 
   private write(records: Buffer, locations: BatchLocation[], baseOffset: number, now: number): void {
-    if (this.active.size > 0 && this.active.size + records.length > this.config.segmentBytes) this.roll(baseOffset);
-    this.active.append(records, locations);
+    const lastOffset = locations[locations.length - 1]!.lastOffset;
+    const segmentBytes = Math.min(this.config.segmentBytes, SEGMENT_POSITION_MAX);
+    const full = this.active.size + records.length > segmentBytes || lastOffset - this.active.baseOffset > SEGMENT_POSITION_MAX;
+    if (this.active.size > 0 && full) this.roll(baseOffset, now);
+    this.active.append(records, locations, now);
     for (const location of locations) {
       this.noteEpoch(location.leaderEpoch, location.baseOffset);
       this.unflushedMessages += location.lastOffset - location.baseOffset + 1;
@@ -175,10 +196,10 @@ export class PartitionLog {
     else this.flushIfDue(now);
   }
 
-  private roll(baseOffset: number): void {
+  private roll(baseOffset: number, now: number): void {
     this.active.flush();
     this.active.saveIndexes();
-    this.segments.push(Segment.create(this.dir, baseOffset, this.config.indexIntervalBytes));
+    this.segments.push(Segment.create(this.dir, baseOffset, this.config.indexIntervalBytes, now));
     this.logger.info({ baseOffset, segments: this.segments.length }, 'log.rolled');
   }
 
@@ -188,15 +209,17 @@ export class PartitionLog {
    */
   read(fetchOffset: number, maxBytes: number, minOneBatch: boolean, upTo = this.logEndOffset): ReadResult {
     const result = (records: Buffer): ReadResult => ({ records, logStartOffset: this.startOffset, logEndOffset: this.logEndOffset });
-    if (fetchOffset < this.startOffset || fetchOffset > this.logEndOffset) throw new OffsetOutOfRangeError(fetchOffset, this.startOffset, this.logEndOffset);
-    if (fetchOffset >= upTo) return result(Buffer.alloc(0));
+    if (!(fetchOffset >= this.startOffset && fetchOffset <= this.logEndOffset)) throw new OffsetOutOfRangeError(fetchOffset, this.startOffset, this.logEndOffset);
+    // A negative or non-numeric limit reads nothing (or the one batch minOneBatch allows), never everything.
+    const limit = Number.isFinite(maxBytes) && maxBytes > 0 ? Math.floor(maxBytes) : 0;
+    if (fetchOffset >= upTo || (limit === 0 && !minOneBatch)) return result(Buffer.alloc(0));
     const index = this.segmentIndexFor(fetchOffset);
     for (let i = index; i < this.segments.length; i++) {
       const segment = this.segments[i]!;
       const location = segment.findBatch(fetchOffset);
       if (location === null) continue;
       if (location.baseOffset >= upTo) return result(Buffer.alloc(0));
-      const data = segment.read(location.position, maxBytes, minOneBatch);
+      const data = segment.read(location.position, limit, minOneBatch);
       return result(this.cutAt(data, upTo));
     }
     return result(Buffer.alloc(0));
@@ -242,7 +265,9 @@ export class PartitionLog {
     let total = this.sizeInBytes;
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!;
-      const expired = this.config.retentionMs >= 0 && oldest.maxTimestamp >= 0 && now - oldest.maxTimestamp > this.config.retentionMs;
+      // Kafka's rule: the segment's largest timestamp, or its last modification when it has none.
+      const newest = oldest.maxTimestamp >= 0 ? oldest.maxTimestamp : oldest.lastModifiedMs;
+      const expired = this.config.retentionMs >= 0 && now - newest > this.config.retentionMs;
       const tooBig = this.config.retentionBytes >= 0 && total - oldest.size >= this.config.retentionBytes;
       if (!expired && !tooBig) break;
       total -= oldest.size;
@@ -271,18 +296,41 @@ export class PartitionLog {
     return this.startOffset;
   }
 
-  /** Removes every batch at or after `offset` (replication: a follower cutting a divergent suffix). */
-  truncateTo(offset: number): void {
+  /**
+   * Removes every batch that holds an offset at or after `offset` (replication: a follower
+   * cutting a divergent suffix). As in Kafka the cut is at a batch boundary, so a batch that
+   * straddles `offset` goes too and the log may end below `offset`; the follower fetches it
+   * again from the leader. Below the first segment, the log is emptied and restarts at `offset`.
+   */
+  truncateTo(offset: number, now = 0): void {
     if (offset >= this.logEndOffset) return;
+    if (offset <= this.segments[0]!.baseOffset) {
+      this.truncateFullyAndStartAt(Math.max(0, offset), now);
+      return;
+    }
     while (this.segments.length > 1 && this.active.baseOffset >= offset) this.segments.pop()!.remove();
     const segment = this.active;
     const location = segment.findBatch(offset);
-    const position = location === null ? segment.size : location.baseOffset >= offset ? location.position : location.position + location.size;
-    segment.truncateAt(position);
-    if (this.logEndOffset < this.startOffset) this.startOffset = this.logEndOffset;
+    segment.truncateAt(location === null ? segment.size : location.position);
+    if (this.logEndOffset < this.startOffset) {
+      this.startOffset = this.logEndOffset;
+      this.saveStartOffset();
+    }
     this.epochs = this.epochs.filter((entry) => entry.startOffset < this.logEndOffset);
     this.saveEpochs();
     this.logger.warn({ offset, logEndOffset: this.logEndOffset }, 'log.truncated');
+  }
+
+  /** Drops every segment and starts an empty log at `offset`. */
+  truncateFullyAndStartAt(offset: number, now: number): void {
+    for (const segment of this.segments) segment.remove();
+    this.segments = [Segment.create(this.dir, offset, this.config.indexIntervalBytes, now)];
+    this.active.nextOffset = offset;
+    this.startOffset = offset;
+    this.saveStartOffset();
+    this.epochs = [];
+    this.saveEpochs();
+    this.logger.warn({ offset }, 'log.truncated_fully');
   }
 
   // -------------------------------------------------------------------------
@@ -299,18 +347,34 @@ export class PartitionLog {
   }
 
   private noteEpoch(epoch: number, startOffset: number): void {
+    if (this.noteEpochInMemory(epoch, startOffset)) this.saveEpochs();
+  }
+
+  private noteEpochInMemory(epoch: number, startOffset: number): boolean {
     const last = this.epochs[this.epochs.length - 1];
-    if (epoch < 0 || (last !== undefined && last.epoch >= epoch)) return;
+    if (epoch < 0 || (last !== undefined && last.epoch >= epoch)) return false;
     this.epochs.push({ epoch, startOffset });
+    return true;
+  }
+
+  /**
+   * The epoch cache is rebuilt from the batches themselves (every batch carries its leader
+   * epoch and the scan at open reads every header anyway), so a crash between an append and
+   * the checkpoint write cannot lose an entry. The checkpoint file is then rewritten.
+   */
+  private rebuildEpochs(): void {
+    this.epochs = [];
+    for (const segment of this.segments) {
+      for (const entry of segment.epochStarts()) this.noteEpochInMemory(entry.epoch, entry.startOffset);
+    }
     this.saveEpochs();
   }
 
-  private loadEpochs(): void {
+  private readEpochCheckpoint(): string | null {
     try {
-      const parsed = JSON.parse(fs.readFileSync(path.join(this.dir, LEADER_EPOCH_FILE), 'utf8')) as Array<{ epoch: number; startOffset: number }>;
-      this.epochs = parsed.filter((entry) => entry.startOffset < this.logEndOffset);
+      return fs.readFileSync(path.join(this.dir, LEADER_EPOCH_FILE), 'utf8');
     } catch {
-      this.epochs = [];
+      return null;
     }
   }
 
@@ -335,7 +399,9 @@ export class PartitionLog {
     if (this.firstUnflushedAt >= 0 && now - this.firstUnflushedAt >= this.config.flushMs) this.flush();
   }
 
+  /** Clean shutdown: fsync the active segment (as Kafka does) and write the indexes. */
   close(): void {
+    this.active.flush();
     for (const segment of this.segments) segment.close();
   }
 

@@ -32,11 +32,26 @@ function jsonOption<T>(yargs: Argv<T>): Argv<T & JsonArgs> {
   return serverOption(yargs).option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as Argv<T & JsonArgs>;
 }
 
+function newClient(server: string): CoordinatorClient {
+  return new CoordinatorClient({ servers: server.split(',').map((url) => url.trim()), requestTimeoutMs: CONNECT_TIMEOUT_MS, sessionTimeoutMs: 10_000 });
+}
+
+/**
+ * The error the CLI reports: a znode error as exactly `<Code>: <path>` (the server's detail,
+ * such as the versions in a BadVersion, is dropped so scripts can rely on the line).
+ */
+function cliError(error: unknown): unknown {
+  if (error instanceof CoordinatorError && error.path !== undefined) return new CoordinatorError(error.code, '', error.path);
+  return error;
+}
+
 async function withClient<R>(server: string, action: (client: CoordinatorClient) => Promise<R>): Promise<R> {
-  const client = new CoordinatorClient({ servers: server.split(',').map((url) => url.trim()), requestTimeoutMs: CONNECT_TIMEOUT_MS, sessionTimeoutMs: 10_000 });
+  const client = newClient(server);
   try {
     await client.connect();
     return await action(client);
+  } catch (error) {
+    throw cliError(error);
   } finally {
     await client.close();
   }
@@ -125,7 +140,7 @@ const treeCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
 const lsCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
   command: 'ls <path>',
   describe: 'list the children of a znode',
-  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 ls /brokers/ids', '') as Argv<JsonArgs & { path: string }>,
+  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 ls /brokers/ids', 'the ids of the live brokers') as Argv<JsonArgs & { path: string }>,
   handler: async (args) => {
     const { children } = await withClient(args.server, (client) => client.getChildren(args.path));
     if (args.json) print(JSON.stringify(children));
@@ -136,7 +151,7 @@ const lsCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
 const getCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
   command: 'get <path>',
   describe: "print a znode's data and stat",
-  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 get /controller', '') as Argv<JsonArgs & { path: string }>,
+  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 get /controller', 'which broker is the controller, and since when') as Argv<JsonArgs & { path: string }>,
   handler: async (args) => {
     const result = await withClient(args.server, (client) => client.getData(args.path));
     if (args.json) print(JSON.stringify(result));
@@ -147,10 +162,16 @@ const getCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
 const statCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
   command: 'stat <path>',
   describe: "print a znode's stat",
-  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }) as Argv<JsonArgs & { path: string }>,
+  builder: (yargs) =>
+    jsonOption(yargs)
+      .positional('path', { type: 'string', demandOption: true })
+      .example('$0 stat --json /brokers/ids/1', 'versions, zxids and the owning session of a broker registration') as Argv<JsonArgs & { path: string }>,
   handler: async (args) => {
-    const stat = await withClient(args.server, (client) => client.exists(args.path));
-    if (stat === null) throw new CoordinatorError('NoNode', '', args.path);
+    const stat = await withClient(args.server, async (client) => {
+      const found = await client.exists(args.path);
+      if (found === null) throw new CoordinatorError('NoNode', '', args.path);
+      return found;
+    });
     if (args.json) print(JSON.stringify(stat));
     else for (const line of statLines(stat)) print(line);
   },
@@ -185,7 +206,7 @@ const createCommand: CommandModule<unknown, CreateArgs> = {
       .option('sequential', { alias: 's', type: 'boolean', default: false, describe: 'append a 10-digit sequence number' })
       .option('parents', { alias: 'p', type: 'boolean', default: false, describe: 'create missing parents' })
       .option('container', { alias: 'c', type: 'boolean', default: false, describe: 'container: removed once its last child is gone' })
-      .example("$0 create -p /app/config '{\"a\":1}'", '') as Argv<CreateArgs>,
+      .example("$0 create -p /app/config '{\"a\":1}'", 'create /app/config and any missing parents') as Argv<CreateArgs>,
   handler: async (args) => {
     const mode = createMode(args);
     const created = await withClient(args.server, (client) => client.create(args.path, args.data, { mode, createParents: args.parents }));
@@ -208,7 +229,7 @@ const setCommand: CommandModule<unknown, SetArgs> = {
       .positional('path', { type: 'string', demandOption: true })
       .positional('data', { type: 'string', demandOption: true })
       .option('version', { alias: 'v', type: 'number', default: -1, describe: 'expected version (-1: any)' })
-      .example("$0 set -v 0 /app/config '{\"a\":2}'", '') as Argv<SetArgs>,
+      .example("$0 set -v 0 /app/config '{\"a\":2}'", 'update only if nobody changed it since version 0') as Argv<SetArgs>,
   handler: async (args) => {
     const { stat } = await withClient(args.server, (client) => client.setData(args.path, args.data, args.version));
     if (args.json) print(JSON.stringify(stat));
@@ -229,7 +250,7 @@ const rmCommand: CommandModule<unknown, RmArgs> = {
       .positional('path', { type: 'string', demandOption: true })
       .option('version', { alias: 'v', type: 'number', default: -1, describe: 'expected version (-1: any)' })
       .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'delete the whole subtree' })
-      .example('$0 rm -r /app', '') as Argv<RmArgs>,
+      .example('$0 rm -r /app', 'delete /app and everything below it') as Argv<RmArgs>,
   handler: async (args) => {
     if (args.recursive && args.version !== -1) throw new Error('BadArguments: -v cannot be combined with -r');
     await withClient(args.server, async (client) => {
@@ -254,35 +275,45 @@ const watchCommand: CommandModule<unknown, WatchArgs> = {
       .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'persistent recursive watch' })
       .example('$0 watch -r /brokers', 'brokers coming and going, topics created') as Argv<WatchArgs>,
   handler: async (args) => {
-    const client = new CoordinatorClient({ servers: args.server.split(','), requestTimeoutMs: CONNECT_TIMEOUT_MS, sessionTimeoutMs: 10_000 });
-    await client.connect();
-    const onEvent = (event: WatchEventFrame): void => {
-      if (args.json) print(JSON.stringify({ event: event.event, path: event.path, zxid: event.zxid }));
-      else print(`${event.event} ${event.path} (zxid ${event.zxid})`);
-    };
-    const stopped = new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      client.on('state', (state) => {
-        if (state === 'expired') {
-          process.stderr.write('SessionExpired: the watch session expired\n');
-          process.exitCode = 1;
-          resolve();
-        } else if (state === 'disconnected') {
-          process.stderr.write('(disconnected; reconnecting)\n');
-        }
-      });
-    });
-    await client.addWatch(args.path, args.recursive ? 'persistentRecursive' : 'persistent', onEvent);
-    process.stderr.write(`watching ${args.path}${args.recursive ? ' and below' : ''}; Ctrl-C to stop\n`);
-    await stopped;
-    await client.close();
+    const client = newClient(args.server);
+    try {
+      await watchUntilStopped(client, args);
+    } catch (error) {
+      throw cliError(error);
+    } finally {
+      await client.close();
+    }
   },
 };
+
+/** Prints events until SIGINT/SIGTERM (or the session expires). */
+async function watchUntilStopped(client: CoordinatorClient, args: WatchArgs): Promise<void> {
+  await client.connect();
+  const onEvent = (event: WatchEventFrame): void => {
+    if (args.json) print(JSON.stringify({ event: event.event, path: event.path, zxid: event.zxid }));
+    else print(`${event.event} ${event.path} (zxid ${event.zxid})`);
+  };
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    client.on('state', (state) => {
+      if (state === 'expired') {
+        process.stderr.write('SessionExpired: the watch session expired\n');
+        process.exitCode = 1;
+        resolve();
+      } else if (state === 'disconnected') {
+        process.stderr.write('(disconnected; reconnecting)\n');
+      }
+    });
+  });
+  await client.addWatch(args.path, args.recursive ? 'persistentRecursive' : 'persistent', onEvent);
+  process.stderr.write(`watching ${args.path}${args.recursive ? ' and below' : ''}; Ctrl-C to stop\n`);
+  await stopped;
+}
 
 export const treeCommands: CommandModule<any, any>[] = [treeCommand, lsCommand, getCommand, statCommand, createCommand, setCommand, rmCommand, watchCommand]; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -37,6 +37,41 @@ import {
 } from './protocol';
 import { OneShotKind, WatchRegistry } from './watch-registry';
 
+/**
+ * The server's frame, or null when `text` is not one. Only the fields the client acts on are
+ * checked: the server is ours, but a broken or foreign peer must not crash the process.
+ * (shared/coordinator/validate.ts checks the other direction, client frames, for the server.)
+ */
+export function parseServerFrame(text: string): ServerFrame | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const frame = value as Record<string, unknown>;
+  const isZxid = (field: unknown): boolean => typeof field === 'number' && Number.isSafeInteger(field) && field >= 0;
+  switch (frame.type) {
+    case 'connected':
+      return typeof frame.sessionId === 'string' && typeof frame.password === 'string' && typeof frame.timeoutMs === 'number' && frame.timeoutMs > 0 && isZxid(frame.zxid)
+        ? (frame as unknown as ServerFrame)
+        : null;
+    case 'response': {
+      if (!isZxid(frame.xid) || !isZxid(frame.zxid) || typeof frame.ok !== 'boolean') return null;
+      if (frame.ok) return 'result' in frame ? (frame as unknown as ServerFrame) : null;
+      const error = frame.error as Record<string, unknown> | null | undefined;
+      return typeof error === 'object' && error !== null && typeof error.code === 'string' ? (frame as unknown as ServerFrame) : null;
+    }
+    case 'watch':
+      return typeof frame.event === 'string' && typeof frame.path === 'string' && isZxid(frame.zxid) ? (frame as unknown as ServerFrame) : null;
+    case 'error':
+      return typeof frame.code === 'string' ? (frame as unknown as ServerFrame) : null;
+    default:
+      return null;
+  }
+}
+
 const DEFAULTS = {
   sessionTimeoutMs: 3000,
   requestTimeoutMs: 10_000,
@@ -73,6 +108,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   private reconnectTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private lastReceivedAt = 0;
+  private lastSentAt = 0;
   private connectWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private finished = false;
 
@@ -247,6 +283,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     if (request.timer !== null) clearTimeout(request.timer);
     request.timer = null;
     this.inFlight.set(request.xid, request);
+    this.lastSentAt = Date.now();
     this.socket!.send(JSON.stringify({ type: 'request', xid: request.xid, request: request.operation }));
   }
 
@@ -277,10 +314,9 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     socket.on('message', (data: WebSocket.RawData) => {
       if (socket !== this.socket) return;
       this.lastReceivedAt = Date.now();
-      let frame: ServerFrame;
-      try {
-        frame = JSON.parse(data.toString()) as ServerFrame;
-      } catch {
+      const frame = parseServerFrame(data.toString());
+      if (frame === null) {
+        // Not a frame we understand: this connection cannot be trusted; drop it and reconnect.
         socket.terminate();
         return;
       }
@@ -327,7 +363,8 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
       this.socket.terminate();
       return;
     }
-    this.send({ op: 'ping' }).catch(() => undefined);
+    // Any request keeps the session alive; ping only when we have been quiet.
+    if (Date.now() - this.lastSentAt >= pingEvery - 10) this.send({ op: 'ping' }).catch(() => undefined);
   }
 
   private onDisconnected(): void {
@@ -412,33 +449,34 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     for (const { mode, path } of this.watches.persistentWatches()) {
       this.send({ op: 'addWatch', path, mode }).catch(() => undefined);
     }
-    for (const { kind, path, zxid } of this.watches.oneShotWatches()) {
-      const missed = (type: WatchEventFrame['event'], atZxid: number): void => this.dispatchIfStill(kind, path, { type: 'watch', event: type, path, zxid: atZxid });
+    for (const { kind, path } of this.watches.oneShotWatches()) {
+      const missed = (type: WatchEventFrame['event'], atZxid: number): void => this.dispatchIfMissed(kind, path, { type: 'watch', event: type, path, zxid: atZxid });
       if (kind === 'data') {
-        this.send({ op: 'exists', path, watch: true })
-          .then((result) => {
-            const stat = (result as { stat: Stat | null }).stat;
-            if (stat === null) missed('NodeDeleted', this.zxid);
-            else if (stat.czxid > zxid) missed('NodeCreated', stat.czxid);
-            else if (stat.mzxid > zxid) missed('NodeDataChanged', stat.mzxid);
-          })
-          .catch(() => undefined);
+        this.send({ op: 'exists', path, watch: true }, (result, servedAt) => {
+          const stat = (result as { stat: Stat | null }).stat;
+          if (stat === null) missed('NodeDeleted', servedAt);
+          else if (stat.czxid > (this.watches.oneShotZxid(kind, path) ?? Number.MAX_SAFE_INTEGER)) missed('NodeCreated', stat.czxid);
+          else missed('NodeDataChanged', stat.mzxid);
+        }).catch(() => undefined);
       } else {
-        this.send({ op: 'getChildren', path, watch: true, withStat: true })
-          .then((result) => {
-            const stat = (result as GetChildrenResult).stat;
-            if (stat !== undefined && stat.pzxid > zxid) missed('NodeChildrenChanged', stat.pzxid);
-          })
-          .catch((error: unknown) => {
-            if (hasCode(error, 'NoNode')) missed('NodeDeleted', this.zxid);
-          });
+        this.send({ op: 'getChildren', path, watch: true, withStat: true }, (result) => {
+          const stat = (result as GetChildrenResult).stat;
+          if (stat !== undefined) missed('NodeChildrenChanged', stat.pzxid);
+        }).catch((error: unknown) => {
+          if (hasCode(error, 'NoNode')) this.dispatchIfMissed(kind, path, { type: 'watch', event: 'NodeDeleted', path, zxid: this.zxid });
+        });
       }
     }
   }
 
-  private dispatchIfStill(kind: OneShotKind, path: string, event: WatchEventFrame): void {
-    const still = this.watches.oneShotWatches().some((watch) => watch.kind === kind && watch.path === path);
-    if (still) this.dispatch(event);
+  /**
+   * Fires `event` at the one-shot watchers of (kind, path) if they were registered before the
+   * change it reports. They may be gone already (the server still held the watch and its event
+   * arrived first) or be new ones set since (which must not see an older change).
+   */
+  private dispatchIfMissed(kind: OneShotKind, path: string, event: WatchEventFrame): void {
+    const registeredAt = this.watches.oneShotZxid(kind, path);
+    if (registeredAt !== undefined && event.zxid > registeredAt) this.dispatch(event);
   }
 
   private finish(state: 'expired' | 'closed', error: CoordinatorError): void {

@@ -72,6 +72,11 @@ export class WatchRegistry {
     return [...out];
   }
 
+  /** The zxid a one-shot watch of (kind, path) was registered at, if there is one. */
+  oneShotZxid(kind: OneShotKind, path: string): number | undefined {
+    return this.oneShot[kind].get(path)?.zxid;
+  }
+
   /** What to register again after a reconnect. */
   oneShotWatches(): OneShotWatch[] {
     const out: OneShotWatch[] = [];

@@ -31,6 +31,12 @@ export class KafkaConnection {
   private readonly reader: FrameReader;
   private nextCorrelationId = 1;
   private closed = false;
+  private corked = false;
+  /** Frames written in one tick leave in one syscall (cork until the next tick). */
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   private constructor(
     private readonly socket: net.Socket,
@@ -87,14 +93,23 @@ export class KafkaConnection {
         reject(new KafkaConnectionError(`${this.address}: no response to api ${apiKey} within ${this.options.requestTimeoutMs} ms`));
       }, this.options.requestTimeoutMs);
       this.pending.set(correlationId, { apiKey, apiVersion, resolve: resolve as (body: unknown) => void, reject, timer });
-      this.socket.write(frame);
+      this.write(frame);
     });
   }
 
   /** A request the broker does not answer (Produce with acks=0). */
   send(apiKey: number, apiVersion: number, body: object): void {
     if (this.closed) throw new KafkaConnectionError(`${this.address}: connection closed`);
-    this.socket.write(encodeRequest(apiKey, apiVersion, this.nextCorrelationId++ & 0x7fffffff, this.options.clientId, body));
+    this.write(encodeRequest(apiKey, apiVersion, this.nextCorrelationId++ & 0x7fffffff, this.options.clientId, body));
+  }
+
+  private write(frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(frame);
   }
 
   /** ApiVersions v0: the broker's advertised ranges. */

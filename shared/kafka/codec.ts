@@ -11,6 +11,7 @@
  * anything is sliced or allocated, array counts are bounded by the bytes left, and every
  * failure is a KafkaCodecError.
  */
+import { ApiKey } from './api-keys';
 import { inRange, loadSchema, MessageSchema, SchemaField } from './schema';
 
 export class KafkaCodecError extends Error {
@@ -322,15 +323,19 @@ function compileStruct(fields: SchemaField[], schema: MessageSchema, version: nu
       absent.push({ key: field.key, value: () => defaultValue(field, version) });
     }
   }
+  tagged.sort((a, b) => a.tag - b.tag); // tagged fields go on the wire in ascending tag order
   const byTag = new Map(tagged.map((entry) => [entry.tag, entry]));
   return {
     encode: (w, value) => {
       const object = (value ?? {}) as Record<string, unknown>;
       for (const { key, codec } of regular) codec.encode(w, object[key]);
       if (!flexible) return;
-      const present = tagged.filter(({ key }) => object[key] !== undefined && object[key] !== null);
-      w.uvarint(present.length);
-      for (const { key, tag, codec } of present) {
+      let present = 0;
+      for (const { key } of tagged) if (object[key] !== undefined && object[key] !== null) present++;
+      w.uvarint(present);
+      if (present === 0) return;
+      for (const { key, tag, codec } of tagged) {
+        if (object[key] === undefined || object[key] === null) continue;
         const inner = new Writer(64);
         codec.encode(inner, object[key]);
         w.uvarint(tag);
@@ -380,30 +385,8 @@ function messageCodec(schemaName: string, version: number): Compiled {
 // ---------------------------------------------------------------------------
 // API names and headers
 
-const API_NAMES: Record<number, string> = {
-  0: 'Produce',
-  1: 'Fetch',
-  2: 'ListOffsets',
-  3: 'Metadata',
-  8: 'OffsetCommit',
-  9: 'OffsetFetch',
-  10: 'FindCoordinator',
-  11: 'JoinGroup',
-  12: 'Heartbeat',
-  13: 'LeaveGroup',
-  14: 'SyncGroup',
-  15: 'DescribeGroups',
-  16: 'ListGroups',
-  18: 'ApiVersions',
-  19: 'CreateTopics',
-  20: 'DeleteTopics',
-  21: 'DeleteRecords',
-  22: 'InitProducerId',
-  32: 'DescribeConfigs',
-  33: 'AlterConfigs',
-  37: 'CreatePartitions',
-  42: 'DeleteGroups',
-};
+/** Schema file prefix per API key, from the one ApiKey table. */
+const API_NAMES: Record<number, string> = Object.fromEntries(Object.entries(ApiKey).map(([name, key]) => [key, name]));
 
 export function apiName(apiKey: number): string | undefined {
   return API_NAMES[apiKey];
@@ -419,6 +402,19 @@ function isFlexible(apiKey: number, version: number): boolean {
   const name = API_NAMES[apiKey];
   if (name === undefined) return false;
   return inRange(loadSchema(`${name}Request`).flexibleVersions, version);
+}
+
+/** Header tagged fields: none are defined that Samsa uses, so all are skipped. */
+function skipTaggedFields(r: Reader): void {
+  const count = r.uvarint();
+  // Each tagged field takes at least two bytes (tag and size): refuse a larger count up front.
+  if (count * 2 > r.remaining) throw new KafkaCodecError(`${count} header tagged fields claimed, ${r.remaining} bytes left`);
+  for (let i = 0; i < count; i++) {
+    r.uvarint();
+    const size = r.uvarint();
+    r.need(size);
+    r.pos += size;
+  }
 }
 
 export interface RequestHeader {
@@ -438,16 +434,14 @@ export function decodeRequestHeader(frame: Buffer): RequestHeader {
   const correlationId = r.int32();
   const name = API_NAMES[apiKey];
   if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
+  // The header version depends on the API version; an unknown version leaves it unknowable.
+  // (Callers that must answer it anyway, like ApiVersions, use peekRequestHeader.)
+  if (!isVersionSupportedBySchema(apiKey, apiVersion)) throw new KafkaCodecError(`${name} has no version ${apiVersion}`);
   // client_id keeps its int16 length even in header v2.
   const length = r.int16();
   const clientId = length < 0 ? null : r.slice(length).toString('utf8');
-  if (isVersionSupportedBySchema(apiKey, apiVersion) && isFlexible(apiKey, apiVersion)) {
-    const count = r.uvarint();
-    for (let i = 0; i < count; i++) {
-      r.uvarint();
-      r.pos += r.uvarint();
-      r.need(0);
-    }
+  if (isFlexible(apiKey, apiVersion)) {
+    skipTaggedFields(r);
   }
   return { apiKey, apiVersion, correlationId, clientId, bodyOffset: r.pos };
 }
@@ -515,12 +509,7 @@ export function decodeResponse<T = any>(apiKey: number, apiVersion: number, fram
   const r = new Reader(frame, 0);
   const correlationId = r.int32();
   if (apiKey !== 18 && isFlexible(apiKey, apiVersion)) {
-    const count = r.uvarint();
-    for (let i = 0; i < count; i++) {
-      r.uvarint();
-      r.pos += r.uvarint();
-      r.need(0);
-    }
+    skipTaggedFields(r);
   }
   return { correlationId, body: messageCodec(`${name}Response`, apiVersion).decode(r) as T };
 }

@@ -5,6 +5,13 @@
  * The broker stores batches as received and only rewrites baseOffset and partitionLeaderEpoch,
  * which the CRC does not cover, so compressed batches pass through untouched.
  * Offsets are plain numbers: exact below 2^53, i.e. for 9 quadrillion records per partition.
+ *
+ * Error codes (RecordBatchError.kafkaErrorCode): CORRUPT_MESSAGE for anything that says the
+ * bytes are damaged (sizes, magic, CRC, a record count that disagrees with lastOffsetDelta);
+ * MESSAGE_TOO_LARGE over max.message.bytes; INVALID_RECORD for well-formed batches a producer
+ * may not send (no records, control batches); UNSUPPORTED_COMPRESSION_TYPE for codec > 4.
+ * (Kafka itself answers INVALID_RECORD for the count mismatch; our brief asks for
+ * CORRUPT_MESSAGE, and both clients treat either as a failed produce.)
  */
 import * as zlib from 'zlib';
 import { crc32c } from './crc32c';
@@ -57,8 +64,17 @@ export interface BatchInfo {
   producerId: number;
 }
 
+/** Attribute bits. */
+export const COMPRESSION_MASK = 0x07;
+export const TIMESTAMP_TYPE_BIT = 0x08;
+export const TRANSACTIONAL_BIT = 0x10;
+export const CONTROL_BIT = 0x20;
+
+/** Default limit on what decodeRecords inflates one compressed batch to (a gzip bomb guard). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
 /** Reads the header of the batch at `position` (the caller checked HEADER_SIZE bytes are there). */
-export function readBatchHeader(buf: Buffer, position: number): BatchInfo {
+export function parseBatchHeader(buf: Buffer, position: number): BatchInfo {
   const attributes = buf.readInt16BE(position + ATTRIBUTES);
   return {
     position,
@@ -70,10 +86,13 @@ export function readBatchHeader(buf: Buffer, position: number): BatchInfo {
     maxTimestamp: Number(buf.readBigInt64BE(position + MAX_TIMESTAMP)),
     partitionLeaderEpoch: buf.readInt32BE(position + PARTITION_LEADER_EPOCH),
     attributes,
-    compression: COMPRESSIONS[attributes & 0x7] ?? 'none',
+    compression: COMPRESSIONS[attributes & COMPRESSION_MASK] ?? 'none',
     producerId: Number(buf.readBigInt64BE(position + PRODUCER_ID)),
   };
 }
+
+/** Older name of parseBatchHeader, kept for existing callers. */
+export const readBatchHeader = parseBatchHeader;
 
 /**
  * Validates every batch in a Produce `records` field: sizes, magic, CRC-32C (attributes to
@@ -87,19 +106,21 @@ export function validateBatches(buf: Buffer, maxBatchBytes: number): { batches: 
     const remaining = buf.length - position;
     if (remaining < HEADER_SIZE) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `${remaining} trailing bytes are not a batch`);
     const magic = buf.readInt8(position + MAGIC);
-    if (magic !== 2) throw new RecordBatchError(KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT, `magic ${magic}: only RecordBatch v2 is supported`);
+    if (magic !== 2) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `magic ${magic}: only RecordBatch v2 is supported`);
     const batchLength = buf.readInt32BE(position + BATCH_LENGTH);
     const size = LOG_OVERHEAD + batchLength;
     if (batchLength < HEADER_SIZE - LOG_OVERHEAD) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `batch length ${batchLength} is below the header size`);
-    if (size > remaining) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `batch of ${size} bytes but only ${remaining} present`);
     if (size > maxBatchBytes) throw new RecordBatchError(KafkaError.MESSAGE_TOO_LARGE, `batch of ${size} bytes exceeds max.message.bytes ${maxBatchBytes}`);
+    if (size > remaining) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `batch of ${size} bytes but only ${remaining} present`);
     const expected = buf.readUInt32BE(position + CRC);
     const actual = crc32c(buf, position + ATTRIBUTES, position + size);
     if (expected !== actual) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `CRC mismatch: batch says ${expected.toString(16)}, bytes give ${actual.toString(16)}`);
-    const info = readBatchHeader(buf, position);
-    if ((info.attributes & 0x7) > 4) throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${info.attributes & 0x7}`);
-    if (info.recordCount <= 0 || info.lastOffsetDelta !== info.recordCount - 1) {
-      throw new RecordBatchError(KafkaError.INVALID_RECORD, `record count ${info.recordCount} does not match last offset delta ${info.lastOffsetDelta}`);
+    const info = parseBatchHeader(buf, position);
+    if ((info.attributes & COMPRESSION_MASK) > 4) throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${info.attributes & COMPRESSION_MASK}`);
+    if ((info.attributes & CONTROL_BIT) !== 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, 'control batches come from transaction coordinators, not producers');
+    if (info.recordCount <= 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, `record count ${info.recordCount}: a batch needs at least one record`);
+    if (info.lastOffsetDelta !== info.recordCount - 1) {
+      throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `record count ${info.recordCount} does not match last offset delta ${info.lastOffsetDelta}`);
     }
     batches.push(info);
     position += size;
@@ -113,7 +134,7 @@ export function* iterateBatches(buf: Buffer): Generator<BatchInfo> {
   while (buf.length - position >= HEADER_SIZE) {
     const size = LOG_OVERHEAD + buf.readInt32BE(position + BATCH_LENGTH);
     if (size < HEADER_SIZE || size > buf.length - position) return;
-    yield readBatchHeader(buf, position);
+    yield parseBatchHeader(buf, position);
     position += size;
   }
 }
@@ -274,13 +295,18 @@ export function buildRecordBatch(records: NewRecord[], options: { compression?: 
   return batch;
 }
 
-/** Decodes the records of one batch (uncompressed or gzip; other codecs are refused clearly). */
-export function decodeRecords(batch: Buffer): DecodedRecord[] {
-  const info = readBatchHeader(batch, 0);
-  if ((info.attributes & 0x20) !== 0) return []; // control batch (transaction markers)
+/**
+ * Decodes the records of one batch (uncompressed or gzip; other codecs are refused clearly).
+ * A gzip payload is inflated to at most `maxDecompressedBytes` (MESSAGE_TOO_LARGE beyond).
+ */
+export function decodeRecords(batch: Buffer, options: { maxDecompressedBytes?: number } = {}): DecodedRecord[] {
+  if (batch.length < HEADER_SIZE) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `${batch.length} bytes are not a batch`);
+  const info = parseBatchHeader(batch, 0);
+  if (info.size < HEADER_SIZE || info.size > batch.length) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `batch of ${info.size} bytes in ${batch.length}`);
+  if ((info.attributes & CONTROL_BIT) !== 0) return []; // control batch (transaction markers)
   let records: Buffer = batch.subarray(HEADER_SIZE, info.size);
-  if (info.compression === 'gzip') records = zlib.gunzipSync(records);
-  else if (info.compression !== 'none') throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression ${info.compression} is not supported for decoding`);
+  if (info.compression === 'gzip') records = gunzip(records, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
+  else if (info.compression !== 'none') throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression ${info.compression} not supported for decoding`);
   const reader = new Reader(records, 0);
   const out: DecodedRecord[] = [];
   for (let i = 0; i < info.recordCount; i++) {
@@ -303,4 +329,15 @@ export function decodeRecords(batch: Buffer): DecodedRecord[] {
     out.push({ offset: info.baseOffset + offsetDelta, timestamp: info.baseTimestamp + timestampDelta, key, value, headers });
   }
   return out;
+}
+
+function gunzip(data: Buffer, maxOutputLength: number): Buffer {
+  try {
+    return zlib.gunzipSync(data, { maxOutputLength });
+  } catch (error) {
+    // zlib's errors carry codes: ERR_BUFFER_TOO_LARGE when the output limit is hit, Z_* otherwise.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw new RecordBatchError(KafkaError.MESSAGE_TOO_LARGE, `gzip records inflate past ${maxOutputLength} bytes`);
+    throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `gzip records do not inflate (${code ?? 'error'})`);
+  }
 }

@@ -40,8 +40,7 @@ describe('samsa znode commands', () => {
 
     const bad = await samsa(['set', server, '-v', '5', '/app/config', '{"a":2}']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/^BadVersion: \/app\/config/);
+    expect(bad.stderr).toBe('BadVersion: /app/config\n');
     expect((await samsa(['set', server, '-v', '0', '/app/config', '{"a":2}'])).code).toBe(0);
     expect(JSON.parse((await samsa(['stat', server, '--json', '/app/config'])).stdout)).toMatchObject({ version: 1 });
 
@@ -52,9 +51,18 @@ describe('samsa znode commands', () => {
     expect(tree.stdout).toContain('└── app');
     expect(tree.stdout).toMatch(/config {2}\{"a":2\}/);
 
-    expect(await samsa(['rm', server, '/app'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^NotEmpty: \/app/) });
+    expect(await samsa(['rm', server, '/app'])).toMatchObject({ code: 1, stderr: 'NotEmpty: /app\n' });
+    // An ephemeral node shows its owner in the tree.
+    const owner = new CoordinatorClient({ servers: [url] });
+    await owner.connect();
+    await owner.create('/app/live', 'up', { mode: 'ephemeral' });
+    expect((await samsa(['tree', server, '/app'])).stdout).toContain(`live  [ephemeral ${owner.sessionId}]  up`);
+    await owner.close();
     expect((await samsa(['rm', server, '-r', '/app'])).code).toBe(0);
-    expect(await samsa(['get', server, '/app/config'])).toMatchObject({ code: 1, stderr: 'NoNode: /app/config\n' });
+    expect(await samsa(['get', server, '/app/config'])).toMatchObject({ code: 1, stdout: '', stderr: 'NoNode: /app/config\n' });
+    expect(await samsa(['stat', server, '/app'])).toMatchObject({ code: 1, stderr: 'NoNode: /app\n' });
+    expect(await samsa(['rm', server, '-r', '/app'])).toMatchObject({ code: 1, stderr: 'NoNode: /app\n' });
+    expect(await samsa(['create', server, 'relative'])).toMatchObject({ code: 1, stderr: 'BadArguments: relative\n' });
   });
 
   test('SAMSA_COORDINATOR is the default server; a dead server fails with one line', async () => {
@@ -65,6 +73,37 @@ describe('samsa znode commands', () => {
     const usage = await samsa(['create']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('Not enough non-option arguments');
+  });
+
+  test('every command has --help with a description, --server and an example', async () => {
+    const runs = await Promise.all(['tree', 'ls', 'get', 'stat', 'create', 'set', 'rm', 'watch'].map(async (command) => [command, await samsa([command, '--help'])] as const));
+    for (const [command, run] of runs) {
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`^samsa ${command}\\b.*\\n\\n\\w`));
+      expect(run.stdout).toContain('--server');
+      expect(run.stdout).toMatch(/Examples:\n {2}samsa \w+ .+ {2,}\w/);
+    }
+  });
+
+  test('watch (persistent, not recursive) --json prints one JSON line per event on the path only; SIGTERM exits 0', async () => {
+    const watcher = spawnSamsa(['watch', '--server', url, '--json', '/j']);
+    await waitFor('watch started', () => watcher.output().includes('watching /j'));
+    const client = new CoordinatorClient({ servers: [url] });
+    await client.connect();
+    await client.create('/j', 'a');
+    await client.create('/j/below', 'x');
+    await client.setData('/j/below', 'y'); // below the path: not reported without -r
+    await client.setData('/j', 'b');
+    await client.close();
+    const lines = (): string[] => watcher.output().split('\n').filter((line) => line.startsWith('{'));
+    await waitFor('three events', () => lines().length >= 3);
+    watcher.child.kill('SIGTERM');
+    expect(await watcher.exited).toBe(0);
+    expect(lines().map((line) => JSON.parse(line))).toEqual([
+      { event: 'NodeCreated', path: '/j', zxid: expect.any(Number) },
+      { event: 'NodeChildrenChanged', path: '/j', zxid: expect.any(Number) },
+      { event: 'NodeDataChanged', path: '/j', zxid: expect.any(Number) },
+    ]);
   });
 
   test('watch -r prints events until SIGINT, then exits 0', async () => {

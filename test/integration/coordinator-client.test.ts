@@ -159,6 +159,66 @@ describe('coordinator client', () => {
     expect(states).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
   });
 
+  test('a dropped connection: the change made meanwhile is delivered once on resume, not again by the re-registration', async () => {
+    const { url } = await startCoordinator({ store: 'memory' });
+    const c = client(url, { sessionTimeoutMs: 10_000, reconnectBackoffMinMs: 1000, reconnectBackoffMaxMs: 1000 });
+    const other = client(url);
+    await Promise.all([c.connect(), other.connect()]);
+    await other.create('/q', 'a');
+    const events: WatchEventFrame[] = [];
+    await c.getData('/q', (event) => events.push(event));
+    const sessionId = c.sessionId;
+    // Drop the socket under the client (as a network blip would); the server keeps the session and its watch.
+    (c as unknown as { socket: { terminate(): void } }).socket.terminate();
+    await waitFor('client noticed', () => c.state === 'disconnected');
+    const changed = await other.setData('/q', 'b');
+    expect(c.state).toBe('disconnected'); // the change happened while we were away
+    await waitFor('resumed', () => c.state === 'connected');
+    expect(c.sessionId).toBe(sessionId);
+    await waitFor('queued event', () => events.length === 1);
+    await c.sync('/');
+    expect(events).toEqual([{ type: 'watch', event: 'NodeDataChanged', path: '/q', zxid: changed.stat.mzxid }]);
+    // The one-shot watch is spent: later changes reach nobody.
+    await other.setData('/q', 'c');
+    await c.sync('/');
+    expect(events).toHaveLength(1);
+  });
+
+  test('the coordinator restarted and the watched node changed before the client is back: the watch fires once, from the re-registration', async () => {
+    const first = await startCoordinator();
+    const c = client(first.url, { sessionTimeoutMs: 15_000, reconnectBackoffMinMs: 4000, reconnectBackoffMaxMs: 4000 });
+    const zxids: number[] = [];
+    const track = (): void => void zxids.push(c.lastZxid);
+    c.on('state', track);
+    await c.connect();
+    await c.create('/r', 'a');
+    await c.create('/r/kid');
+    const dataEvents: WatchEventFrame[] = [];
+    const childEvents: WatchEventFrame[] = [];
+    await c.getData('/r', (event) => (dataEvents.push(event), track()));
+    await c.getChildren('/r', (event) => (childEvents.push(event), track()));
+    await kill(first.process, 'SIGKILL');
+    await waitFor('client noticed', () => c.state === 'disconnected');
+    await startCoordinator({ port: first.port, dataDir: first.dataDir });
+    const other = client(first.url);
+    await other.connect();
+    const changed = await other.setData('/r', 'b');
+    await other.create('/r/kid2');
+    expect(c.state).toBe('disconnected'); // so only the re-registration can tell the client
+    await waitFor('resumed', () => c.state === 'connected', 15_000);
+    await waitFor('missed events', () => dataEvents.length === 1 && childEvents.length === 1);
+    await c.sync('/');
+    expect(dataEvents).toEqual([{ type: 'watch', event: 'NodeDataChanged', path: '/r', zxid: changed.stat.mzxid }]);
+    expect(childEvents).toMatchObject([{ event: 'NodeChildrenChanged', path: '/r' }]);
+    await other.setData('/r', 'c');
+    await c.sync('/');
+    expect(dataEvents).toHaveLength(1);
+    track();
+    // lastZxid never went back, across the crash and the resume.
+    expect(zxids).toEqual([...zxids].sort((x, y) => x - y));
+    expect(c.lastZxid).toBeGreaterThanOrEqual(changed.stat.mzxid);
+  });
+
   test('requests while disconnected fail with ConnectionLoss after requestTimeoutMs; connect to nothing fails too', async () => {
     const coordinator = await startCoordinator({ store: 'memory' });
     const c = client(coordinator.url, { requestTimeoutMs: 700, reconnectBackoffMaxMs: 100 });

@@ -67,6 +67,44 @@ describe('leader election', () => {
   });
 });
 
+describe('leader election: a lost candidate node, a dropped connection', () => {
+  test('a leader whose candidate node is deleted by someone else reports lost at once; the next candidate takes over', async () => {
+    const { url } = await startCoordinator({ store: 'memory' });
+    const leader = new LeaderElection(await connected(url), { path: '/ctl', id: 'a' });
+    const follower = new LeaderElection(await connected(url), { path: '/ctl', id: 'b' });
+    const lost = new Promise((resolve) => leader.on('lost', resolve));
+    await leader.start();
+    await follower.start();
+    expect(leader.isLeader).toBe(true);
+    const operator = await connected(url);
+    await operator.delete(leader.candidatePath!);
+    await expect(lost).resolves.toMatchObject({ reason: 'candidate node is gone' });
+    expect(leader.isLeader).toBe(false);
+    await waitFor('follower elected', () => follower.isLeader);
+    expect(follower.epoch).toBe(2);
+  });
+
+  test('a follower whose connection drops while the leader steps down is elected once it is back', async () => {
+    const { url } = await startCoordinator({ store: 'memory' });
+    const leader = new LeaderElection(await connected(url), { path: '/ctl', id: 'a' });
+    const followerClient = new CoordinatorClient({ servers: [url], sessionTimeoutMs: 10_000, reconnectBackoffMinMs: 500, reconnectBackoffMaxMs: 500 });
+    clients.push(followerClient);
+    await followerClient.connect();
+    const follower = new LeaderElection(followerClient, { path: '/ctl', id: 'b' });
+    const lost: unknown[] = [];
+    follower.on('lost', (reason) => lost.push(reason));
+    await leader.start();
+    await follower.start();
+    (followerClient as unknown as { socket: { terminate(): void } }).socket.terminate();
+    await waitFor('follower disconnected', () => followerClient.state === 'disconnected');
+    await leader.stop();
+    expect(follower.isLeader).toBe(false);
+    await waitFor('follower elected after resume', () => follower.isLeader);
+    expect(follower.epoch).toBe(2);
+    expect(lost).toEqual([]);
+  });
+});
+
 describe('lock', () => {
   test('mutual exclusion: the second waits until the first releases; a timeout leaves the line', async () => {
     const { url } = await startCoordinator({ store: 'memory' });

@@ -15,6 +15,7 @@
 import { EventEmitter } from 'events';
 import type { CoordinatorClient } from '../client';
 import { childPath } from '../paths';
+import { hasCode } from '../protocol';
 import { incrementCounter, sortBySequence } from './sequence';
 
 export interface LeaderElectionOptions {
@@ -37,8 +38,14 @@ export class LeaderElection extends EventEmitter {
   private finished = false;
   private checking: Promise<void> | null = null;
   private recheck = false;
+  /** A check failed on a lost connection: run it again once the client is back. */
+  private retryOnConnect = false;
   private readonly onState = (state: string): void => {
     if (state === 'expired' || state === 'closed') this.lose(`session ${state}`);
+    else if (state === 'connected' && this.retryOnConnect) {
+      this.retryOnConnect = false;
+      this.recheckSoon();
+    }
   };
 
   constructor(
@@ -68,6 +75,7 @@ export class LeaderElection extends EventEmitter {
     const data = JSON.stringify({ id: this.options.id, data: this.options.data ?? null });
     const created = await this.client.create(childPath(this.options.path, CANDIDATE_PREFIX), data, { mode: 'ephemeral_sequential' });
     this.node = created.path;
+    await this.watchOwnNode();
     await this.check();
   }
 
@@ -118,9 +126,43 @@ export class LeaderElection extends EventEmitter {
     const predecessor = childPath(this.options.path, line[index - 1]!);
     const stat = await this.client.exists(predecessor, () => {
       this.emit('predecessorChanged', predecessor);
-      this.check().catch((error: unknown) => this.emit('error', error));
+      this.recheckSoon();
     });
     if (stat === null) this.recheck = true; // it went between the listing and the watch
+  }
+
+  private recheckSoon(): void {
+    this.check().catch((error: unknown) => this.onCheckFailed(error));
+  }
+
+  /**
+   * A lost connection is retried when the client reconnects (its watches are registered again
+   * by the client); anything else ends the election, since we can no longer tell whether we lead.
+   */
+  private onCheckFailed(error: unknown): void {
+    if (this.finished) return;
+    if (hasCode(error, 'ConnectionLoss', 'OperationTimeout', 'Throttled')) {
+      if (this.client.state === 'connected') this.recheckSoon();
+      else this.retryOnConnect = true;
+      return;
+    }
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.lose(hasCode(error) ? error.code : 'check failed');
+  }
+
+  /**
+   * A watch on our own candidate: if someone deletes it (an operator, a stale cleanup) we are
+   * no longer in line, even as leader, and say so at once.
+   */
+  private async watchOwnNode(): Promise<void> {
+    const node = this.node;
+    if (node === null || this.finished) return;
+    const stat = await this.client.exists(node, (event) => {
+      if (this.finished) return;
+      if (event.event === 'NodeDeleted') this.lose('candidate node is gone');
+      else this.watchOwnNode().catch((error: unknown) => this.onCheckFailed(error));
+    });
+    if (stat === null) this.lose('candidate node is gone');
   }
 
   private lose(reason: string): void {

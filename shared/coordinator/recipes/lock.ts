@@ -27,16 +27,24 @@ export class DistributedLock {
     if (this.node !== null) throw new CoordinatorError('BadArguments', 'lock already held by this object', this.path);
     await this.client.ensurePath(this.path);
     const created = await this.client.create(childPath(this.path, LOCK_PREFIX), '', { mode: 'ephemeral_sequential' });
-    const ours = created.path.slice(created.path.lastIndexOf('/') + 1);
+    try {
+      await this.waitForTurn(created.path, timeoutMs);
+      this.node = created.path;
+    } catch (error) {
+      // Timed out or failed: leave the line, so the waiter behind us is not blocked by a ghost.
+      await this.client.delete(created.path).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async waitForTurn(ourPath: string, timeoutMs: number): Promise<void> {
+    const ours = ourPath.slice(ourPath.lastIndexOf('/') + 1);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const line = sortBySequence((await this.client.getChildren(this.path)).children, LOCK_PREFIX);
       const index = line.indexOf(ours);
-      if (index < 0) throw new CoordinatorError('SessionExpired', 'our lock node is gone', created.path);
-      if (index === 0) {
-        this.node = created.path;
-        return;
-      }
+      if (index < 0) throw new CoordinatorError('SessionExpired', 'our lock node is gone', ourPath);
+      if (index === 0) return;
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       let wake: () => void = () => undefined;
@@ -47,7 +55,6 @@ export class DistributedLock {
       await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining)))]);
       clearTimeout(timer);
     }
-    await this.client.delete(created.path).catch(() => undefined);
     throw new CoordinatorError('OperationTimeout', `lock not acquired within ${timeoutMs} ms`, this.path);
   }
 

@@ -1,9 +1,9 @@
 /**
- * Replica assignment, topic name and config validation, and Kafka's default partitioner.
+ * Replica assignment, the controller's state decisions, and Kafka's default partitioner.
  */
+import type { ClusterSnapshot, PartitionState } from '../../../broker/cluster/metadata-cache';
 import { assignReplicas, AssignmentError } from '../../../broker/controller/assignment';
-import { effectiveConfig, topicNameProblem, validateOverrides } from '../../../broker/cluster/topic-config';
-import { DEFAULT_TOPIC_CONFIG } from '../../../broker/config';
+import { electedState, initialState, planStateChanges } from '../../../broker/controller/decisions';
 import { murmur2, partitionForKey } from '../../../cli/kafka-admin';
 
 /* eslint-disable-next-line @typescript-eslint/no-var-requires */
@@ -32,37 +32,30 @@ describe('assignReplicas', () => {
     }
   });
 
+  test("matches Kafka's documented example (5 brokers, 10 partitions, RF 3, start 0)", () => {
+    expect(assignReplicas([0, 1, 2, 3, 4], 10, 3, 0, 0, 0)).toEqual([
+      [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 0], [4, 0, 1],
+      [0, 2, 3], [1, 3, 4], [2, 4, 0], [3, 0, 1], [4, 1, 2],
+    ]);
+  });
+
+  test.each([
+    { brokers: [1, 2, 3], existing: 3, added: 3, rf: 2 },
+    { brokers: [1, 2, 3, 4], existing: 5, added: 7, rf: 3 },
+  ])('partitions added to $existing continue the round-robin: leaders of the whole topic stay balanced', ({ brokers, existing, added, rf }) => {
+    const first = assignReplicas(brokers, existing, rf, 0);
+    const more = assignReplicas(brokers, added, rf, 0, existing);
+    const leaders = new Map<number, number>();
+    for (const [leader] of [...first, ...more]) leaders.set(leader!, (leaders.get(leader!) ?? 0) + 1);
+    const counts = brokers.map((id) => leaders.get(id) ?? 0);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    for (const replicas of more) expect(new Set(replicas).size).toBe(rf);
+  });
+
   test('refuses a replication factor above the live brokers, and empty requests', () => {
     expect(() => assignReplicas([1, 2], 3, 3, 0)).toThrow(AssignmentError);
     expect(() => assignReplicas([1, 2], 0, 1, 0)).toThrow(AssignmentError);
     expect(() => assignReplicas([], 1, 1, 0)).toThrow(AssignmentError);
-  });
-});
-
-describe('topic names and configs', () => {
-  test.each([
-    ['orders', null],
-    ['a.b_c-9', null],
-    ['', 'empty'],
-    ['.', "cannot be '.'"],
-    ['..', "cannot be '..'"],
-    ['has space', 'characters'],
-    ['x'.repeat(250), 'longer than 249'],
-  ])('%j', (name, problem) => {
-    const found = topicNameProblem(name);
-    if (problem === null) expect(found).toBeNull();
-    else expect(found).toContain(problem);
-  });
-
-  test('overrides are validated and laid over the defaults', () => {
-    expect(validateOverrides([{ name: 'retention.ms', value: '60000' }])).toEqual({ overrides: { 'retention.ms': '60000' } });
-    expect(validateOverrides([{ name: 'nope', value: '1' }])).toHaveProperty('problem');
-    expect(validateOverrides([{ name: 'segment.bytes', value: '10' }])).toHaveProperty('problem');
-    expect(validateOverrides([{ name: 'retention.bytes', value: 'abc' }])).toHaveProperty('problem');
-    expect(validateOverrides([{ name: 'cleanup.policy', value: 'compact' }])).toHaveProperty('problem');
-    const config = effectiveConfig(DEFAULT_TOPIC_CONFIG, { 'retention.ms': '60000' });
-    expect(config['retention.ms']).toBe(60000);
-    expect(config['segment.bytes']).toBe(DEFAULT_TOPIC_CONFIG['segment.bytes']);
   });
 });
 
@@ -72,5 +65,43 @@ describe("Kafka's default partitioner", () => {
       expect(murmur2(Buffer.from(key))).toBe(kafkajsMurmur2(Buffer.from(key)));
     }
     expect(partitionForKey(Buffer.from('k1'), 6)).toBe((kafkajsMurmur2(Buffer.from('k1')) & 0x7fffffff) % 6);
+  });
+});
+
+describe('controller decisions', () => {
+  const state = (leader: number, isr: number[], leaderEpoch = 0): PartitionState => ({ leader, leaderEpoch, isr, controllerEpoch: 1 });
+
+  test.each([
+    { replicas: [1, 2, 3], live: [1, 2, 3], leader: 1, isr: [1] },
+    { replicas: [2, 3, 1], live: [1, 3], leader: 3, isr: [3] },
+    { replicas: [2, 3], live: [1], leader: -1, isr: [2] },
+  ])('a new partition on $replicas with live $live: leader $leader', ({ replicas, live, leader, isr }) => {
+    expect(initialState(replicas, new Set(live), 7)).toEqual({ leader, leaderEpoch: 0, isr, controllerEpoch: 7 });
+  });
+
+  test.each([
+    { name: 'live leader: nothing to do', before: state(1, [1, 2]), live: [1, 2], after: null },
+    { name: 'dead leader, live ISR member takes over', before: state(1, [1, 2, 3], 4), live: [2, 3], after: { leader: 2, leaderEpoch: 5, isr: [2, 3], controllerEpoch: 9 } },
+    { name: 'dead leader, no live ISR member: offline, ISR kept', before: state(1, [1], 4), live: [2, 3], after: { leader: -1, leaderEpoch: 5, isr: [1], controllerEpoch: 9 } },
+    { name: 'offline and still nothing alive: no write', before: state(-1, [1], 5), live: [2], after: null },
+    { name: 'offline, ISR member back: it leads again', before: state(-1, [1], 5), live: [1, 2], after: { leader: 1, leaderEpoch: 6, isr: [1], controllerEpoch: 9 } },
+  ])('$name', ({ before, live, after }) => {
+    expect(electedState(before, new Set(live), 9)).toEqual(after);
+  });
+
+  test('plans creates for missing states and updates (with the version read) for dead leaders; skips topics being deleted', () => {
+    const view: Pick<ClusterSnapshot, 'brokers' | 'assignments' | 'states' | 'pendingDeletions'> = {
+      brokers: [{ id: 2, host: 'h', port: 1, rack: null }, { id: 3, host: 'h', port: 2, rack: null }],
+      assignments: new Map([
+        ['a', { partitions: [[1, 2], [2, 3]], version: 0 }],
+        ['gone', { partitions: [[2]], version: 0 }],
+      ]),
+      states: new Map([['a/0', { state: state(1, [1, 2]), version: 3 }]]),
+      pendingDeletions: new Set(['gone']),
+    };
+    expect(planStateChanges(view, 4)).toEqual([
+      { kind: 'update', topic: 'a', partition: 0, version: 3, previousLeader: 1, state: { leader: 2, leaderEpoch: 1, isr: [2], controllerEpoch: 4 } },
+      { kind: 'create', topic: 'a', partition: 1, state: { leader: 2, leaderEpoch: 0, isr: [2], controllerEpoch: 4 } },
+    ]);
   });
 });

@@ -60,5 +60,11 @@ describe('WatchRegistry', () => {
       { mode: 'persistentRecursive', path: '/' },
     ]);
     expect(registry.size).toBe(5);
+    expect(registry.oneShotZxid('data', '/a')).toBe(7);
+    expect(registry.oneShotZxid('child', '/a')).toBe(3);
+    expect(registry.oneShotZxid('data', '/b')).toBeUndefined();
+    registry.take(event('NodeDeleted', '/a'));
+    expect(registry.oneShotZxid('data', '/a')).toBeUndefined();
+    expect(registry.oneShotWatches()).toEqual([]);
   });
 });

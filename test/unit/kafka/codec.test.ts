@@ -4,7 +4,7 @@
  * by kafkajs's own encoders decode to the right fields, and responses we encode decode with
  * kafkajs's own response decoders.
  */
-import { ADVERTISED_VERSIONS, ApiKey } from '../../../shared/kafka/api-keys';
+import { ADVERTISED_VERSIONS, ApiKey, PROTOCOL_VERSIONS, SASL_VERSIONS } from '../../../shared/kafka/api-keys';
 import { apiName, decodeRequest, decodeRequestHeader, decodeResponse, encodeRequest, encodeResponse, KafkaCodecError } from '../../../shared/kafka/codec';
 import { inRange, loadSchema, MessageSchema, SchemaField } from '../../../shared/kafka/schema';
 import { buildRecordBatch } from '../../../shared/kafka/record-batch';
@@ -65,9 +65,13 @@ const flexibleExtras = [
   { apiKey: ApiKey.Metadata, version: 9 },
   { apiKey: ApiKey.CreateTopics, version: 5 },
   { apiKey: ApiKey.Fetch, version: 12 },
+  { apiKey: ApiKey.SaslAuthenticate, version: 2 },
+  { apiKey: ApiKey.JoinGroup, version: 7 },
+  { apiKey: ApiKey.OffsetCommit, version: 8 },
+  { apiKey: ApiKey.FindCoordinator, version: 4 },
 ];
 const cases = [
-  ...ADVERTISED_VERSIONS.flatMap(({ apiKey, minVersion, maxVersion }) => Array.from({ length: maxVersion - minVersion + 1 }, (_, i) => ({ apiKey, version: minVersion + i }))),
+  ...[...PROTOCOL_VERSIONS, ...SASL_VERSIONS].flatMap(({ apiKey, minVersion, maxVersion }) => Array.from({ length: maxVersion - minVersion + 1 }, (_, i) => ({ apiKey, version: minVersion + i }))),
   ...flexibleExtras,
 ].map(({ apiKey, version }) => ({ name: `${apiName(apiKey)} v${version}`, apiKey, version }));
 
@@ -92,6 +96,21 @@ describe('codec round trips', () => {
     expect(correlationId).toBe(99);
     expect(decoded).toMatchObject(body);
     expect(encodeResponse(apiKey, version, 99, decoded).equals(frame)).toBe(true);
+  });
+
+  test('the broker advertises a subset of the guide table, each range inside it', () => {
+    for (const entry of ADVERTISED_VERSIONS) {
+      const full = PROTOCOL_VERSIONS.find((p) => p.apiKey === entry.apiKey)!;
+      expect(full).toBeDefined();
+      expect(entry.minVersion).toBeGreaterThanOrEqual(full.minVersion);
+      expect(entry.maxVersion).toBeLessThanOrEqual(full.maxVersion);
+    }
+  });
+
+  test('an unknown version of a known api is refused by the header decoder', () => {
+    const frame = encodeRequest(ApiKey.Metadata, 4, 1, 'c', {}).subarray(4);
+    frame.writeInt16BE(99, 2);
+    expect(() => decodeRequestHeader(frame)).toThrow(KafkaCodecError);
   });
 
   test('fields a version lacks decode to their schema defaults', () => {
@@ -186,5 +205,26 @@ describe('compatibility with kafkajs 2.2.4', () => {
     expect(list.responses[0].partitions[0]).toMatchObject({ partition: 0, offset: '17' });
     const created = await requests('createTopics/v3/response').decode(body(19, 3, { topics: [{ name: 'n', errorCode: 36, errorMessage: 'exists' }] }));
     expect(created.topicErrors[0]).toMatchObject({ topic: 'n', errorCode: 36 });
+  });
+
+  test('group APIs: JoinGroup v5 and OffsetCommit v5 requests; FindCoordinator v2 and JoinGroup v5 responses', async () => {
+    const join = decodeOurs<any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+      await kafkajsBytes(requests('joinGroup/v5/request')({ groupId: 'g', sessionTimeout: 30000, rebalanceTimeout: 60000, memberId: '', protocolType: 'consumer', groupProtocols: [{ name: 'RoundRobinAssigner', metadata: Buffer.from([1, 2, 3]) }] })),
+    );
+    expect(join.body).toMatchObject({ groupId: 'g', sessionTimeoutMs: 30000, rebalanceTimeoutMs: 60000, memberId: '', groupInstanceId: null, protocolType: 'consumer' });
+    expect(join.body.protocols[0]).toMatchObject({ name: 'RoundRobinAssigner', metadata: Buffer.from([1, 2, 3]) });
+    const commit = decodeOurs<any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+      await kafkajsBytes(requests('offsetCommit/v5/request')({ groupId: 'g', groupGenerationId: 3, memberId: 'm', topics: [{ topic: 't', partitions: [{ partition: 1, offset: '99' }] }] })),
+    );
+    expect(commit.body).toMatchObject({ groupId: 'g', generationIdOrMemberEpoch: 3, memberId: 'm' });
+    expect(commit.body.topics[0].partitions[0]).toMatchObject({ partitionIndex: 1, committedOffset: 99n, committedMetadata: null });
+    const body = (apiKey: number, version: number, value: object): Buffer => encodeResponse(apiKey, version, 1, value).subarray(8);
+    const coordinator = await requests('findCoordinator/v2/response').decode(body(10, 2, { errorCode: 0, errorMessage: null, nodeId: 2, host: 'h', port: 9093 }));
+    expect(coordinator).toMatchObject({ errorCode: 0, coordinator: { nodeId: 2, host: 'h', port: 9093 } });
+    const joined = await requests('joinGroup/v5/response').decode(
+      body(11, 5, { errorCode: 0, generationId: 4, protocolName: 'RoundRobinAssigner', leader: 'm1', memberId: 'm1', members: [{ memberId: 'm1', groupInstanceId: null, metadata: Buffer.from([9]) }] }),
+    );
+    expect(joined).toMatchObject({ generationId: 4, groupProtocol: 'RoundRobinAssigner', leaderId: 'm1', memberId: 'm1' });
+    expect(joined.members[0]).toMatchObject({ memberId: 'm1', memberMetadata: Buffer.from([9]) });
   });
 });

@@ -10,6 +10,7 @@ import { DEFAULT_LOG_CONFIG, LogConfig, OffsetOutOfRangeError, PartitionLog } fr
 import { LogManager } from '../../../broker/log/log-manager';
 import { KafkaError } from '../../../shared/kafka/errors';
 import { buildRecordBatch, decodeRecords, iterateBatches, RecordBatchError } from '../../../shared/kafka/record-batch';
+import { crc32c } from '../../../shared/kafka/crc32c';
 import { kill, REPO_ROOT, spawnProcess, stopAll, tempDir, waitFor } from '../../helpers/processes';
 
 const silent = pino({ level: 'silent' });
@@ -121,7 +122,7 @@ describe('partition log', () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const reopened = await PartitionLog.open(dir, DEFAULT_LOG_CONFIG, logger, T0);
     expect(fs.statSync(segment).size).toBe(whole);
-    expect(lines.some((line) => line.includes('"truncatedBytes":40') && line.includes('log.recovered_truncated'))).toBe(true);
+    expect(lines.some((line) => line.includes('"truncatedBytes":40') && line.includes('"msg":"log.recovered"'))).toBe(true);
     expect([reopened.logStartOffset, reopened.logEndOffset]).toEqual([2, 5]);
     expect(reopened.appendAsLeader(batch(['after']), 0, T0).baseOffset).toBe(5);
     expect(values(reopened.read(2, 1 << 20, true).records)).toEqual(['r2', 'r3', 'r4', 'after']);
@@ -135,11 +136,137 @@ describe('partition log', () => {
     again.close();
   });
 
+  test('every offset and every timestamp is found through the sparse indexes, across segments', async () => {
+    const dir = tempDir('log');
+    const log = await openLog({ segmentBytes: 2000, indexIntervalBytes: 150 }, dir);
+    // Timestamps go up and down (CreateTime from many producers); batches of 1-3 records.
+    const expected: Array<{ offset: number; timestamp: number }> = [];
+    for (let i = 0; i < 120; i++) {
+      const count = 1 + (i % 3);
+      const timestamp = T0 + ((i * 37) % 50) * 1000;
+      const { baseOffset } = log.appendAsLeader(batch(Array.from({ length: count }, (_, j) => `${i}.${j}`), timestamp), 0, T0);
+      for (let j = 0; j < count; j++) expected.push({ offset: baseOffset + j, timestamp });
+    }
+    expect(log.segmentCount).toBeGreaterThan(3);
+    for (const { offset } of expected) {
+      const got = decodeRecords(log.read(offset, 1, true).records);
+      expect(got[0]!.offset).toBeLessThanOrEqual(offset);
+      expect(got.some((r) => r.offset === offset)).toBe(true);
+    }
+    // Reference: the first batch (in log order) with a timestamp >= ts.
+    for (let ts = T0 - 1; ts <= T0 + 51_000; ts += 500) {
+      const hit = expected.find((e) => e.timestamp >= ts);
+      const want = hit === undefined ? null : expected.filter((e) => e.timestamp === hit.timestamp && e.offset <= hit.offset)[0]!.offset;
+      expect([ts, log.offsetForTimestamp(ts)]).toEqual([ts, want]);
+    }
+    // Reopening (indexes rebuilt by the scan) gives the same answers.
+    const middle = log.offsetForTimestamp(T0 + 25_000);
+    log.close();
+    const reopened = await PartitionLog.open(dir, { ...DEFAULT_LOG_CONFIG, segmentBytes: 2000, indexIntervalBytes: 150 }, silent, T0);
+    expect(reopened.offsetForTimestamp(T0 + 25_000)).toBe(middle);
+    expect(decodeRecords(reopened.read(100, 1, true).records).some((r) => r.offset === 100)).toBe(true);
+    reopened.close();
+  });
+
+  test('compressed batches (snappy, lz4, zstd) are stored and served byte for byte', async () => {
+    const log = await openLog();
+    const sent: Buffer[] = [];
+    for (const codec of [2, 3, 4]) {
+      const opaque = batch(['p', 'q', 'r']);
+      opaque.writeInt16BE(codec, 21);
+      opaque.writeUInt32BE(crc32c(opaque, 21, opaque.length), 17);
+      log.appendAsLeader(opaque, 7, T0);
+      sent.push(opaque);
+    }
+    expect(log.logEndOffset).toBe(9);
+    const stored = log.read(0, 1 << 20, true).records;
+    expect(stored.equals(Buffer.concat(sent))).toBe(true);
+    expect([...iterateBatches(stored)].map((b) => [b.baseOffset, b.compression, b.partitionLeaderEpoch])).toEqual([
+      [0, 'snappy', 7],
+      [3, 'lz4', 7],
+      [6, 'zstd', 7],
+    ]);
+    log.close();
+  });
+
+  test.each([
+    ['a bad CRC', (b: Buffer): void => void (b[b.length - 1]! ^= 1), KafkaError.CORRUPT_MESSAGE],
+    ['magic 1', (b: Buffer): void => void (b[16] = 1), KafkaError.CORRUPT_MESSAGE],
+    ['a truncated batch', (b: Buffer): void => void b.writeInt32BE(b.length, 8), KafkaError.CORRUPT_MESSAGE],
+  ])('an append with %s is refused and leaves the log as it was', async (_name, damage, code) => {
+    const log = await openLog({ maxMessageBytes: 10_000 });
+    log.appendAsLeader(batch(['ok']), 0, T0);
+    const bad = batch(['bad']);
+    damage(bad);
+    let got = 0;
+    try {
+      log.appendAsLeader(bad, 0, T0);
+    } catch (error) {
+      got = (error as RecordBatchError).kafkaErrorCode;
+    }
+    expect(got).toBe(code);
+    let tooLarge = 0;
+    try {
+      log.appendAsLeader(batch(['x'.repeat(20_000)]), 0, T0);
+    } catch (error) {
+      tooLarge = (error as RecordBatchError).kafkaErrorCode;
+    }
+    expect(tooLarge).toBe(KafkaError.MESSAGE_TOO_LARGE);
+    expect(log.logEndOffset).toBe(1);
+    expect(values(log.read(0, 1 << 20, true).records)).toEqual(['ok']);
+    log.close();
+  });
+
+  test.each([
+    ['negative', -1],
+    ['NaN', Number.NaN],
+    ['zero', 0],
+  ])('a %s maxBytes reads at most the one batch minOneBatch allows', async (_name, maxBytes) => {
+    const log = await openLog();
+    for (let i = 0; i < 5; i++) log.appendAsLeader(batch([`${i}`]), 0, T0);
+    expect(values(log.read(0, maxBytes, true).records)).toEqual(['0']);
+    expect(log.read(0, maxBytes, false).records.length).toBe(0);
+    expect(() => log.read(Number.NaN, 100, true)).toThrow(OffsetOutOfRangeError);
+    log.close();
+  });
+
+  test('the leader-epoch cache is rebuilt from the batches when its checkpoint is lost', async () => {
+    const dir = tempDir('log');
+    const log = await openLog({ segmentBytes: 400 }, dir);
+    for (let i = 0; i < 12; i++) log.appendAsLeader(batch([`${i}`]), [1, 1, 1, 3, 3, 3, 3, 3, 4, 4, 4, 4][i]!, T0);
+    const epochs = log.leaderEpochStartOffsets();
+    expect(epochs).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 3, startOffset: 3 }, { epoch: 4, startOffset: 8 }]);
+    expect([log.endOffsetForEpoch(1), log.endOffsetForEpoch(2), log.endOffsetForEpoch(3), log.endOffsetForEpoch(4)]).toEqual([3, 3, 8, 12]);
+    log.close();
+    fs.rmSync(path.join(dir, 'leader-epoch-checkpoint'));
+    const reopened = await PartitionLog.open(dir, { ...DEFAULT_LOG_CONFIG, segmentBytes: 400 }, silent, T0);
+    expect(reopened.leaderEpochStartOffsets()).toEqual(epochs);
+    expect(fs.existsSync(path.join(dir, 'leader-epoch-checkpoint'))).toBe(true);
+    reopened.close();
+  });
+
+  test('truncateTo cuts at a batch boundary: a batch straddling the offset goes too', async () => {
+    const log = await openLog({ segmentBytes: 300 });
+    log.appendAsLeader(batch(['a', 'b', 'c']), 1, T0); // 0..2
+    log.appendAsLeader(batch(['d', 'e', 'f']), 2, T0); // 3..5
+    log.appendAsLeader(batch(['g']), 2, T0); // 6
+    log.truncateTo(4);
+    expect(log.logEndOffset).toBe(3);
+    expect(values(log.read(0, 1 << 20, true).records)).toEqual(['a', 'b', 'c']);
+    expect(log.leaderEpochStartOffsets()).toEqual([{ epoch: 1, startOffset: 0 }]);
+    expect(log.appendAsLeader(batch(['h']), 3, T0).baseOffset).toBe(3);
+    log.truncateTo(0);
+    expect([log.logStartOffset, log.logEndOffset]).toEqual([0, 0]);
+    expect(log.read(0, 100, true).records.length).toBe(0);
+    expect(log.appendAsLeader(batch(['i']), 3, T0).baseOffset).toBe(0);
+    log.close();
+  });
+
   test('truncateTo cuts a suffix; appendAsFollower keeps the leader offsets', async () => {
     const leader = await openLog({ segmentBytes: 300 });
     for (let i = 0; i < 10; i++) leader.appendAsLeader(batch([`${i}`]), i < 5 ? 1 : 2, T0);
     leader.truncateTo(6);
-    expect(leader.logEndOffset).toBe(6);
+    expect(leader.logEndOffset).toBe(6); // single-record batches: the cut is exactly at 6
     expect(values(leader.read(0, 1 << 20, true).records).length).toBeGreaterThan(0);
     const follower = await openLog();
     let offset = 0;
@@ -151,12 +278,21 @@ describe('partition log', () => {
     expect(follower.logEndOffset).toBe(6);
     expect(follower.leaderEpochStartOffsets()).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 2, startOffset: 5 }]);
     expect(() => follower.appendAsFollower(batch(['gap']), T0)).toThrow(RecordBatchError);
+    // Batches inside one follower append must follow each other.
+    const next = batch(['n1']);
+    next.writeBigInt64BE(6n, 0);
+    const skipped = batch(['n2']);
+    skipped.writeBigInt64BE(9n, 0);
+    expect(() => follower.appendAsFollower(Buffer.concat([next, skipped]), T0)).toThrow(RecordBatchError);
+    expect(follower.logEndOffset).toBe(6);
     leader.close();
     follower.close();
   });
 
   test('a writer killed with SIGKILL loses no acknowledged batch', async () => {
     const dir = tempDir('log');
+    // The writer runs the built code (dist/), as the broker does: `make test` builds first.
+    expect(fs.existsSync(path.join(REPO_ROOT, 'dist', 'broker', 'log', 'partition-log.js'))).toBe(true);
     const writer = spawnProcess(process.execPath, [path.join(REPO_ROOT, 'test', 'fixtures', 'log-writer.js'), dir]);
     await waitFor('some appends', () => writer.output().split('\n').length > 2000, 20_000);
     await kill(writer, 'SIGKILL');
