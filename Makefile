@@ -13,7 +13,7 @@ DATA_DIR ?= ./data
 METRICS_PORT ?= 7181
 export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT
 
-.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash restart stop status bench bench-coordinator clean
+.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash restart stop status bench bench-idle bench-coordinator clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
@@ -23,6 +23,7 @@ help:
 	@echo "make crash ID=2         SIGKILL broker 2;  make restart ID=2;  make stop (everything, by pid);  make status"
 	@echo "make test               install dependencies, build, run every test"
 	@echo "make bench              brokers against NATS JetStream (produce, consume, end-to-end latency)"
+	@echo "make bench-idle         a broker's memory with 50 idle long-polling consumers over 10 minutes"
 	@echo "make bench-coordinator  benchmark the coordinator against Apache ZooKeeper"
 	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any)"
 
@@ -69,6 +70,10 @@ status:
 bench: build
 	@bash scripts/ensure-deps.sh nats-server
 	$(NODE) dist/scripts/bench.js
+
+# 50 idle long-polling consumers against one broker for 10 minutes; prints the broker's RSS (CONSUMERS, DURATION_S, SAMPLE_S).
+bench-idle: build
+	$(NODE) dist/scripts/bench-idle.js
 
 bench-coordinator: build
 	@bash scripts/ensure-deps.sh zookeeper

@@ -5,16 +5,22 @@
  * Fencing: when the coordinator expires this broker's session (it was cut off for longer than
  * the timeout), the broker stops acting as a leader at once (produce and fetch answer
  * NOT_LEADER_OR_FOLLOWER), then makes a new session, registers again, and resumes.
+ *
+ * Identity (broker/cluster/meta-properties.ts): before touching the tree or the data directory,
+ * at start and again before every re-registration, the broker checks that its data directory's
+ * meta.properties and the coordinator's /cluster/id agree. At start a mismatch rejects
+ * startBroker; after a session expiry (a coordinator restarted empty) the broker stays fenced,
+ * stops serving and calls onFatal (default: exit 1), leaving its data as it is.
  */
-import { randomBytes } from 'crypto';
+import { systemClock } from '../shared/clock';
 import { CoordinatorClient } from '../shared/coordinator/client';
-import { unlessCode } from '../shared/coordinator/protocol';
 import type { Logger } from '../shared/logging';
 import { Admin } from './cluster/admin';
+import { acknowledgeDeletion } from './cluster/deletion';
 import { MetadataCache, PATHS } from './cluster/metadata-cache';
+import { ClusterIdentityError, establishIdentity } from './cluster/meta-properties';
 import { registerBroker } from './cluster/registration';
-import { ReplicaManager } from './cluster/replica-manager';
-import { effectiveConfig } from './cluster/topic-config';
+import { ReplicaManager } from './partition/replica-manager';
 import type { BrokerConfig } from './config';
 import type { BrokerContext } from './context';
 import { Controller } from './controller/controller';
@@ -26,14 +32,23 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-async function ensureTree(client: CoordinatorClient): Promise<void> {
-  for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics, '/cluster']) await client.ensurePath(path);
-  // The first broker to start names the cluster; everyone after reads it.
-  await unlessCode(client.create(PATHS.clusterId, randomBytes(16).toString('base64url').slice(0, 22)), ['NodeExists'], null);
+export interface StartBrokerOptions {
+  /** The broker cannot go on (its data belongs to another cluster than the coordinator's). Default: print the message, exit 1. */
+  onFatal?: (error: Error) => void;
 }
 
-export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Logger): Promise<RunningBroker> {
+/** /cluster/id is not created here: only establishIdentity names a cluster. */
+async function ensureTree(client: CoordinatorClient): Promise<void> {
+  for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics]) await client.ensurePath(path);
+}
+
+export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Logger, options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const logger = rootLogger.child({ brokerId: config.id });
+  const identity = { brokerId: config.id, dataDir: config.dataDir, coordinators: config.coordinators };
+  const onFatal = options.onFatal ?? ((error: Error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  });
   const newClient = (): CoordinatorClient => new CoordinatorClient({ servers: config.coordinators, sessionTimeoutMs: config.sessionTimeoutMs, requestTimeoutMs: 10_000 });
   let client = newClient();
   // Fenced = must not act as a leader: the session expired (until registered again), or the
@@ -50,6 +65,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     fenced = next;
     if (fenced) logger.warn({ reason }, 'broker.fenced');
     else logger.info({ reason }, 'broker.unfenced');
+    replicas.fencingChanged();
   };
   const watchSession = (session: CoordinatorClient): void => {
     session.on('state', (state) => {
@@ -75,11 +91,26 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     });
   };
   await client.connect();
+  try {
+    await establishIdentity(client, identity, logger);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw error;
+  }
   await ensureTree(client);
 
   const cache = new MetadataCache(client, logger.child({ component: 'metadata' }));
   const logs = new LogManager(config.dataDir, logger.child({ component: 'logs' }));
-  const replicas = new ReplicaManager(config.id, logs, config, () => fenced, logger.child({ component: 'replicas' }));
+  const replicas = new ReplicaManager(
+    { brokerId: config.id, topicDefaults: config.topicDefaults, flushMessages: config.flushMessages, flushMs: config.flushMs, retentionCheckIntervalMs: config.retentionCheckIntervalMs },
+    {
+      logs,
+      clock: systemClock,
+      fenced: () => fenced,
+      acknowledgeDeletion: async (topic) => void (await acknowledgeDeletion(client, topic, config.id)),
+      logger: logger.child({ component: 'replicas' }),
+    },
+  );
   cache.on('change', (view) => void replicas.sync(view));
   const admin = new Admin(() => client, cache, config, logger.child({ component: 'admin' }));
   const context: BrokerContext = {
@@ -95,13 +126,11 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     },
     logger,
     cluster: () => cache.view,
-    localPartition: (topic, partition) => replicas.get(topic, partition),
-    topicConfig: (topic) => effectiveConfig(config.topicDefaults, cache.view.overrides.get(topic) ?? {}),
-    isFenced: () => fenced,
+    replicas,
     admin,
   };
   const controller = new Controller(config.id, cache, logger.child({ component: 'controller' }));
-  const server = new KafkaServer(context, { hosts: config.hosts, port: config.port }, logger);
+  const server = new KafkaServer(context, config, logger);
   const port = await server.listen();
   const endpoint = { host: config.advertisedHost, port, rack: null };
 
@@ -123,16 +152,32 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
         client = newClient();
         watchSession(client);
         await client.connect();
+        // A coordinator that came back empty (or another one) must not get this broker, or its data.
+        await establishIdentity(client, identity, logger);
         await join(client);
         sessionLost = false;
         setFence('registered again');
         return;
       } catch (error) {
+        if (error instanceof ClusterIdentityError) {
+          await stopForIdentity(error);
+          return;
+        }
         logger.error({ err: error instanceof Error ? error.message : String(error), attempt }, 'broker.rejoin_failed');
         await client.close().catch(() => undefined);
         await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))));
       }
     }
+  };
+
+  /** Fenced already (the session is lost); stop serving and hand over, writing nothing more to disk or the tree. */
+  const stopForIdentity = async (error: ClusterIdentityError): Promise<void> => {
+    closing = true;
+    logger.fatal({ err: error.message }, 'broker.identity_lost');
+    await server.close().catch(() => undefined);
+    cache.stop();
+    await client.close().catch(() => undefined);
+    onFatal(error);
   };
 
   watchSession(client);
@@ -141,9 +186,10 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   } catch (error) {
     await server.close();
     await client.close();
-    logs.closeAll();
+    await replicas.close();
     throw error;
   }
+  server.markReady(); // the metadata cache is loaded: requests may be answered now
   replicas.startTimers();
   logger.info({ port, dataDir: config.dataDir }, 'broker.ready');
 
@@ -152,11 +198,12 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     close: async () => {
       closing = true;
       if (cutOffTimer !== null) clearTimeout(cutOffTimer);
+      replicas.purgatory.shutdown(); // waiting requests answer before their connections go
       await server.close();
       cache.stop();
       await controller.stop().catch(() => undefined);
       await client.close();
-      replicas.close();
+      await replicas.close();
       logger.info({}, 'broker.stopped');
     },
   };

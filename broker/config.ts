@@ -27,6 +27,18 @@ export interface BrokerConfig {
   /** flush.messages / flush.ms (Infinity = leave it to the OS, Kafka's default). */
   flushMessages: number;
   flushMs: number;
+  /** Kafka's max.connections: open connections at most; more are closed at accept. */
+  maxConnections: number;
+  /** Kafka's max.connections.per.ip. */
+  maxConnectionsPerIp: number;
+  /** Kafka's connections.max.idle.ms: a connection with no request in flight this long is closed. */
+  connectionsMaxIdleMs: number;
+  /** Samsa's own (Kafka has none): a request must arrive whole within this long of its first byte. */
+  requestReadTimeoutMs: number;
+  /** Samsa's own: reading a connection's requests stops while more response bytes than this wait to be sent. */
+  connectionUnsentResponseBytesMax: number;
+  /** Samsa's own: most unknown topics one Metadata request may auto-create (the rest answer LEADER_NOT_AVAILABLE, retriable, and are created on a later request). */
+  autoCreateTopicsPerRequestMax: number;
 }
 
 export interface BrokerFlags {
@@ -43,7 +55,29 @@ export interface BrokerFlags {
   retentionCheckIntervalMs?: number;
   flushMessages?: number;
   flushMs?: number;
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  connectionsMaxIdleMs?: number;
+  requestReadTimeoutMs?: number;
+  connectionUnsentResponseBytesMax?: number;
+  autoCreateTopicsPerRequestMax?: number;
 }
+
+/** Defaults of the connection and request limits (Kafka's own defaults where Kafka has the setting and one is given). */
+export const LIMIT_DEFAULTS = Object.freeze({
+  /** Kafka: unlimited. A bound keeps file descriptors for the coordinator session and logs. */
+  maxConnections: 10_000,
+  /** Kafka: unlimited. */
+  maxConnectionsPerIp: 1_000,
+  /** Kafka: 10 minutes. */
+  connectionsMaxIdleMs: 600_000,
+  /** Kafka has no such limit; a client's whole request normally arrives in milliseconds. */
+  requestReadTimeoutMs: 30_000,
+  /** A few full fetch responses; beyond it the client is not reading and the broker stops too. */
+  connectionUnsentResponseBytesMax: 4 * 1024 * 1024,
+  /** Bounds the tree writes one request can cause; 300 names in one request create in three rounds. */
+  autoCreateTopicsPerRequestMax: 100,
+});
 
 export class BrokerConfigError extends Error {
   override readonly name = 'BrokerConfigError';
@@ -83,6 +117,12 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
     retentionCheckIntervalMs: flags.retentionCheckIntervalMs ?? 300_000,
     flushMessages: flags.flushMessages ?? Number.POSITIVE_INFINITY,
     flushMs: flags.flushMs ?? Number.POSITIVE_INFINITY,
+    maxConnections: flags.maxConnections ?? LIMIT_DEFAULTS.maxConnections,
+    maxConnectionsPerIp: flags.maxConnectionsPerIp ?? LIMIT_DEFAULTS.maxConnectionsPerIp,
+    connectionsMaxIdleMs: flags.connectionsMaxIdleMs ?? LIMIT_DEFAULTS.connectionsMaxIdleMs,
+    requestReadTimeoutMs: flags.requestReadTimeoutMs ?? LIMIT_DEFAULTS.requestReadTimeoutMs,
+    connectionUnsentResponseBytesMax: flags.connectionUnsentResponseBytesMax ?? LIMIT_DEFAULTS.connectionUnsentResponseBytesMax,
+    autoCreateTopicsPerRequestMax: flags.autoCreateTopicsPerRequestMax ?? LIMIT_DEFAULTS.autoCreateTopicsPerRequestMax,
   };
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new BrokerConfigError(`--port ${config.port} is not a TCP port`);
   if (config.coordinators.length === 0) throw new BrokerConfigError('--coordinator needs at least one URL');
@@ -92,6 +132,12 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
   requireInteger('--num-partitions', config.numPartitions, 1, 10_000);
   requireInteger('--default-replication-factor', config.defaultReplicationFactor, 1, 1000);
   requireInteger('--retention-check-interval-ms', config.retentionCheckIntervalMs, 10, 2 ** 31 - 1);
+  requireInteger('--max-connections', config.maxConnections, 1, 1_000_000);
+  requireInteger('--max-connections-per-ip', config.maxConnectionsPerIp, 1, 1_000_000);
+  requireInteger('--connections-max-idle-ms', config.connectionsMaxIdleMs, 100, 2 ** 31 - 1);
+  requireInteger('--request-read-timeout-ms', config.requestReadTimeoutMs, 100, 2 ** 31 - 1);
+  requireInteger('--connection-unsent-response-bytes-max', config.connectionUnsentResponseBytesMax, 1024, 2 ** 31 - 1);
+  requireInteger('--auto-create-topics-per-request-max', config.autoCreateTopicsPerRequestMax, 1, 100_000);
   // Infinity (the default) leaves flushing to the OS, as Kafka does.
   if (config.flushMessages !== Number.POSITIVE_INFINITY) requireInteger('--flush-messages', config.flushMessages, 1, Number.MAX_SAFE_INTEGER);
   if (config.flushMs !== Number.POSITIVE_INFINITY) requireInteger('--flush-ms', config.flushMs, 0, 2 ** 31 - 1);

@@ -4,9 +4,8 @@
  * protocol side (broker/kafka/server.ts and broker/kafka/handlers/*). Handlers see the
  * broker only through BrokerContext, so both sides can be built and tested on their own.
  */
-import type { EventEmitter } from 'events';
 import type { Logger } from '../shared/logging';
-import type { PartitionLog } from './log/partition-log';
+import type { ReplicaManager } from './partition/replica-manager';
 
 export interface BrokerEndpoint {
   id: number;
@@ -62,21 +61,6 @@ export const TOPIC_CONFIG_KEYS: ReadonlyArray<keyof TopicConfig> = [
   'cleanup.policy',
 ];
 
-/**
- * A partition this broker holds a replica of. Emits 'append' (no arguments) after every
- * append, so long-polling fetches can wake up without a busy loop.
- */
-export interface LocalPartition extends EventEmitter {
-  readonly topic: string;
-  readonly partition: number;
-  readonly log: PartitionLog;
-  /** True when this broker is the partition's leader and its session is valid (not fenced). */
-  readonly isLeader: boolean;
-  readonly leaderEpoch: number;
-  /** Until replication lands: equals log.logEndOffset on the leader. */
-  readonly highWatermark: number;
-}
-
 /** A Kafka-style per-item result: error code 0 = success. */
 export interface AdminResult {
   name: string;
@@ -127,10 +111,7 @@ export interface BrokerContext {
   readonly settings: BrokerSettings;
   readonly logger: Logger;
   cluster(): ClusterView;
-  /** The local replica, or null when this broker holds none for that partition. */
-  localPartition(topic: string, partition: number): LocalPartition | null;
-  topicConfig(topic: string): TopicConfig;
-  /** True while the broker's coordinator session is lost: it must not act as a leader. */
-  isFenced(): boolean;
+  /** The partitions this broker holds: the only way a handler reaches a log. */
+  readonly replicas: ReplicaManager;
   readonly admin: AdminOperations;
 }

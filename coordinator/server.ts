@@ -17,8 +17,8 @@ import { randomBytes } from 'crypto';
 import type { AddressInfo } from 'net';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, RawData } from 'ws';
-import { AssertionError } from '../shared/assert';
 import {
+  CoordinatorError,
   ConnectFrame,
   ConnectedFrame,
   ErrorCode,
@@ -144,7 +144,7 @@ export class CoordinatorServer {
   // Connections
 
   private onConnection(socket: WebSocket): void {
-    if (this.closing || this.connections.size >= this.config.connectionsMax) {
+    if (this.closing || this.failed || this.connections.size >= this.config.connectionsMax) {
       socket.close(1013, 'too many connections');
       return;
     }
@@ -244,10 +244,15 @@ export class CoordinatorServer {
     try {
       outcome = this.core.execute(sessionId, request, this.clock());
     } catch (error) {
-      if (error instanceof AssertionError) throw error; // a bug: stop (TigerBeetle style)
-      // Any other exception is a bug too, but one request must not take the service down.
-      this.logger.error({ err: error, sessionId, op: request.op }, 'request.failed');
-      this.respondError(connection, xid, this.core.lastZxid, 'SystemError', 'internal error', startedAt);
+      if (error instanceof CoordinatorError) {
+        // An operating error the core chose to throw rather than return: answered like any other.
+        this.respondError(connection, xid, this.core.lastZxid, error.code, error.message, startedAt);
+        return;
+      }
+      // A bug (an AssertionError or anything else): the in-memory tree may have changed without a
+      // logged transaction, so memory and the store may now disagree. Serving on would hand out
+      // state that a restart would not reproduce; stop instead (the store recovers what was logged).
+      this.failBug(error, sessionId, request.op);
       return;
     }
     this.applyOutcome(outcome);
@@ -404,6 +409,15 @@ export class CoordinatorServer {
       (error: unknown) => this.fail(error),
     );
   };
+
+  /** Stops serving at once (nothing more is read, appended or sent) and hands the error to onFatal. */
+  private failBug(error: unknown, sessionId: string, op: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.logger.fatal({ err, sessionId, op, lastZxid: this.core.lastZxid, durableZxid: this.durableZxid }, 'request.bug');
+    this.options.onFatal(err);
+  }
 
   private fail(error: unknown): void {
     if (this.failed) return;

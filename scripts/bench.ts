@@ -10,22 +10,20 @@
  * One JSON line per workload, then Samsa/JetStream ratios. Every loop is bounded in count and
  * time; all servers listen on 127.0.0.1 on free ports and are stopped by pid at the end.
  */
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { ApiKey } from '../shared/kafka/api-keys';
 import { KafkaConnection } from '../shared/kafka/client';
 import { buildRecordBatch, iterateBatches, decodeRecords } from '../shared/kafka/record-batch';
+import { canConnect, freePort, log, runBenchmark, start, startSamsa, waitUntil } from './bench-support';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const nats = require('nats') as typeof import('nats');
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const RECORDS_SMALL = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const RECORDS_LARGE = Number(process.env.BENCH_RECORDS_1K ?? 200_000);
 const RECORDS_KAFKAJS = Math.min(RECORDS_SMALL, Number(process.env.BENCH_RECORDS_KAFKAJS ?? 50_000));
@@ -49,51 +47,6 @@ interface Result {
   p50Ms?: number;
   p99Ms?: number;
   p999Ms?: number;
-}
-
-const children: ChildProcess[] = [];
-
-function log(message: string): void {
-  process.stderr.write(`bench: ${message}\n`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function start(command: string, args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, SAMSA_LOG_PRETTY: 'false', SAMSA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let text = '';
-  const keep = (chunk: Buffer): void => {
-    text = (text + chunk.toString()).slice(-100_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return { child, output: () => text };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -364,16 +317,8 @@ function ratio(samsa: Result, jetstream: Result): void {
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-'));
   try {
-    const coordinatorPort = await freePort();
-    const brokerPort = await freePort();
     const natsPort = await freePort();
-    log(`samsa: coordinator on ${coordinatorPort}, broker 1 on ${brokerPort} (replication factor 1, no fsync per batch: Kafka's default)`);
-    const coordinator = start(process.execPath, ['bin/samsa.js', 'coordinator', '--port', String(coordinatorPort), '--data-dir', path.join(root, 'coordinator'), '--metrics-port', '-1']);
-    await waitUntil('the coordinator', () => canConnect(coordinatorPort));
-    const broker = start(process.execPath, ['bin/samsa.js', 'broker', '--id', '1', '--port', String(brokerPort), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', path.join(root, 'broker-1'), '--session-timeout-ms', '10000', '--log-level', 'info']);
-    await waitUntil('broker 1', () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
-    if (broker.child.exitCode !== null) throw new Error(`broker exited: ${broker.output()} ${coordinator.output()}`);
-
+    const { brokerPort } = await startSamsa(root);
     const connections = await Promise.all([0, 1].map(() => KafkaConnection.connect('127.0.0.1', brokerPort, { requestTimeoutMs: 60_000 })));
     const samsaResults = new Map<string, Result>();
     for (const [recordBytes, records] of [[100, RECORDS_SMALL], [1024, RECORDS_LARGE]] as const) {
@@ -411,16 +356,8 @@ async function main(): Promise<void> {
       if (jetstream !== undefined) ratio(samsa, jetstream);
     }
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -6,7 +6,7 @@
  * the result (or time out with REQUEST_TIMED_OUT).
  */
 import type { CoordinatorClient } from '../../shared/coordinator/client';
-import { hasCode } from '../../shared/coordinator/protocol';
+import { CreateOp, hasCode } from '../../shared/coordinator/protocol';
 import { KafkaError } from '../../shared/kafka/errors';
 import type { Logger } from '../../shared/logging';
 import type { AdminOperations, AdminResult, CreateTopicSpec, TopicConfig } from '../context';
@@ -22,7 +22,8 @@ export interface AdminSettings {
 
 /** Most partitions one topic may have (a bound on the work one request can ask for). */
 const PARTITIONS_MAX = 10_000;
-const AUTO_CREATE_WAIT_MS = 5000;
+/** Topics per multi when auto-creating (two znodes each; the coordinator allows 1000 ops per multi). */
+const AUTO_CREATE_BATCH_MAX = 200;
 
 const ok = (name: string): AdminResult => ({ name, errorCode: KafkaError.NONE, errorMessage: null });
 const fail = (name: string, errorCode: number, errorMessage: string): AdminResult => ({ name, errorCode, errorMessage });
@@ -33,7 +34,11 @@ function allLed(view: ClusterSnapshot, topic: string): boolean {
 }
 
 export class Admin implements AdminOperations {
+  /** Names asked for since the last batch started, each with the promise its caller holds. */
+  private autoCreateQueue = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  /** Names in the batch being written (a second request for one of them shares its promise). */
   private readonly autoCreating = new Map<string, Promise<void>>();
+  private autoCreateScheduled = false;
 
   constructor(
     private readonly client: () => CoordinatorClient,
@@ -61,45 +66,58 @@ export class Admin implements AdminOperations {
     return results;
   }
 
-  private async createOne(spec: CreateTopicSpec, validateOnly: boolean): Promise<AdminResult> {
+  /** Validates a creation and chooses its assignment: the two znodes to create, or why not. */
+  private planCreate(spec: CreateTopicSpec): { failure: AdminResult } | { ops: CreateOp[]; partitions: number[][] } {
+    const refuse = (errorCode: number, message: string): { failure: AdminResult } => ({ failure: fail(spec.name, errorCode, message) });
     const problem = topicNameProblem(spec.name);
-    if (problem !== null) return fail(spec.name, KafkaError.INVALID_TOPIC_EXCEPTION, problem);
+    if (problem !== null) return refuse(KafkaError.INVALID_TOPIC_EXCEPTION, problem);
     const view = this.cache.view;
-    if (view.topics.has(spec.name)) return fail(spec.name, KafkaError.TOPIC_ALREADY_EXISTS, `topic '${spec.name}' already exists`);
+    if (view.pendingDeletions.has(spec.name)) return refuse(KafkaError.TOPIC_ALREADY_EXISTS, `topic '${spec.name}' is marked for deletion; it can be created again once every replica broker has deleted its logs`);
+    if (view.topics.has(spec.name)) return refuse(KafkaError.TOPIC_ALREADY_EXISTS, `topic '${spec.name}' already exists`);
     const validated = validateOverrides(spec.configs);
-    if ('problem' in validated) return fail(spec.name, KafkaError.INVALID_CONFIG, validated.problem);
+    if ('problem' in validated) return refuse(KafkaError.INVALID_CONFIG, validated.problem);
     let partitions: number[][];
     if (spec.assignments.length > 0) {
-      if (spec.numPartitions !== -1 || spec.replicationFactor !== -1) return fail(spec.name, KafkaError.INVALID_REQUEST, 'give either an assignment or partitions/replication factor');
+      if (spec.numPartitions !== -1 || spec.replicationFactor !== -1) return refuse(KafkaError.INVALID_REQUEST, 'give either an assignment or partitions/replication factor');
       const sorted = [...spec.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
-      if (sorted.some((a, i) => a.partitionIndex !== i)) return fail(spec.name, KafkaError.INVALID_REPLICA_ASSIGNMENT, 'partitions must be numbered 0..n-1');
+      if (sorted.some((a, i) => a.partitionIndex !== i)) return refuse(KafkaError.INVALID_REPLICA_ASSIGNMENT, 'partitions must be numbered 0..n-1');
       const live = new Set(view.brokers.map((b) => b.id));
       for (const a of sorted) {
         if (a.brokerIds.length === 0 || new Set(a.brokerIds).size !== a.brokerIds.length || a.brokerIds.some((id) => !live.has(id))) {
-          return fail(spec.name, KafkaError.INVALID_REPLICA_ASSIGNMENT, `partition ${a.partitionIndex}: replicas must be distinct live brokers`);
+          return refuse(KafkaError.INVALID_REPLICA_ASSIGNMENT, `partition ${a.partitionIndex}: replicas must be distinct live brokers`);
         }
       }
       partitions = sorted.map((a) => a.brokerIds);
     } else {
       const count = spec.numPartitions === -1 ? this.settings.numPartitions : spec.numPartitions;
       const factor = spec.replicationFactor === -1 ? this.settings.defaultReplicationFactor : spec.replicationFactor;
-      if (count < 1 || count > PARTITIONS_MAX) return fail(spec.name, KafkaError.INVALID_PARTITIONS, `partitions must be between 1 and ${PARTITIONS_MAX}, got ${count}`);
-      if (factor < 1) return fail(spec.name, KafkaError.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${factor}`);
+      if (count < 1 || count > PARTITIONS_MAX) return refuse(KafkaError.INVALID_PARTITIONS, `partitions must be between 1 and ${PARTITIONS_MAX}, got ${count}`);
+      if (factor < 1) return refuse(KafkaError.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${factor}`);
       try {
         const n = Math.max(1, view.brokers.length);
         partitions = assignReplicas(view.brokers.map((b) => b.id), count, factor, Math.floor(this.random() * n), 0, Math.floor(this.random() * n));
       } catch (error) {
-        if (error instanceof AssignmentError) return fail(spec.name, KafkaError.INVALID_REPLICATION_FACTOR, error.message);
+        if (error instanceof AssignmentError) return refuse(KafkaError.INVALID_REPLICATION_FACTOR, error.message);
         throw error;
       }
     }
-    if (validateOnly) return ok(spec.name);
     const assignment = JSON.stringify({ partitions: Object.fromEntries(partitions.map((replicas, p) => [String(p), replicas])) });
-    try {
-      await this.client().multi([
+    return {
+      partitions,
+      ops: [
         { op: 'create', path: `${PATHS.configTopics}/${spec.name}`, data: JSON.stringify(validated.overrides), mode: 'persistent' },
         { op: 'create', path: topicPath(spec.name), data: assignment, mode: 'persistent' },
-      ]);
+      ],
+    };
+  }
+
+  private async createOne(spec: CreateTopicSpec, validateOnly: boolean): Promise<AdminResult> {
+    const plan = this.planCreate(spec);
+    if ('failure' in plan) return plan.failure;
+    if (validateOnly) return ok(spec.name);
+    const { ops, partitions } = plan;
+    try {
+      await this.client().multi(ops);
     } catch (error) {
       if (hasCode(error, 'NodeExists')) return fail(spec.name, KafkaError.TOPIC_ALREADY_EXISTS, `topic '${spec.name}' already exists`);
       throw error;
@@ -122,8 +140,14 @@ export class Admin implements AdminOperations {
       results.push(ok(name));
     }
     for (const name of marked) {
+      // Complete only once every replica broker has deleted its logs and the controller removed the topic (broker/cluster/deletion.ts).
       const gone = await this.cache.waitFor((view) => !view.topics.has(name), Math.max(0, timeoutMs));
-      if (!gone) results[results.findIndex((r) => r.name === name)] = fail(name, KafkaError.REQUEST_TIMED_OUT, 'deletion pending');
+      if (!gone) {
+        const acks = this.cache.view.deletionAcks.get(name) ?? new Set<number>();
+        const missing = [...new Set((this.cache.view.assignments.get(name)?.partitions ?? []).flat())].filter((id) => !acks.has(id)).sort((x, y) => x - y);
+        const waiting = missing.length > 0 ? `; waiting for broker(s) ${missing.join(', ')} to delete their replicas` : '';
+        results[results.findIndex((r) => r.name === name)] = fail(name, KafkaError.REQUEST_TIMED_OUT, `topic '${name}' is marked for deletion${waiting}`);
+      }
     }
     return results;
   }
@@ -196,18 +220,66 @@ export class Admin implements AdminOperations {
     return { config: effectiveConfig(this.settings.topicDefaults, overrides), overrides: new Set(Object.keys(overrides)) };
   }
 
-  /** auto.create.topics.enable: one creation per topic at a time, with broker defaults. */
+  /**
+   * auto.create.topics.enable. Does not wait for the creation: names asked for in the same turn
+   * of the event loop (one Metadata request, or several) are created together, in one multi per
+   * AUTO_CREATE_BATCH_MAX topics, with broker defaults. The promise settles once the batch is
+   * written (never rejects: failures are logged); the controller then elects leaders, and the
+   * client, answered LEADER_NOT_AVAILABLE meanwhile, asks again.
+   */
   autoCreateTopic(name: string): Promise<void> {
-    const pending = this.autoCreating.get(name);
+    const pending = this.autoCreateQueue.get(name)?.promise ?? this.autoCreating.get(name);
     if (pending !== undefined) return pending;
-    const creating = this.createTopics([{ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] }], AUTO_CREATE_WAIT_MS, false)
-      .then(([result]) => {
-        if (result!.errorCode !== KafkaError.NONE && result!.errorCode !== KafkaError.TOPIC_ALREADY_EXISTS) {
-          this.logger.warn({ topic: name, errorCode: result!.errorCode, message: result!.errorMessage }, 'topic.auto_create_failed');
-        }
-      })
-      .finally(() => this.autoCreating.delete(name));
-    this.autoCreating.set(name, creating);
-    return creating;
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => (resolve = done));
+    this.autoCreateQueue.set(name, { promise, resolve });
+    if (!this.autoCreateScheduled) {
+      this.autoCreateScheduled = true;
+      setImmediate(() => void this.autoCreateBatch());
+    }
+    return promise;
+  }
+
+  private async autoCreateBatch(): Promise<void> {
+    this.autoCreateScheduled = false;
+    const queued = this.autoCreateQueue;
+    this.autoCreateQueue = new Map();
+    for (const [name, { promise }] of queued) this.autoCreating.set(name, promise);
+    const names = [...queued.keys()];
+    try {
+      for (let i = 0; i < names.length; i += AUTO_CREATE_BATCH_MAX) await this.autoCreateChunk(names.slice(i, i + AUTO_CREATE_BATCH_MAX));
+      await this.cache.refresh();
+    } catch (error) {
+      this.logger.warn({ topics: names.length, err: error instanceof Error ? error.message : String(error) }, 'topic.auto_create_failed');
+    } finally {
+      for (const [name, { resolve }] of queued) {
+        this.autoCreating.delete(name);
+        resolve();
+      }
+    }
+  }
+
+  private async autoCreateChunk(names: string[]): Promise<void> {
+    const ops: CreateOp[] = [];
+    const created: string[] = [];
+    for (const name of names) {
+      const plan = this.planCreate({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] });
+      if ('failure' in plan) {
+        if (plan.failure.errorCode !== KafkaError.TOPIC_ALREADY_EXISTS) this.logger.warn({ topic: name, errorCode: plan.failure.errorCode, message: plan.failure.errorMessage }, 'topic.auto_create_refused');
+        continue;
+      }
+      ops.push(...plan.ops);
+      created.push(name);
+    }
+    if (ops.length === 0) return;
+    try {
+      await this.client().multi(ops);
+    } catch (error) {
+      if (!hasCode(error, 'NodeExists')) throw error;
+      // Another broker created one of them meanwhile: the multi did nothing; create one by one.
+      for (const name of created) await this.createOne({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] }, false);
+      return;
+    }
+    this.logger.info({ topics: created.length, first: created[0], partitions: this.settings.numPartitions, replicationFactor: this.settings.defaultReplicationFactor }, 'topic.auto_created');
   }
 }

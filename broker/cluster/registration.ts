@@ -27,7 +27,7 @@ export async function registerBroker(
   for (;;) {
     try {
       await client.create(path, data, { mode: 'ephemeral', createParents: true });
-      logger.info({ brokerId: id, ...endpoint }, 'broker.registered');
+      logger.info({ ...endpoint }, 'broker.registered');
       return;
     } catch (error) {
       if (!hasCode(error, 'NodeExists')) throw error;
@@ -37,7 +37,7 @@ export async function registerBroker(
     if (Date.now() >= deadline) {
       throw new BrokerIdTakenError(`broker id ${id} is already registered by a live session (${stat?.ephemeralOwner ?? 'unknown'})`);
     }
-    if (!waited) logger.warn({ brokerId: id, owner: stat?.ephemeralOwner }, 'broker.id_taken_waiting');
+    if (!waited) logger.warn({ owner: stat?.ephemeralOwner }, 'broker.id_taken_waiting');
     waited = true;
     // Wait for the registration to go (its session expiring), bounded by the deadline.
     await new Promise<void>((resolve) => {

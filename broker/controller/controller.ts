@@ -2,9 +2,13 @@
  * The controller: one broker at a time, elected with the coordinator's leader-election recipe
  * (candidates under /controller_election). The winner increments /controller_epoch (the
  * recipe's fencing counter) and writes the ephemeral /controller {brokerId, epoch}; then, on
- * every change of the cluster picture, it carries out topic deletions marked under
- * /admin/delete_topics and writes what broker/controller/decisions.ts decides (new partition
- * states, leaders moved off dead brokers).
+ * every change of the cluster picture, it writes what broker/controller/decisions.ts decides
+ * (new partition states, leaders moved off dead brokers, topic deletions every replica broker
+ * has acknowledged).
+ *
+ * The /controller node of another session (the previous controller, whose session has not
+ * expired yet) is never deleted: the new controller waits, with a watch, for it to go with its
+ * session, as Kafka does. A controller that resigns on a live session deletes its own node.
  *
  * Fencing: every state write is a multi that first checks /controller_epoch is still at the
  * version this controller saw when it was elected, and then writes the state conditional on
@@ -13,15 +17,17 @@
  */
 import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { LeaderElection } from '../../shared/coordinator/recipes/election';
-import { CoordinatorError, hasCode, MultiSubOp, MultiSubResult } from '../../shared/coordinator/protocol';
+import { CoordinatorError, hasCode, MultiSubOp, MultiSubResult, unlessCode } from '../../shared/coordinator/protocol';
 import type { Logger } from '../../shared/logging';
 import { ClusterSnapshot, MetadataCache, PATHS, statePath, topicPath } from '../cluster/metadata-cache';
-import { planStateChanges, StateAction } from './decisions';
+import { planDeletions, planStateChanges, StateAction } from './decisions';
 
 export const CONTROLLER_ELECTION_PATH = '/controller_election';
 /** Backoff before joining the election again after losing it on a live session. */
 const REJOIN_BACKOFF_MIN_MS = 100;
 const REJOIN_BACKOFF_MAX_MS = 5000;
+/** While waiting for another session's /controller to go, look again this often even without a watch event (belt and braces). */
+const CONTROLLER_NODE_RECHECK_MS = 5000;
 
 interface Leadership {
   client: CoordinatorClient;
@@ -45,6 +51,8 @@ export class Controller {
   private rejoinTimer: NodeJS.Timeout | null = null;
   private working: Promise<void> | null = null;
   private again = false;
+  /** Per topic waiting for acknowledgements: who was missing when last logged (logged again when that changes). */
+  private readonly deletionsWaiting = new Map<string, string>();
   private readonly onChange = (): void => void this.reconcile();
 
   constructor(
@@ -88,6 +96,7 @@ export class Controller {
       if (this.election !== election) return;
       this.logger.warn({ reason }, 'controller.resigned');
       this.stopLeading();
+      void this.releaseControllerNode(client);
       this.rejoinSoon(client);
     });
     election.on('error', (error: unknown) => this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'controller.election_error'));
@@ -114,8 +123,20 @@ export class Controller {
     if (this.election !== election) return;
     this.stopLeading();
     this.election = null;
+    await this.releaseControllerNode(client);
     await election.stop().catch(() => undefined);
     this.rejoinSoon(client);
+  }
+
+  /** Our own /controller, if we still hold it, so that the next controller need not wait for our session to end. Never rejects. */
+  private async releaseControllerNode(client: CoordinatorClient): Promise<void> {
+    try {
+      const stat = await client.exists(PATHS.controller);
+      // Only a node of our own session; a node of our session cannot be replaced by anyone between the check and the delete.
+      if (stat !== null && stat.ephemeralOwner === client.sessionId) await client.delete(PATHS.controller, stat.version);
+    } catch (error) {
+      this.logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'controller.release_failed');
+    }
   }
 
   private stopLeading(): void {
@@ -126,7 +147,7 @@ export class Controller {
   private async becomeController(client: CoordinatorClient, election: LeaderElection, epoch: number): Promise<void> {
     const { data, stat } = await client.getData(PATHS.controllerEpoch);
     if (Number(data) !== epoch) throw new CoordinatorError('BadVersion', `controller epoch moved on to ${data} past ${epoch}`, PATHS.controllerEpoch);
-    await this.writeControllerNode(client, epoch);
+    if (!(await this.writeControllerNode(client, election, epoch))) return;
     if (this.election !== election || !election.isLeader) return;
     this.leadership = { client, epoch, epochVersion: stat.version };
     this.rejoinAttempt = 0;
@@ -136,24 +157,41 @@ export class Controller {
     await this.reconcile();
   }
 
-  /** The visible /controller znode. One left by the previous controller goes with its session; replace it now rather than wait. */
-  private async writeControllerNode(client: CoordinatorClient, epoch: number): Promise<void> {
+  /**
+   * The visible /controller znode. One of another session (the previous controller's) is
+   * waited for until it goes with its session or is released, never deleted: deleting it could
+   * remove a live controller's node. False when the election was lost while waiting.
+   */
+  private async writeControllerNode(client: CoordinatorClient, election: LeaderElection, epoch: number): Promise<boolean> {
     const data = JSON.stringify({ brokerId: this.brokerId, epoch });
-    try {
-      await client.create(PATHS.controller, data, { mode: 'ephemeral' });
-      return;
-    } catch (error) {
-      if (!hasCode(error, 'NodeExists')) throw error;
+    let waitingLogged = false;
+    for (;;) {
+      if (this.election !== election || !election.isLeader || this.stopped) return false;
+      try {
+        await client.create(PATHS.controller, data, { mode: 'ephemeral' });
+        return true;
+      } catch (error) {
+        if (!hasCode(error, 'NodeExists')) throw error;
+      }
+      let wake: () => void = () => undefined;
+      const changed = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const existing = await client.exists(PATHS.controller, () => wake());
+      if (existing === null) continue;
+      if (existing.ephemeralOwner === client.sessionId) {
+        await client.setData(PATHS.controller, data, existing.version);
+        return true;
+      }
+      if (!waitingLogged) this.logger.info({ epoch, owner: existing.ephemeralOwner }, 'controller.waiting_for_previous');
+      waitingLogged = true;
+      const timer = setTimeout(() => wake(), CONTROLLER_NODE_RECHECK_MS);
+      const onLost = (): void => wake();
+      election.once('lost', onLost);
+      await changed;
+      clearTimeout(timer);
+      election.off('lost', onLost);
     }
-    const existing = await client.exists(PATHS.controller);
-    if (existing !== null && existing.ephemeralOwner === client.sessionId) {
-      await client.setData(PATHS.controller, data, existing.version);
-      return;
-    }
-    if (existing !== null) await client.delete(PATHS.controller, existing.version).catch((error: unknown) => {
-      if (!hasCode(error, 'NoNode')) throw error;
-    });
-    await client.create(PATHS.controller, data, { mode: 'ephemeral' });
   }
 
   private reconcile(): Promise<void> {
@@ -184,7 +222,9 @@ export class Controller {
   }
 
   private async reconcileOnce(leadership: Leadership, view: ClusterSnapshot): Promise<void> {
-    for (const topic of view.pendingDeletions) await this.deleteTopic(leadership.client, topic);
+    const deletions = planDeletions(view);
+    for (const topic of deletions.complete) await this.completeDeletion(leadership, topic);
+    this.logWaitingDeletions(deletions.waiting);
     const actions = planStateChanges(view, leadership.epoch);
     const creates = new Map<string, Array<Extract<StateAction, { kind: 'create' }>>>();
     for (const action of actions) {
@@ -212,14 +252,41 @@ export class Controller {
     }
   }
 
-  private async deleteTopic(client: CoordinatorClient, topic: string): Promise<void> {
-    await client.deleteRecursive(topicPath(topic));
-    await client.delete(`${PATHS.configTopics}/${topic}`).catch((error: unknown) => {
-      if (!hasCode(error, 'NoNode')) throw error;
+  /**
+   * Every replica broker has deleted its logs: the topic's znodes go (topic, then config, then
+   * the marker with the acknowledgements). The topic's partition nodes go first; its own node
+   * goes in one fenced multi with the config and the marker, so that no moment exists where
+   * the topic is gone but the marker is not (a CreateTopics of the name then would have its new
+   * config deleted and its logs deleted by the brokers).
+   */
+  private async completeDeletion(leadership: Leadership, topic: string): Promise<void> {
+    const client = leadership.client;
+    await client.deleteRecursive(`${topicPath(topic)}/partitions`);
+    const root = await client.exists(topicPath(topic));
+    const config = await client.exists(`${PATHS.configTopics}/${topic}`);
+    const marker = `${PATHS.deleteTopics}/${topic}`;
+    const acks = (await unlessCode(client.getChildren(marker), ['NoNode'], null))?.children ?? [];
+    const ops: MultiSubOp[] = [
+      ...(root !== null ? [{ op: 'delete' as const, path: topicPath(topic), version: -1 }] : []),
+      ...(config !== null ? [{ op: 'delete' as const, path: `${PATHS.configTopics}/${topic}`, version: -1 }] : []),
+      ...acks.map((ack) => ({ op: 'delete' as const, path: `${marker}/${ack}`, version: -1 })),
+      { op: 'delete', path: marker, version: -1 },
+    ];
+    await this.writeFenced(leadership, ops, () => {
+      this.deletionsWaiting.delete(topic);
+      this.logger.info({ topic, acknowledgedBy: acks }, 'topic.deleted');
     });
-    await client.delete(`${PATHS.deleteTopics}/${topic}`).catch((error: unknown) => {
-      if (!hasCode(error, 'NoNode')) throw error;
-    });
-    this.logger.info({ topic }, 'topic.deleted');
+  }
+
+  private logWaitingDeletions(waiting: Array<{ topic: string; missing: number[] }>): void {
+    const now = new Set<string>();
+    for (const { topic, missing } of waiting) {
+      now.add(topic);
+      const key = missing.join(',');
+      if (this.deletionsWaiting.get(topic) === key) continue;
+      this.deletionsWaiting.set(topic, key);
+      this.logger.info({ topic, waitingFor: missing }, 'topic.deletion_waiting');
+    }
+    for (const topic of [...this.deletionsWaiting.keys()]) if (!now.has(topic)) this.deletionsWaiting.delete(topic);
   }
 }

@@ -56,8 +56,10 @@ export class LogManager {
     return [...this.logs.values()];
   }
 
-  closeAll(): void {
-    for (const log of this.logs.values()) log.close();
+  /** Clean shutdown of every log (each fsyncs, writes its indexes and its clean-shutdown marker). */
+  async closeAll(): Promise<void> {
+    const logs = [...this.logs.values()];
     this.logs.clear();
+    await Promise.all(logs.map((log) => log.close()));
   }
 }

@@ -1,19 +1,43 @@
 /**
  * A partition's log: a directory of segments (segment.ts), the log start and end offsets,
- * retention, recovery and the leader-epoch cache that replication will use to truncate
- * divergent suffixes. No timers inside: the broker calls applyRetention / flushIfDue on its
- * own schedule, and time comes in as `now`.
+ * retention, recovery and the leader-epoch cache that replication uses to truncate divergent
+ * suffixes. No timers inside: the broker calls applyRetention / flushIfDue on its own
+ * schedule, and time comes in as `now`.
  *
- * Appends are synchronous: the bytes are in the file (the OS page cache) before append
- * returns, so a process crash (SIGKILL) never loses an acknowledged batch. Surviving a machine
- * crash needs fsync: flush.messages / flush.ms (off by default, as in Kafka).
+ * Appends. Validation (CRCs, sizes) is synchronous and a bad batch rejects its append with
+ * the log untouched. Valid appends queue; one write is in flight per log. The next write
+ * takes the whole queue, assigns offsets at that moment (so a failed write never leaves a gap
+ * nor reuses an offset), rewrites baseOffset and partitionLeaderEpoch in the producers' own
+ * buffers (bytes the CRC does not cover) and writes them with one positional writev in
+ * libuv's pool. An append resolves once its bytes are in the file (the page cache: a SIGKILL
+ * loses nothing acknowledged) and, when flush.messages / flush.ms say so, once fsynced; an
+ * fsync is a group commit covering every write that finished before it started.
+ *
+ * A failed write (ENOSPC, EIO) is cut back off so the segment is exactly as before; its
+ * appends are rejected with KAFKA_STORAGE_ERROR and the next append tries again (the disk may
+ * have room by then). When the cut itself fails, or an fsync fails, the log goes offline as
+ * Kafka's does: every call is refused with KAFKA_STORAGE_ERROR until the broker restarts.
+ *
+ * Start-up (Kafka's scheme). A clean shutdown writes every segment's indexes, the checkpoints
+ * and then a `clean-shutdown` marker. At open, non-active segments with a marker present, or
+ * wholly below the `recovery-point` checkpoint without one, are trusted: their index files are
+ * read after a sanity check, and only what follows the last index entry is scanned. The
+ * active segment and everything from the recovery point on are recovered (every batch read
+ * and CRC-checked; a torn tail is cut). The recovery point moves up when a rolled segment has
+ * been fsynced with its indexes. The leader-epoch cache takes the `leader-epoch-checkpoint`
+ * entries for trusted segments and the batches themselves for the rest.
+ *
+ * Deletions happen only through retention (log.retention), DeleteRecords
+ * (log.records_deleted), truncation for replication (log.truncated, log.truncated_fully) and
+ * topic deletion (log.deleted), each logged with its own event.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from '../../shared/logging';
 import { KafkaError } from '../../shared/kafka/errors';
-import { BASE_OFFSET, PARTITION_LEADER_EPOCH, RecordBatchError, validateBatches } from '../../shared/kafka/record-batch';
-import { BatchLocation, Segment, SEGMENT_POSITION_MAX } from './segment';
+import { BASE_OFFSET, BatchInfo, PARTITION_LEADER_EPOCH, RecordBatchError, validateBatches } from '../../shared/kafka/record-batch';
+import { syncDirectory, writeFileAtomically } from './file-io';
+import { BatchLocation, OpenMode, Segment, SEGMENT_POSITION_MAX, SegmentWriteError } from './segment';
 
 export interface LogConfig {
   segmentBytes: number;
@@ -46,6 +70,13 @@ export class OffsetOutOfRangeError extends RecordBatchError {
   }
 }
 
+/** KAFKA_STORAGE_ERROR: a write or fsync failed, or the log is offline. */
+export class LogStorageError extends RecordBatchError {
+  constructor(message: string) {
+    super(KafkaError.KAFKA_STORAGE_ERROR, message);
+  }
+}
+
 export interface AppendResult {
   baseOffset: number;
   lastOffset: number;
@@ -61,14 +92,49 @@ export interface ReadResult {
 
 const LOG_START_FILE = 'log-start-offset';
 const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';
+const RECOVERY_POINT_FILE = 'recovery-point';
+const CLEAN_SHUTDOWN_FILE = 'clean-shutdown';
+/** Where recovery moves segments it cannot keep in line (after corruption in a non-last segment): kept, never deleted. */
+const UNRECOVERED_SUFFIX = '.unrecovered';
+const EMPTY = Buffer.alloc(0);
+
+interface PendingAppend {
+  records: Buffer;
+  batches: BatchInfo[];
+  /** The leader epoch to stamp, or null for a follower append (offsets and epochs kept). */
+  leaderEpoch: number | null;
+  now: number;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Written {
+  append: PendingAppend;
+  result: AppendResult;
+}
 
 export class PartitionLog {
   private segments: Segment[] = [];
   private startOffset = 0;
+  /** Segments wholly below this offset are fsynced with their index files (trusted after a crash). */
+  private recoveryPoint = 0;
   private unflushedMessages = 0;
   private firstUnflushedAt = -1;
+  private readonly dirty = new Set<Segment>();
   /** [epoch, startOffset] pairs, increasing. */
   private epochs: Array<{ epoch: number; startOffset: number }> = [];
+  private isOffline = false;
+  private closing = false;
+  private queue: PendingAppend[] = [];
+  private drainScheduled = false;
+  /** Mutations (writes, rolls, truncations, retention) run one at a time on this chain. */
+  private lock: Promise<void> = Promise.resolve();
+  /** Roll follow-ups and checkpoint writes, in order, off the append path. */
+  private background: Promise<void> = Promise.resolve();
+  private syncInFlight: Promise<void> | null = null;
+  private checkpointTail: Promise<void> = Promise.resolve();
+  private checkpointQueued: Promise<void> | null = null;
+  private syncQueued: Promise<void> | null = null;
 
   private constructor(
     readonly dir: string,
@@ -77,33 +143,78 @@ export class PartitionLog {
   ) {}
 
   static async open(dir: string, config: LogConfig, logger: Logger, now: number): Promise<PartitionLog> {
-    fs.mkdirSync(dir, { recursive: true });
-    const log = new PartitionLog(dir, config, logger.child({ component: 'log', dir: path.basename(dir) }));
-    log.load(now);
+    await fs.promises.mkdir(dir, { recursive: true });
+    const log = new PartitionLog(dir, config, logger.child({ dir: path.basename(dir) }));
+    await log.load(now);
     return log;
   }
 
-  private load(now: number): void {
-    fs.rmSync(path.join(this.dir, `${LEADER_EPOCH_FILE}.tmp`), { force: true });
-    fs.rmSync(path.join(this.dir, `${LOG_START_FILE}.tmp`), { force: true });
-    const bases = fs
-      .readdirSync(this.dir)
+  private async load(now: number): Promise<void> {
+    const started = performance.now();
+    const names = await fs.promises.readdir(this.dir);
+    await Promise.all(names.filter((name) => name.endsWith('.tmp')).map((name) => fs.promises.rm(path.join(this.dir, name), { force: true })));
+    const bases = names
       .filter((name) => /^\d{20}\.log$/.test(name))
       .map((name) => Number(name.slice(0, 20)))
       .sort((a, b) => a - b);
+    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    const recoveryPoint = (await readNumber(path.join(this.dir, RECOVERY_POINT_FILE))) ?? 0;
     let truncatedBytes = 0;
-    bases.forEach((base, index) => {
-      const opened = Segment.open(this.dir, base, this.config.indexIntervalBytes, index === bases.length - 1);
-      truncatedBytes += opened.truncatedBytes;
+    let trusted = 0;
+    const distrusted: string[] = [];
+    for (let index = 0; index < bases.length; index++) {
+      const base = bases[index]!;
+      const next = bases[index + 1];
+      const trust = next !== undefined && (clean || next <= recoveryPoint);
+      const mode: OpenMode = trust ? 'trust-indexes' : 'recover';
+      const opened = await Segment.open(this.dir, base, this.config.indexIntervalBytes, mode);
       this.segments.push(opened.segment);
-    });
-    if (this.segments.length === 0) this.segments.push(Segment.create(this.dir, 0, this.config.indexIntervalBytes, now));
+      if (opened.trusted) trusted++;
+      if (opened.distrust !== null) distrusted.push(`${opened.segment.name}: ${opened.distrust}`);
+      truncatedBytes += opened.truncatedBytes;
+      if (next !== undefined && opened.segment.nextOffset !== next) {
+        // A hole before the next segment (a crash lost part of a segment that was not yet
+        // fsynced): the later segments cannot follow on. Kafka deletes them; they are set
+        // aside instead, never deleted, and the log continues from here.
+        const later = bases.slice(index + 1);
+        for (const laterBase of later) {
+          for (const suffix of ['.log', '.index', '.timeindex']) {
+            const file = path.join(this.dir, `${String(laterBase).padStart(20, '0')}${suffix}`);
+            await fs.promises.rename(file, `${file}${UNRECOVERED_SUFFIX}`).catch(() => undefined);
+          }
+        }
+        this.logger.error({ segment: opened.segment.name, endsAt: opened.segment.nextOffset, nextSegment: next, setAside: later.length, suffix: UNRECOVERED_SUFFIX }, 'log.recovery_set_aside');
+        break;
+      }
+    }
+    if (this.segments.length === 0) this.segments.push(await Segment.create(this.dir, 0, this.config.indexIntervalBytes, now));
     this.startOffset = this.segments[0]!.baseOffset;
-    const saved = readNumber(path.join(this.dir, LOG_START_FILE));
+    const saved = await readNumber(path.join(this.dir, LOG_START_FILE));
     if (saved !== null && saved > this.startOffset && saved <= this.logEndOffset) this.startOffset = saved;
-    const checkpointed = this.readEpochCheckpoint();
-    this.rebuildEpochs();
-    this.logger[truncatedBytes > 0 ? 'warn' : 'info'](
+    await this.loadEpochs();
+    // Trusted up to the first segment that had to be recovered; recovered ones become trusted
+    // once fsynced with fresh index files (in the background).
+    const firstRecovered = this.segments.findIndex((segment) => !segment.indexesSaved);
+    this.recoveryPoint = firstRecovered < 0 ? this.active.baseOffset : this.segments[firstRecovered]!.baseOffset;
+    if (clean) {
+      // Gone for good before anything is appended, so a crash from now on is seen as one.
+      await fs.promises.rm(path.join(this.dir, CLEAN_SHUTDOWN_FILE), { force: true });
+      await syncDirectory(this.dir);
+    }
+    await this.writeCheckpoints();
+    const recovered = this.segments.slice(0, -1).filter((segment) => !segment.indexesSaved);
+    if (recovered.length > 0) {
+      this.inBackground('index recovered segments', async () => {
+        for (const segment of recovered) {
+          if (segment.removed) continue;
+          await segment.sync();
+          await segment.saveIndexes();
+        }
+        if (this.segments.slice(0, -1).every((segment) => segment.indexesSaved)) this.recoveryPoint = Math.max(this.recoveryPoint, this.active.baseOffset);
+        await this.writeCheckpoints();
+      });
+    }
+    this.logger[truncatedBytes > 0 || distrusted.length > 0 ? 'warn' : 'info'](
       {
         segments: this.segments.length,
         logStartOffset: this.startOffset,
@@ -111,19 +222,57 @@ export class PartitionLog {
         truncatedBytes,
         activeSegment: this.active.baseOffset,
         leaderEpochs: this.epochs.length,
-        epochCheckpointMatched: checkpointed === JSON.stringify(this.epochs),
+        cleanShutdown: clean,
+        trustedSegments: trusted,
+        recoveredSegments: this.segments.length - trusted,
+        indexesRebuilt: distrusted,
+        ms: Math.round(performance.now() - started),
         at: now,
       },
       'log.recovered',
     );
   }
 
+  /**
+   * Entries of the checkpoint below the first segment that was scanned (the trusted part),
+   * then the epoch changes of the scanned segments. Without a usable checkpoint the trusted
+   * segments' batch headers are read for their epochs.
+   */
+  private async loadEpochs(): Promise<void> {
+    this.epochs = [];
+    // Everything up to the last trusted segment is covered by the checkpoint (it is written
+    // before the recovery point moves, and at a clean shutdown before the marker).
+    let trustedUpTo = -1;
+    this.segments.forEach((segment, index) => {
+      if (!segment.epochsComplete) trustedUpTo = index;
+    });
+    if (trustedUpTo >= 0) {
+      const scannedFrom = this.segments[trustedUpTo + 1]?.baseOffset ?? this.logEndOffset;
+      const checkpoint = await readEpochCheckpoint(path.join(this.dir, LEADER_EPOCH_FILE));
+      if (checkpoint !== null) {
+        for (const entry of checkpoint) if (entry.startOffset < scannedFrom) this.noteEpochInMemory(entry.epoch, entry.startOffset);
+      } else {
+        this.logger.warn({ segments: trustedUpTo + 1 }, 'log.epoch_checkpoint_missing');
+        for (const segment of this.segments.slice(0, trustedUpTo + 1)) for (const entry of await segment.scanEpochs()) this.noteEpochInMemory(entry.epoch, entry.startOffset);
+      }
+    }
+    for (const segment of this.segments.slice(trustedUpTo + 1)) {
+      for (const entry of segment.epochStarts()) this.noteEpochInMemory(entry.epoch, entry.startOffset);
+    }
+  }
+
   get logStartOffset(): number {
     return this.startOffset;
   }
 
+  /** End of what is written to the segment file (readable). Advances only when a write has completed. */
   get logEndOffset(): number {
     return this.active.nextOffset;
+  }
+
+  /** True after a storage error that could not be undone: every call then rejects with KAFKA_STORAGE_ERROR. */
+  get offline(): boolean {
+    return this.isOffline;
   }
 
   get sizeInBytes(): number {
@@ -142,101 +291,296 @@ export class PartitionLog {
     this.config = config;
   }
 
+  /** The error every call gets while the log cannot serve, or null. */
+  private refusal(): LogStorageError | null {
+    if (this.isOffline) return new LogStorageError(`log ${this.dir} is offline after a storage error`);
+    if (this.closing) return new LogStorageError(`log ${this.dir} is closed`);
+    return null;
+  }
+
+  // -------------------------------------------------------------------------
+  // Appends
+
   /**
-   * Validates the batches, gives them the next offsets and the leader epoch (rewriting bytes
-   * 0-7 and 12-15 in place: not covered by the CRC), and appends them. `records` is modified:
-   * after the call it holds exactly the stored bytes. Written to the segment file before return.
+   * Appends a producer's batches: validated now, given offsets and `leaderEpoch` when written.
+   * `records` is modified in place (baseOffset, partitionLeaderEpoch) and must not be reused
+   * until the promise settles; after that it holds exactly the stored bytes.
    */
-  appendAsLeader(records: Buffer, leaderEpoch: number, now: number): AppendResult {
-    const { batches } = validateBatches(records, this.config.maxMessageBytes);
-    const baseOffset = this.logEndOffset;
-    let next = baseOffset;
-    const locations: BatchLocation[] = batches.map((batch) => {
-      records.writeBigInt64BE(BigInt(next), batch.position + BASE_OFFSET);
-      records.writeInt32BE(leaderEpoch, batch.position + PARTITION_LEADER_EPOCH);
-      const location = { baseOffset: next, lastOffset: next + batch.lastOffsetDelta, position: batch.position, size: batch.size, maxTimestamp: batch.maxTimestamp, leaderEpoch };
-      next += batch.lastOffsetDelta + 1;
-      return location;
-    });
-    this.write(records, locations, baseOffset, now);
-    return { baseOffset, lastOffset: next - 1, logAppendTime: -1 };
+  appendAsLeader(records: Buffer, leaderEpoch: number, now: number): Promise<AppendResult> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    let batches: BatchInfo[];
+    try {
+      batches = validateBatches(records, this.config.maxMessageBytes).batches;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue(records, batches, leaderEpoch, now);
   }
 
-  /** Appends batches copied from the leader, keeping their offsets (replication). */
-  appendAsFollower(records: Buffer, now: number): AppendResult {
-    const { batches } = validateBatches(records, SEGMENT_POSITION_MAX);
-    const first = batches[0]!;
-    if (first.baseOffset !== this.logEndOffset) {
-      throw new RecordBatchError(KafkaError.OFFSET_OUT_OF_RANGE, `follower append at ${first.baseOffset}, log ends at ${this.logEndOffset}`);
-    }
-    for (let i = 1; i < batches.length; i++) {
-      const previous = batches[i - 1]!;
-      if (batches[i]!.baseOffset !== previous.baseOffset + previous.lastOffsetDelta + 1) {
-        throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `follower batch at ${batches[i]!.baseOffset} does not follow ${previous.baseOffset + previous.lastOffsetDelta}`);
+  /** Appends batches copied from the leader, keeping their offsets and epochs (replication). */
+  appendAsFollower(records: Buffer, now: number): Promise<AppendResult> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    let batches: BatchInfo[];
+    try {
+      // Replicated batches were checked record by record by the leader; a follower checks sizes and CRCs (Kafka does the same).
+      batches = validateBatches(records, SEGMENT_POSITION_MAX, { origin: 'replication' }).batches;
+      for (let i = 1; i < batches.length; i++) {
+        const previous = batches[i - 1]!;
+        if (batches[i]!.baseOffset !== previous.baseOffset + previous.lastOffsetDelta + 1) {
+          throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `follower batch at ${batches[i]!.baseOffset} does not follow ${previous.baseOffset + previous.lastOffsetDelta}`);
+        }
       }
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const locations = batches.map((batch) => ({ baseOffset: batch.baseOffset, lastOffset: batch.baseOffset + batch.lastOffsetDelta, position: batch.position, size: batch.size, maxTimestamp: batch.maxTimestamp, leaderEpoch: batch.partitionLeaderEpoch }));
-    const last = locations[locations.length - 1]!;
-    this.write(records, locations, first.baseOffset, now);
-    return { baseOffset: first.baseOffset, lastOffset: last.lastOffset, logAppendTime: -1 };
+    return this.enqueue(records, batches, null, now);
   }
 
-  private write(records: Buffer, locations: BatchLocation[], baseOffset: number, now: number): void {
-    const lastOffset = locations[locations.length - 1]!.lastOffset;
+  private enqueue(records: Buffer, batches: BatchInfo[], leaderEpoch: number | null, now: number): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ records, batches, leaderEpoch, now, resolve, reject });
+      if (this.drainScheduled) return;
+      this.drainScheduled = true;
+      void this.exclusive(() => this.drain());
+    });
+  }
+
+  /** Runs `task` after every mutation queued before it. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(task);
+    this.lock = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  /** One write of everything queued (split only where a segment must roll). */
+  private async drain(): Promise<void> {
+    this.drainScheduled = false;
+    const group = this.queue;
+    this.queue = [];
+    let index = 0;
+    try {
+      while (index < group.length) {
+        const refused = this.refusal();
+        if (refused !== null) throw refused;
+        index = await this.writeChunk(group, index);
+      }
+    } catch (error) {
+      for (const append of group.slice(index)) append.reject(error);
+    }
+  }
+
+  /**
+   * Writes appends from `group[from]` on, as many as fit in the active segment (rolling first
+   * when even the first does not), and returns the index of the first one not written. Appends
+   * of the chunk are settled here; an error thrown concerns `group[from..]`.
+   */
+  private async writeChunk(group: PendingAppend[], from: number): Promise<number> {
     const segmentBytes = Math.min(this.config.segmentBytes, SEGMENT_POSITION_MAX);
-    const full = this.active.size + records.length > segmentBytes || lastOffset - this.active.baseOffset > SEGMENT_POSITION_MAX;
-    if (this.active.size > 0 && full) this.roll(baseOffset, now);
-    this.active.append(records, locations, now);
-    for (const location of locations) {
-      this.noteEpoch(location.leaderEpoch, location.baseOffset);
-      this.unflushedMessages += location.lastOffset - location.baseOffset + 1;
+    let next = this.logEndOffset;
+    let bytes = 0;
+    let index = from;
+    const chunk: Written[] = [];
+    const buffers: Buffer[] = [];
+    const locations: BatchLocation[] = [];
+    for (; index < group.length; index++) {
+      const append = group[index]!;
+      const first = append.batches[0]!;
+      const last = append.batches[append.batches.length - 1]!;
+      if (append.leaderEpoch === null && first.baseOffset !== next) {
+        // A follower append that no longer lines up (a truncation came first): it alone fails.
+        if (chunk.length === 0 && index === from) {
+          append.reject(new RecordBatchError(KafkaError.OFFSET_OUT_OF_RANGE, `follower append at ${first.baseOffset}, log ends at ${next}`));
+          return index + 1;
+        }
+        break;
+      }
+      const count = append.leaderEpoch === null ? last.baseOffset + last.lastOffsetDelta - first.baseOffset + 1 : append.batches.reduce((sum, b) => sum + b.lastOffsetDelta + 1, 0);
+      const lastOffset = next + count - 1;
+      const fits = this.active.size + bytes + append.records.length <= segmentBytes && lastOffset - this.active.baseOffset <= SEGMENT_POSITION_MAX;
+      if (!fits) {
+        if (chunk.length > 0) break;
+        if (this.active.size > 0) {
+          await this.roll(append.now);
+          next = this.logEndOffset;
+        }
+      }
+      const base = next;
+      for (const batch of append.batches) {
+        const leaderEpoch = append.leaderEpoch ?? batch.partitionLeaderEpoch;
+        if (append.leaderEpoch !== null) {
+          append.records.writeBigInt64BE(BigInt(next), batch.position + BASE_OFFSET);
+          append.records.writeInt32BE(leaderEpoch, batch.position + PARTITION_LEADER_EPOCH);
+        }
+        locations.push({ baseOffset: next, lastOffset: next + batch.lastOffsetDelta, position: bytes + batch.position, size: batch.size, maxTimestamp: batch.maxTimestamp, leaderEpoch });
+        next += batch.lastOffsetDelta + 1;
+      }
+      buffers.push(append.records);
+      bytes += append.records.length;
+      chunk.push({ append, result: { baseOffset: base, lastOffset: next - 1, logAppendTime: -1 } });
     }
+    if (chunk.length === 0) return index;
+    const segment = this.active;
+    const now = chunk[chunk.length - 1]!.append.now;
+    try {
+      await segment.append(buffers, bytes, locations, now);
+    } catch (error) {
+      const failure = this.writeFailed(error, segment, bytes, chunk.length);
+      for (const { append } of chunk) append.reject(failure);
+      return index;
+    }
+    for (const location of locations) this.noteEpoch(location.leaderEpoch, location.baseOffset);
+    this.dirty.add(segment);
+    this.unflushedMessages += next - chunk[0]!.result.baseOffset;
     if (this.firstUnflushedAt < 0) this.firstUnflushedAt = now;
-    if (this.unflushedMessages >= this.config.flushMessages) this.flush();
-    else this.flushIfDue(now);
+    const mustSync = this.unflushedMessages >= this.config.flushMessages || now - this.firstUnflushedAt >= this.config.flushMs;
+    if (!mustSync) {
+      for (const { append, result } of chunk) append.resolve(result);
+    } else {
+      // Resolved after the group commit; the next write need not wait for it.
+      this.sync().then(
+        () => chunk.forEach(({ append, result }) => append.resolve(result)),
+        (error) => chunk.forEach(({ append }) => append.reject(error)),
+      );
+    }
+    return index;
   }
 
-  private roll(baseOffset: number, now: number): void {
-    this.active.flush();
-    this.active.saveIndexes();
-    this.segments.push(Segment.create(this.dir, baseOffset, this.config.indexIntervalBytes, now));
-    this.logger.info({ baseOffset, segments: this.segments.length }, 'log.rolled');
+  /** Logs a failed write and returns what its appends are rejected with; offline when the segment could not be cut back. */
+  private writeFailed(error: unknown, segment: Segment, bytes: number, appends: number): LogStorageError {
+    const rolledBack = error instanceof SegmentWriteError && error.rolledBack;
+    const cause = error instanceof SegmentWriteError ? error.cause : error;
+    const code = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
+    if (!rolledBack) this.goOffline(`write of ${bytes} bytes failed (${code}) and could not be undone`);
+    this.logger.error({ segment: segment.name, position: segment.size, bytes, appends, code, rolledBack, logEndOffset: this.logEndOffset }, 'log.append_failed');
+    return new LogStorageError(`write to ${segment.logPath} failed (${code})${rolledBack ? '' : '; the log is offline'}`);
   }
+
+  private goOffline(reason: string): void {
+    if (this.isOffline) return;
+    this.isOffline = true;
+    this.logger.error({ reason, logEndOffset: this.logEndOffset }, 'log.offline');
+    const queued = this.queue;
+    this.queue = [];
+    for (const append of queued) append.reject(new LogStorageError(`log ${this.dir} is offline: ${reason}`));
+  }
+
+  /**
+   * A new active segment at the log end. The old one's fsync, index files and the recovery
+   * point that trusts it follow in the background, in order.
+   */
+  private async roll(now: number): Promise<void> {
+    const old = this.active;
+    const baseOffset = this.logEndOffset;
+    let segment: Segment;
+    try {
+      segment = await Segment.create(this.dir, baseOffset, this.config.indexIntervalBytes, now);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      this.logger.error({ baseOffset, code }, 'log.roll_failed');
+      throw new LogStorageError(`cannot create segment ${baseOffset} (${code})`);
+    }
+    this.segments.push(segment);
+    this.logger.info({ baseOffset, segments: this.segments.length }, 'log.rolled');
+    this.inBackground('roll', async () => {
+      if (old.removed) return;
+      await old.sync();
+      this.dirty.delete(old);
+      await old.saveIndexes();
+      // Only if nothing cut back into it meanwhile (truncation makes it active again).
+      if (!old.removed && old !== this.active && old.indexesSaved) this.recoveryPoint = Math.max(this.recoveryPoint, Math.min(baseOffset, this.active.baseOffset));
+      await this.writeCheckpoints();
+    });
+  }
+
+  private inBackground(what: string, task: () => Promise<void>): Promise<void> {
+    const result = this.background.then(task);
+    this.background = result.catch((error) => {
+      this.logger.error({ task: what, err: error instanceof Error ? error.message : String(error) }, 'log.background_failed');
+    });
+    return result;
+  }
+
+  // -------------------------------------------------------------------------
+  // Durability
+
+  /**
+   * Group commit: an fsync of every segment written since the last one began. A call while
+   * one runs gets the next one (which starts when the running one ends), so one fsync covers
+   * every write that completed before it started. A failed fsync takes the log offline.
+   */
+  private sync(): Promise<void> {
+    if (this.syncQueued !== null) return this.syncQueued;
+    const start = (): Promise<void> => {
+      this.syncQueued = null;
+      const running = this.syncOnce();
+      this.syncInFlight = running;
+      return running.finally(() => {
+        if (this.syncInFlight === running) this.syncInFlight = null;
+      });
+    };
+    if (this.syncInFlight === null) return start();
+    this.syncQueued = this.syncInFlight.catch(() => undefined).then(start);
+    return this.syncQueued;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const segments = [...this.dirty];
+    this.dirty.clear();
+    this.unflushedMessages = 0;
+    this.firstUnflushedAt = -1;
+    try {
+      await Promise.all(segments.filter((segment) => !segment.removed).map((segment) => segment.sync()));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      // After a failed fsync the kernel may have dropped the dirty pages: nothing can be trusted.
+      this.goOffline(`fsync failed (${code})`);
+      throw new LogStorageError(`fsync of ${this.dir} failed (${code})`);
+    }
+  }
+
+  /** fsync everything written so far. */
+  flush(): Promise<void> {
+    if (this.isOffline) return Promise.reject(this.refusal());
+    return this.sync();
+  }
+
+  /** Starts an fsync when flush.ms has passed since the oldest unflushed append (does not wait for it). */
+  flushIfDue(now: number): void {
+    if (this.isOffline || this.firstUnflushedAt < 0 || now - this.firstUnflushedAt < this.config.flushMs) return;
+    this.sync().catch(() => undefined); // a failure took the log offline and was logged
+  }
+
+  // -------------------------------------------------------------------------
+  // Reads
 
   /**
    * Whole batches from the one containing `fetchOffset`, up to `maxBytes` (at least one whole
    * batch with `minOneBatch`, as Kafka does), never past `upTo` (the high watermark).
    */
-  read(fetchOffset: number, maxBytes: number, minOneBatch: boolean, upTo = this.logEndOffset): ReadResult {
-    const result = (records: Buffer): ReadResult => ({ records, logStartOffset: this.startOffset, logEndOffset: this.logEndOffset });
+  async read(fetchOffset: number, maxBytes: number, minOneBatch: boolean, upTo = this.logEndOffset): Promise<ReadResult> {
+    const refused = this.refusal();
+    if (refused !== null) throw refused;
     if (!(fetchOffset >= this.startOffset && fetchOffset <= this.logEndOffset)) throw new OffsetOutOfRangeError(fetchOffset, this.startOffset, this.logEndOffset);
     // A negative or non-numeric limit reads nothing (or the one batch minOneBatch allows), never everything.
     const limit = Number.isFinite(maxBytes) && maxBytes > 0 ? Math.floor(maxBytes) : 0;
-    if (fetchOffset >= upTo || (limit === 0 && !minOneBatch)) return result(Buffer.alloc(0));
-    const index = this.segmentIndexFor(fetchOffset);
-    for (let i = index; i < this.segments.length; i++) {
-      const segment = this.segments[i]!;
-      const location = segment.findBatch(fetchOffset);
-      if (location === null) continue;
-      if (location.baseOffset >= upTo) return result(Buffer.alloc(0));
-      const data = segment.read(location.position, limit, minOneBatch);
-      return result(this.cutAt(data, upTo));
+    let records: Buffer = EMPTY;
+    if (fetchOffset < upTo && (limit > 0 || minOneBatch)) {
+      for (let segment = this.segmentFor(fetchOffset); segment !== null; segment = this.segmentAfter(segment.baseOffset)) {
+        const location = await segment.findBatch(fetchOffset);
+        if (location === null) continue;
+        if (location.baseOffset < upTo) records = cutAt(await segment.read(location.position, limit, minOneBatch), upTo);
+        break;
+      }
     }
-    return result(Buffer.alloc(0));
+    return { records, logStartOffset: this.startOffset, logEndOffset: this.logEndOffset };
   }
 
-  /** Drops batches at or past `upTo` from a read. */
-  private cutAt(data: Buffer, upTo: number): Buffer {
-    if (upTo >= this.logEndOffset) return data;
-    let position = 0;
-    while (position + 12 <= data.length) {
-      if (Number(data.readBigInt64BE(position)) >= upTo) break;
-      position += 12 + data.readInt32BE(position + 8);
-    }
-    return data.subarray(0, Math.min(position, data.length));
-  }
-
-  private segmentIndexFor(offset: number): number {
+  private segmentFor(offset: number): Segment | null {
     let lo = 0;
     let hi = this.segments.length - 1;
     let found = 0;
@@ -247,53 +591,84 @@ export class PartitionLog {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found;
+    return this.segments[found] ?? null;
+  }
+
+  /** The segment after the one based at `baseOffset` (as the list is now: it may have changed during a read). */
+  private segmentAfter(baseOffset: number): Segment | null {
+    return this.segments.find((segment) => segment.baseOffset > baseOffset) ?? null;
   }
 
   /** The base offset of the first batch whose max timestamp is >= `timestamp`, or null (batch granularity). */
-  offsetForTimestamp(timestamp: number): number | null {
-    for (const segment of this.segments) {
-      const location = segment.findByTimestamp(timestamp);
+  async offsetForTimestamp(timestamp: number): Promise<number | null> {
+    const refused = this.refusal();
+    if (refused !== null) throw refused;
+    for (let segment: Segment | null = this.segments[0] ?? null; segment !== null; segment = this.segmentAfter(segment.baseOffset)) {
+      if (segment.removed) continue;
+      const location = await segment.findByTimestamp(timestamp);
       if (location !== null) return Math.max(location.baseOffset, this.startOffset);
     }
     return null;
   }
 
+  // -------------------------------------------------------------------------
+  // Deletions
+
   /** Deletes whole segments (never the active one) past retention.ms or beyond retention.bytes. */
-  applyRetention(now: number): { deletedSegments: number; logStartOffset: number } {
-    let deleted = 0;
-    let total = this.sizeInBytes;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      // Kafka's rule: the segment's largest timestamp, or its last modification when it has none.
-      const newest = oldest.maxTimestamp >= 0 ? oldest.maxTimestamp : oldest.lastModifiedMs;
-      const expired = this.config.retentionMs >= 0 && now - newest > this.config.retentionMs;
-      const tooBig = this.config.retentionBytes >= 0 && total - oldest.size >= this.config.retentionBytes;
-      if (!expired && !tooBig) break;
-      total -= oldest.size;
-      this.dropOldest();
-      deleted++;
-    }
-    if (deleted > 0) this.logger.info({ deletedSegments: deleted, logStartOffset: this.startOffset }, 'log.retention');
-    return { deletedSegments: deleted, logStartOffset: this.startOffset };
+  applyRetention(now: number): Promise<{ deletedSegments: number; logStartOffset: number }> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    return this.exclusive(async () => {
+      const deleted: string[] = [];
+      let total = this.sizeInBytes;
+      const reasons = new Set<string>();
+      while (this.segments.length > 1) {
+        const oldest = this.segments[0]!;
+        // Kafka's rule: the segment's largest timestamp, or its last modification when it has none.
+        const newest = oldest.maxTimestamp >= 0 ? oldest.maxTimestamp : oldest.lastModifiedMs;
+        const expired = this.config.retentionMs >= 0 && now - newest > this.config.retentionMs;
+        const tooBig = this.config.retentionBytes >= 0 && total - oldest.size >= this.config.retentionBytes;
+        if (!expired && !tooBig) break;
+        if (expired) reasons.add('retention.ms');
+        if (tooBig) reasons.add('retention.bytes');
+        total -= oldest.size;
+        deleted.push(oldest.name);
+        await this.dropOldest();
+      }
+      if (deleted.length > 0) {
+        await this.writeCheckpoints();
+        this.logger.info({ deletedSegments: deleted.length, segments: deleted, reasons: [...reasons], logStartOffset: this.startOffset }, 'log.retention');
+      }
+      return { deletedSegments: deleted.length, logStartOffset: this.startOffset };
+    });
   }
 
-  private dropOldest(): void {
+  private async dropOldest(): Promise<void> {
     const oldest = this.segments.shift()!;
-    oldest.remove();
+    this.dirty.delete(oldest);
     this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
-    this.saveStartOffset();
+    await oldest.remove();
   }
 
   /** DeleteRecords: moves the log start offset forward (whole segments below it are removed). */
-  deleteRecordsBefore(offset: number): number {
-    if (offset > this.logEndOffset || offset < 0) throw new OffsetOutOfRangeError(offset, this.startOffset, this.logEndOffset);
-    if (offset <= this.startOffset) return this.startOffset;
-    this.startOffset = offset;
-    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset) this.dropOldest();
-    this.startOffset = offset;
-    this.saveStartOffset();
-    return this.startOffset;
+  deleteRecordsBefore(offset: number): Promise<number> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    return this.exclusive(async () => {
+      if (!(offset >= 0 && offset <= this.logEndOffset)) throw new OffsetOutOfRangeError(offset, this.startOffset, this.logEndOffset);
+      if (offset <= this.startOffset) return this.startOffset;
+      const before = this.startOffset;
+      this.startOffset = offset;
+      const removed: string[] = [];
+      while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset) {
+        removed.push(this.segments[0]!.name);
+        await this.dropOldest();
+      }
+      this.startOffset = offset;
+      await this.writeCheckpoints();
+      this.logger.info({ from: before, logStartOffset: offset, deletedSegments: removed }, 'log.records_deleted');
+      return this.startOffset;
+    });
   }
 
   /**
@@ -302,35 +677,65 @@ export class PartitionLog {
    * straddles `offset` goes too and the log may end below `offset`; the follower fetches it
    * again from the leader. Below the first segment, the log is emptied and restarts at `offset`.
    */
-  truncateTo(offset: number, now = 0): void {
-    if (offset >= this.logEndOffset) return;
-    if (offset <= this.segments[0]!.baseOffset) {
-      this.truncateFullyAndStartAt(Math.max(0, offset), now);
-      return;
-    }
-    while (this.segments.length > 1 && this.active.baseOffset >= offset) this.segments.pop()!.remove();
-    const segment = this.active;
-    const location = segment.findBatch(offset);
-    segment.truncateAt(location === null ? segment.size : location.position);
-    if (this.logEndOffset < this.startOffset) {
-      this.startOffset = this.logEndOffset;
-      this.saveStartOffset();
-    }
-    this.epochs = this.epochs.filter((entry) => entry.startOffset < this.logEndOffset);
-    this.saveEpochs();
-    this.logger.warn({ offset, logEndOffset: this.logEndOffset }, 'log.truncated');
+  truncateTo(offset: number, now: number): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    return this.exclusive(async () => {
+      if (offset >= this.logEndOffset) return;
+      if (offset <= this.segments[0]!.baseOffset) {
+        await this.truncateFully(Math.max(0, offset), now);
+        return;
+      }
+      const before = this.logEndOffset;
+      const removed: string[] = [];
+      while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+        const segment = this.segments.pop()!;
+        this.dirty.delete(segment);
+        removed.push(segment.name);
+        await segment.remove();
+      }
+      const segment = this.active;
+      const location = await segment.findBatch(offset);
+      if (location !== null) await this.undoable('truncate', () => segment.truncateAt(location.position));
+      this.dirty.add(segment);
+      if (this.logEndOffset < this.startOffset) this.startOffset = this.logEndOffset;
+      this.recoveryPoint = Math.min(this.recoveryPoint, segment.baseOffset);
+      this.epochs = this.epochs.filter((entry) => entry.startOffset < this.logEndOffset);
+      await this.writeCheckpoints();
+      this.logger.warn({ offset, from: before, logEndOffset: this.logEndOffset, deletedSegments: removed }, 'log.truncated');
+    });
   }
 
   /** Drops every segment and starts an empty log at `offset`. */
-  truncateFullyAndStartAt(offset: number, now: number): void {
-    for (const segment of this.segments) segment.remove();
-    this.segments = [Segment.create(this.dir, offset, this.config.indexIntervalBytes, now)];
+  truncateFullyAndStartAt(offset: number, now: number): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    return this.exclusive(() => this.truncateFully(offset, now));
+  }
+
+  private async truncateFully(offset: number, now: number): Promise<void> {
+    const before = { logStartOffset: this.startOffset, logEndOffset: this.logEndOffset, segments: this.segments.map((segment) => segment.name) };
+    for (const segment of this.segments) await segment.remove();
+    this.dirty.clear();
+    this.segments = [];
+    this.segments = [await this.undoable('create segment', () => Segment.create(this.dir, offset, this.config.indexIntervalBytes, now))];
     this.active.nextOffset = offset;
     this.startOffset = offset;
-    this.saveStartOffset();
+    this.recoveryPoint = offset;
     this.epochs = [];
-    this.saveEpochs();
-    this.logger.warn({ offset }, 'log.truncated_fully');
+    await this.writeCheckpoints();
+    this.logger.warn({ offset, from: before }, 'log.truncated_fully');
+  }
+
+  /** Runs a file operation that leaves the log inconsistent if it fails: the log then goes offline. */
+  private async undoable<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      this.goOffline(`${what} failed (${code})`);
+      throw new LogStorageError(`${what} in ${this.dir} failed (${code}); the log is offline`);
+    }
   }
 
   // -------------------------------------------------------------------------
@@ -347,7 +752,7 @@ export class PartitionLog {
   }
 
   private noteEpoch(epoch: number, startOffset: number): void {
-    if (this.noteEpochInMemory(epoch, startOffset)) this.saveEpochs();
+    if (this.noteEpochInMemory(epoch, startOffset)) this.inBackground('epoch checkpoint', () => this.writeCheckpoints());
   }
 
   private noteEpochInMemory(epoch: number, startOffset: number): boolean {
@@ -358,71 +763,103 @@ export class PartitionLog {
   }
 
   /**
-   * The epoch cache is rebuilt from the batches themselves (every batch carries its leader
-   * epoch and the scan at open reads every header anyway), so a crash between an append and
-   * the checkpoint write cannot lose an entry. The checkpoint file is then rewritten.
+   * The leader-epoch cache, the log start and the recovery point, as they are now, epochs
+   * first: the recovery point must never trust a segment whose epochs the file lacks.
    */
-  private rebuildEpochs(): void {
-    this.epochs = [];
-    for (const segment of this.segments) {
-      for (const entry of segment.epochStarts()) this.noteEpochInMemory(entry.epoch, entry.startOffset);
-    }
-    this.saveEpochs();
-  }
-
-  private readEpochCheckpoint(): string | null {
-    try {
-      return fs.readFileSync(path.join(this.dir, LEADER_EPOCH_FILE), 'utf8');
-    } catch {
-      return null;
-    }
-  }
-
-  private saveEpochs(): void {
-    writeAtomically(path.join(this.dir, LEADER_EPOCH_FILE), JSON.stringify(this.epochs));
-  }
-
-  private saveStartOffset(): void {
-    writeAtomically(path.join(this.dir, LOG_START_FILE), String(this.startOffset));
+  private writeCheckpoints(): Promise<void> {
+    // One writer at a time (they share temp files); a call while one waits joins it, since
+    // it reads the state when it starts.
+    if (this.checkpointQueued !== null) return this.checkpointQueued;
+    const queued = this.checkpointTail.then(async () => {
+      this.checkpointQueued = null;
+      const epochs = JSON.stringify(this.epochs);
+      const start = String(this.startOffset);
+      const recoveryPoint = String(this.recoveryPoint);
+      await writeFileAtomically(path.join(this.dir, LEADER_EPOCH_FILE), epochs, true);
+      await writeFileAtomically(path.join(this.dir, LOG_START_FILE), start, true);
+      await writeFileAtomically(path.join(this.dir, RECOVERY_POINT_FILE), recoveryPoint, true);
+    });
+    this.checkpointQueued = queued;
+    this.checkpointTail = queued.catch(() => undefined);
+    return queued;
   }
 
   // -------------------------------------------------------------------------
 
-  flush(): void {
-    this.active.flush();
-    this.unflushedMessages = 0;
-    this.firstUnflushedAt = -1;
+  /**
+   * Clean shutdown: waits for queued appends, fsyncs, writes every segment's indexes and the
+   * checkpoints, then the clean-shutdown marker that lets the next start trust them.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.lock;
+    await this.background;
+    try {
+      if (this.isOffline) throw new Error('offline');
+      await this.sync();
+      for (const segment of this.segments) if (!segment.indexesSaved) await segment.saveIndexes();
+      this.recoveryPoint = this.logEndOffset;
+      await this.writeCheckpoints();
+      await writeFileAtomically(path.join(this.dir, CLEAN_SHUTDOWN_FILE), String(this.logEndOffset), true);
+      this.logger.info({ logEndOffset: this.logEndOffset, segments: this.segments.length }, 'log.closed');
+    } catch (error) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'log.closed_unclean');
+    } finally {
+      await Promise.all(this.segments.map((segment) => segment.close()));
+    }
   }
 
-  /** fsync when flush.ms has passed since the oldest unflushed append. */
-  flushIfDue(now: number): void {
-    if (this.firstUnflushedAt >= 0 && now - this.firstUnflushedAt >= this.config.flushMs) this.flush();
-  }
-
-  /** Clean shutdown: fsync the active segment (as Kafka does) and write the indexes. */
-  close(): void {
-    this.active.flush();
-    for (const segment of this.segments) segment.close();
-  }
-
+  /** Topic deletion: removes the whole directory. */
   async delete(): Promise<void> {
-    for (const segment of this.segments) segment.remove();
+    this.closing = true;
+    const queued = this.queue;
+    this.queue = [];
+    for (const append of queued) append.reject(new LogStorageError(`log ${this.dir} is being deleted`));
+    await this.lock;
+    await this.background.catch(() => undefined);
+    const summary = { logStartOffset: this.startOffset, logEndOffset: this.logEndOffset, segments: this.segments.length };
+    for (const segment of this.segments) await segment.remove();
     this.segments = [];
     await fs.promises.rm(this.dir, { recursive: true, force: true });
+    this.logger.warn(summary, 'log.deleted');
   }
 }
 
-function readNumber(file: string): number | null {
+/** Drops batches at or past `upTo` from a read. */
+function cutAt(data: Buffer, upTo: number): Buffer {
+  let position = 0;
+  while (position + 12 <= data.length) {
+    if (Number(data.readBigInt64BE(position)) >= upTo) break;
+    position += 12 + data.readInt32BE(position + 8);
+  }
+  return position >= data.length ? data : data.subarray(0, position);
+}
+
+async function readNumber(file: string): Promise<number | null> {
   try {
-    const value = Number(fs.readFileSync(file, 'utf8').trim());
+    const value = Number((await fs.promises.readFile(file, 'utf8')).trim());
     return Number.isSafeInteger(value) ? value : null;
   } catch {
     return null;
   }
 }
 
-function writeAtomically(file: string, content: string): void {
-  const temporary = `${file}.tmp`;
-  fs.writeFileSync(temporary, content);
-  fs.renameSync(temporary, file);
+/** The checkpoint's entries when well formed (increasing epochs and offsets), else null. */
+async function readEpochCheckpoint(file: string): Promise<Array<{ epoch: number; startOffset: number }> | null> {
+  try {
+    const parsed = JSON.parse(await fs.promises.readFile(file, 'utf8')) as unknown;
+    if (!Array.isArray(parsed)) return null;
+    const out: Array<{ epoch: number; startOffset: number }> = [];
+    for (const entry of parsed) {
+      const { epoch, startOffset } = (entry ?? {}) as { epoch?: unknown; startOffset?: unknown };
+      if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(startOffset)) return null;
+      const last = out[out.length - 1];
+      if (last !== undefined && ((epoch as number) <= last.epoch || (startOffset as number) < last.startOffset)) return null;
+      out.push({ epoch: epoch as number, startOffset: startOffset as number });
+    }
+    return out;
+  } catch {
+    return null;
+  }
 }

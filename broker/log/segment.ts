@@ -1,19 +1,23 @@
 /**
  * One log segment: `<20-digit base offset>.log` holding whole RecordBatches back to back,
- * with a sparse offset index (`.index`: relative offset → file position) and a sparse time
- * index (`.timeindex`: max timestamp so far → offset), one entry of each per
- * index.interval.bytes, as Kafka does. Both indexes live in memory and are written to their
- * files (Kafka's layouts: 4+4 and 8+4 bytes per entry) when the segment is rolled or closed.
+ * with a sparse offset index (`.index`: relative offset → file position, 4+4 bytes) and a
+ * sparse time index (`.timeindex`: max timestamp so far → relative offset, 8+4 bytes), one
+ * entry of each per index.interval.bytes, in Kafka's layouts. The indexes live in memory; they
+ * are written to their files when the segment is rolled and at a clean shutdown, and read back
+ * at start-up (after a sanity check) for segments the log trusts (see partition-log.ts).
  *
- * At start-up they are rebuilt by scanning batch headers rather than trusting an index file
- * that may be stale after a crash: one 61-byte read per batch, about 65,000 reads for a full
- * 1 GiB segment of 16 KiB batches (a second or so per GiB on a warm page cache). The active
- * segment is also CRC-checked batch by batch (it reads the whole segment once).
+ * Every file operation is asynchronous (libuv's pool, file-io.ts). Reads and fsyncs hold a
+ * reference, so a segment removed by retention, truncation or DeleteRecords while a read is in
+ * flight keeps its descriptor until that read is done (the files are unlinked at once).
+ *
+ * `size` is what the file holds of complete, acknowledged writes: it advances only when a
+ * write has completed, and readers never look past it, so a write in flight is never visible.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { crc32c } from '../../shared/kafka/crc32c';
 import { ATTRIBUTES, BATCH_LENGTH, BASE_OFFSET, CRC, HEADER_SIZE, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH } from '../../shared/kafka/record-batch';
+import { closeFd, datasyncFd, fstatFd, openFd, readAt, truncateFd, writeAllAt, writeFileAtomically } from './file-io';
 
 export interface BatchLocation {
   baseOffset: number;
@@ -32,14 +36,47 @@ export function segmentName(baseOffset: number): string {
 /** Largest file position / relative offset an index entry can hold (uint32 fields; Kafka keeps segments under 2 GiB too). */
 export const SEGMENT_POSITION_MAX = 0x7fffffff;
 
+/** Recovery reads the segment in chunks of this size (a larger batch gets a read of its own). */
+const SCAN_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Header walks (lookups between sparse index entries) read this much at a time. */
+const HEADER_BLOCK_BYTES = 16 * 1024;
+/** Exact positions remembered for offsets where a read ended or an append started (tail consumers hit these). */
+const POSITION_HINTS_MAX = 256;
+const OFFSET_ENTRY_BYTES = 8;
+const TIME_ENTRY_BYTES = 12;
+const EMPTY = Buffer.alloc(0);
+
+/** A write that failed; `rolledBack` says whether the file was cut back to its size before the write. */
+export class SegmentWriteError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly rolledBack: boolean,
+  ) {
+    super(`segment write failed (${(cause as NodeJS.ErrnoException)?.code ?? String(cause)})${rolledBack ? '' : '; cutting it back failed too'}`);
+  }
+}
+
+export type OpenMode = 'recover' | 'trust-indexes';
+
+export interface OpenedSegment {
+  segment: Segment;
+  truncatedBytes: number;
+  /** The index files were read and used (false: the segment was scanned). */
+  trusted: boolean;
+  /** Why index files were not used, when trust was asked for. */
+  distrust: string | null;
+}
+
 export class Segment {
   /** Sparse: [relativeOffset, position] pairs in increasing order. */
   private offsetIndex: number[] = [];
   /** Sparse: [maxTimestampSoFar, offset of the batch where it was reached] pairs. */
   private timeIndex: number[] = [];
   private bytesSinceIndex = 0;
-  /** Epoch changes seen in this segment's batches, increasing: [epoch, startOffset] pairs. */
+  /** Epoch changes seen in batches this process scanned or appended: [epoch, startOffset] pairs. */
   private epochChanges: number[] = [];
+  /** False when the indexes came from files: epochChanges then covers only the scanned tail. */
+  epochsComplete = true;
   /** Offset one past the last batch (== baseOffset when empty). */
   nextOffset: number;
   size: number;
@@ -49,7 +86,15 @@ export class Segment {
   private maxTimestampOffset = -1;
   /** When the segment was last appended to (file mtime at open): retention's fallback without timestamps. */
   lastModifiedMs: number;
-  private readonly header = Buffer.allocUnsafe(HEADER_SIZE);
+  /** Bumped by every change to the data; index files saved at version v are current while it is v. */
+  private version = 0;
+  private savedVersion = -1;
+  private readonly hints = new Map<number, number>();
+  private refs = 0;
+  private closeRequested = false;
+  private closed: Promise<void> | null = null;
+  private closedResolve: (() => void) | null = null;
+  removed = false;
 
   private constructor(
     readonly dir: string,
@@ -68,67 +113,158 @@ export class Segment {
     return this.file('.log');
   }
 
+  get name(): string {
+    return segmentName(this.baseOffset);
+  }
+
   private file(suffix: string): string {
     return path.join(this.dir, `${segmentName(this.baseOffset)}${suffix}`);
   }
 
-  /** A new, empty segment. 'w+' rather than 'a+': appends write at `size`, and O_APPEND would ignore the position. */
-  static create(dir: string, baseOffset: number, indexIntervalBytes: number, now: number): Segment {
-    const fd = fs.openSync(path.join(dir, `${segmentName(baseOffset)}.log`), 'w+');
+  /** Whether the index files on disk describe the data as it is. */
+  get indexesSaved(): boolean {
+    return this.savedVersion === this.version;
+  }
+
+  /**
+   * A new, empty segment. Opened read-write without O_APPEND (appends are positional: Linux
+   * ignores the position under O_APPEND) and exclusively: a roll never reuses an existing file.
+   */
+  static async create(dir: string, baseOffset: number, indexIntervalBytes: number, now: number): Promise<Segment> {
+    const fd = await openFd(path.join(dir, `${segmentName(baseOffset)}.log`), 'wx+');
     return new Segment(dir, baseOffset, fd, 0, indexIntervalBytes, now);
   }
 
   /**
-   * Opens an existing segment, rebuilding its indexes from the batch headers. With `verify`
-   * (the active segment) every batch's CRC is checked too. A torn or corrupt tail is truncated.
+   * Opens an existing segment. 'recover' scans every batch and checks its CRC, and cuts a torn
+   * or corrupt tail. 'trust-indexes' reads the index files and, when they pass the sanity
+   * checks, scans (with CRCs) only what follows the last offset-index entry; otherwise it
+   * falls back to 'recover' and says why.
    */
-  static open(dir: string, baseOffset: number, indexIntervalBytes: number, verify: boolean): { segment: Segment; truncatedBytes: number } {
-    const fd = fs.openSync(path.join(dir, `${segmentName(baseOffset)}.log`), 'r+');
-    const stat = fs.fstatSync(fd);
-    const segment = new Segment(dir, baseOffset, fd, stat.size, indexIntervalBytes, stat.mtimeMs);
-    const validEnd = segment.rebuild(verify);
-    let truncatedBytes = 0;
-    if (validEnd < stat.size) {
-      truncatedBytes = stat.size - validEnd;
-      fs.ftruncateSync(fd, validEnd);
-      segment.size = validEnd;
+  static async open(dir: string, baseOffset: number, indexIntervalBytes: number, mode: OpenMode): Promise<OpenedSegment> {
+    const fd = await openFd(path.join(dir, `${segmentName(baseOffset)}.log`), 'r+');
+    try {
+      const stat = await fstatFd(fd);
+      const segment = new Segment(dir, baseOffset, fd, stat.size, indexIntervalBytes, stat.mtimeMs);
+      let distrust: string | null = null;
+      if (mode === 'trust-indexes') {
+        distrust = await segment.loadIndexes();
+        if (distrust === null) {
+          segment.savedVersion = segment.version;
+          return { segment, truncatedBytes: 0, trusted: true, distrust: null };
+        }
+      }
+      segment.resetState();
+      const validEnd = await segment.scan(0, stat.size, true);
+      let truncatedBytes = 0;
+      if (validEnd < stat.size) {
+        truncatedBytes = stat.size - validEnd;
+        await truncateFd(fd, validEnd);
+        segment.size = validEnd;
+      }
+      return { segment, truncatedBytes, trusted: false, distrust };
+    } catch (error) {
+      await closeFd(fd).catch(() => undefined);
+      throw error;
     }
-    return { segment, truncatedBytes };
   }
 
-  /** Scans batch headers from the start, rebuilding indexes; returns where the valid data ends. */
-  private rebuild(verify: boolean): number {
+  private resetState(): void {
     this.offsetIndex = [];
     this.timeIndex = [];
     this.epochChanges = [];
+    this.epochsComplete = true;
     this.bytesSinceIndex = 0;
     this.nextOffset = this.baseOffset;
     this.maxTimestamp = -1;
     this.maxTimestampOffset = -1;
-    let position = 0;
-    while (position + HEADER_SIZE <= this.size) {
-      const location = this.readHeaderAt(position);
-      if (location === null || position + location.size > this.size) break;
+    this.hints.clear();
+  }
+
+  /**
+   * Reads and checks the index files, then scans the tail after the last offset entry. Returns
+   * null when the indexes are now in memory, or why they could not be used (state then undefined).
+   */
+  private async loadIndexes(): Promise<string | null> {
+    let offsets: Buffer;
+    let times: Buffer;
+    try {
+      [offsets, times] = await Promise.all([fs.promises.readFile(this.file('.index')), fs.promises.readFile(this.file('.timeindex'))]);
+    } catch (error) {
+      return `index files unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+    if (this.size === 0) return offsets.length === 0 && times.length === 0 ? null : 'index entries for an empty segment';
+    if (offsets.length % OFFSET_ENTRY_BYTES !== 0 || times.length % TIME_ENTRY_BYTES !== 0) return 'index size is not a multiple of the entry size';
+    if (offsets.length === 0) return 'no offset index entry';
+    this.resetState();
+    for (let at = 0; at < offsets.length; at += OFFSET_ENTRY_BYTES) {
+      const relative = offsets.readUInt32BE(at);
+      const position = offsets.readUInt32BE(at + 4);
+      const count = this.offsetIndex.length;
+      if (count === 0 ? position !== 0 : relative <= this.offsetIndex[count - 2]! || position <= this.offsetIndex[count - 1]!) return `offset index entry ${at / OFFSET_ENTRY_BYTES} out of order`;
+      if (position + HEADER_SIZE > this.size) return `offset index entry ${at / OFFSET_ENTRY_BYTES} points past the end of the log`;
+      this.offsetIndex.push(relative, position);
+    }
+    for (let at = 0; at < times.length; at += TIME_ENTRY_BYTES) {
+      const timestamp = Number(times.readBigInt64BE(at));
+      const offset = this.baseOffset + times.readUInt32BE(at + 8);
+      const count = this.timeIndex.length;
+      if (count > 0 && (timestamp <= this.timeIndex[count - 2]! || offset < this.timeIndex[count - 1]!)) return `time index entry ${at / TIME_ENTRY_BYTES} out of order`;
+      this.timeIndex.push(timestamp, offset);
+    }
+    // The last offset entry must point at a batch whose base offset is the one it names.
+    const lastRelative = this.offsetIndex[this.offsetIndex.length - 2]!;
+    const lastPosition = this.offsetIndex[this.offsetIndex.length - 1]!;
+    const header = await this.readHeaderAt(lastPosition, this.size);
+    if (header === null || header.baseOffset !== this.baseOffset + lastRelative) return 'the last offset index entry does not point at its batch';
+    const lastTime = this.timeIndex.length - 2;
+    if (lastTime >= 0 && this.timeIndex[lastTime + 1]! > header.lastOffset) return 'the time index names an offset past the last offset index entry';
+    this.offsetIndex.length -= 2; // the tail scan adds it back
+    if (lastTime >= 0) {
+      this.maxTimestamp = this.timeIndex[lastTime]!;
+      this.maxTimestampOffset = this.timeIndex[lastTime + 1]!;
+    }
+    this.nextOffset = header.baseOffset;
+    this.bytesSinceIndex = this.indexIntervalBytes;
+    this.epochsComplete = false;
+    const end = await this.scan(lastPosition, this.size, true);
+    if (end !== this.size) return `the ${this.size - end} bytes after the last index entry are not whole valid batches`;
+    return null;
+  }
+
+  /**
+   * Walks batches from `from` (a batch boundary) to `end`, tracking each (indexes, offsets,
+   * epochs); with `verify`, each batch's CRC is checked. Returns where the valid data ends.
+   */
+  private async scan(from: number, end: number, verify: boolean): Promise<number> {
+    let chunk = EMPTY;
+    let chunkStart = 0;
+    let chunkLength = 0;
+    let position = from;
+    const fill = async (at: number, atLeast: number): Promise<boolean> => {
+      const length = Math.min(Math.max(SCAN_CHUNK_BYTES, atLeast), end - at);
+      if (chunk.length < length) chunk = Buffer.allocUnsafe(length);
+      chunkStart = at;
+      chunkLength = await readAt(this.fd, chunk, 0, length, at);
+      return chunkLength >= atLeast;
+    };
+    while (position + HEADER_SIZE <= end) {
+      if (position + HEADER_SIZE > chunkStart + chunkLength || position < chunkStart) {
+        if (!(await fill(position, HEADER_SIZE))) break;
+      }
+      const location = parseLocation(chunk, position - chunkStart, position);
+      if (location === null || position + location.size > end) break;
       // Offsets only grow; a batch that goes back is garbage (e.g. a block of an older file).
-      if (location.baseOffset < this.nextOffset || location.lastOffset < location.baseOffset) break;
-      if (verify && !this.crcOk(position, location.size)) break;
+      if (location.baseOffset < this.nextOffset || location.lastOffset < location.baseOffset || location.lastOffset - this.baseOffset > SEGMENT_POSITION_MAX) break;
+      if (verify) {
+        if (position + location.size > chunkStart + chunkLength && !(await fill(position, location.size))) break;
+        const at = position - chunkStart;
+        if (chunk.readUInt32BE(at + CRC) !== crc32c(chunk, at + ATTRIBUTES, at + location.size)) break;
+      }
       this.track(location);
       position += location.size;
     }
     return position;
-  }
-
-  private crcOk(position: number, size: number): boolean {
-    const batch = Buffer.allocUnsafe(size);
-    if (fs.readSync(this.fd, batch, 0, size, position) < size) return false;
-    return batch.readUInt32BE(CRC) === crc32c(batch, ATTRIBUTES, size);
-  }
-
-  /** The header of the batch at `position`, or null when it is not a plausible batch. */
-  readHeaderAt(position: number): BatchLocation | null {
-    const read = fs.readSync(this.fd, this.header, 0, HEADER_SIZE, position);
-    if (read < HEADER_SIZE) return null;
-    return parseLocation(this.header, 0, position);
   }
 
   private track(location: BatchLocation): void {
@@ -148,39 +284,107 @@ export class Segment {
     this.nextOffset = location.lastOffset + 1;
   }
 
-  /** Epoch changes recorded in this segment's batches, in order. */
+  /** Epoch changes recorded in this segment's batches, in order (only the scanned tail when !epochsComplete). */
   epochStarts(): Array<{ epoch: number; startOffset: number }> {
     const out: Array<{ epoch: number; startOffset: number }> = [];
     for (let i = 0; i < this.epochChanges.length; i += 2) out.push({ epoch: this.epochChanges[i]!, startOffset: this.epochChanges[i + 1]! });
     return out;
   }
 
-  /**
-   * Appends whole batches (already validated and given offsets). In the file (the page cache)
-   * before it returns. A failed write (disk full) is cut back off so the file stays whole batches.
-   */
-  append(data: Buffer, locations: BatchLocation[], now: number): void {
-    let written = 0;
-    try {
-      while (written < data.length) written += fs.writeSync(this.fd, data, written, data.length - written, this.size + written);
-    } catch (error) {
-      if (written > 0) fs.ftruncateSync(this.fd, this.size);
-      throw error;
-    }
-    for (const location of locations) this.track({ ...location, position: this.size + location.position });
-    this.size += data.length;
-    this.lastModifiedMs = now;
+  /** Reads every batch header (no CRC) to learn the epoch changes of a segment whose indexes came from files. */
+  async scanEpochs(): Promise<Array<{ epoch: number; startOffset: number }>> {
+    const out: Array<{ epoch: number; startOffset: number }> = [];
+    await this.walkHeaders(0, this.size, (location) => {
+      const last = out[out.length - 1];
+      if (location.leaderEpoch >= 0 && (last === undefined || location.leaderEpoch > last.epoch)) out.push({ epoch: location.leaderEpoch, startOffset: location.baseOffset });
+      return false;
+    });
+    return out;
   }
 
-  /** The batch that contains `offset` (or the first after it), or null past the end. */
-  findBatch(offset: number): BatchLocation | null {
-    for (let position = this.indexedPositionBefore(offset); position < this.size; ) {
-      const location = this.readHeaderAt(position);
-      if (location === null) return null;
-      if (location.lastOffset >= offset) return location;
-      position += location.size;
+  /**
+   * Appends whole batches (validated, offsets assigned) with one positional writev at `size`.
+   * Only once every byte is written do `size`, the indexes and the offsets advance. A failed
+   * write (ENOSPC, EIO) is cut back off, leaving the file exactly as before, and throws
+   * SegmentWriteError; `rolledBack` false means the cut failed too and the file is suspect.
+   */
+  async append(buffers: Buffer[], bytes: number, locations: BatchLocation[], now: number): Promise<void> {
+    const position = this.size;
+    this.acquire();
+    try {
+      try {
+        await writeAllAt(this.fd, buffers, position);
+      } catch (error) {
+        try {
+          await truncateFd(this.fd, position);
+        } catch {
+          throw new SegmentWriteError(error, false);
+        }
+        throw new SegmentWriteError(error, true);
+      }
+    } finally {
+      this.release();
     }
-    return null;
+    for (const location of locations) this.track({ ...location, position: position + location.position });
+    this.size = position + bytes;
+    this.version++;
+    this.lastModifiedMs = now;
+    this.hint(locations[0]!.baseOffset, position);
+  }
+
+  private hint(offset: number, position: number): void {
+    if (this.hints.size >= POSITION_HINTS_MAX) this.hints.clear();
+    this.hints.set(offset, position);
+  }
+
+  /** Where the batch holding `offset` (or the first after it) starts, or null when the segment ends before it. */
+  async findBatch(offset: number): Promise<{ baseOffset: number; position: number } | null> {
+    if (offset >= this.nextOffset) return null;
+    const hinted = this.hints.get(offset);
+    if (hinted !== undefined && hinted < this.size) return { baseOffset: offset, position: hinted };
+    let found: BatchLocation | null = null;
+    await this.walkHeaders(this.indexedPositionBefore(offset), this.size, (location) => {
+      if (location.lastOffset < offset) return false;
+      found = location;
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * Calls `visit` for each batch header from `from` to `end` until it returns true. Reads
+   * blocks of HEADER_BLOCK_BYTES and jumps over batches larger than a block.
+   */
+  private async walkHeaders(from: number, end: number, visit: (location: BatchLocation) => boolean): Promise<void> {
+    this.acquire();
+    try {
+      let block = EMPTY;
+      let blockStart = 0;
+      let blockLength = 0;
+      for (let position = from; position + HEADER_SIZE <= end; ) {
+        if (position < blockStart || position + HEADER_SIZE > blockStart + blockLength) {
+          const length = Math.min(HEADER_BLOCK_BYTES, end - position);
+          if (block.length < length) block = Buffer.allocUnsafe(HEADER_BLOCK_BYTES);
+          blockStart = position;
+          blockLength = await readAt(this.fd, block, 0, length, position);
+          if (blockLength < HEADER_SIZE) return;
+        }
+        const location = parseLocation(block, position - blockStart, position);
+        if (location === null || visit(location)) return;
+        position += location.size;
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  private async readHeaderAt(position: number, end: number): Promise<BatchLocation | null> {
+    let found: BatchLocation | null = null;
+    await this.walkHeaders(position, end, (location) => {
+      found = location;
+      return true;
+    });
+    return found;
   }
 
   /** Binary search of the sparse index: the position of the last entry at or before `offset`. */
@@ -200,86 +404,148 @@ export class Segment {
   }
 
   /** The first batch whose max timestamp is >= `timestamp`, or null. */
-  findByTimestamp(timestamp: number): BatchLocation | null {
+  async findByTimestamp(timestamp: number): Promise<BatchLocation | null> {
     if (this.maxTimestamp < timestamp) return null;
     // Every batch up to an entry's offset has a max timestamp <= the entry's: start after the
     // last entry still below `timestamp` (its own batch is checked again, harmlessly).
     let startOffset = this.baseOffset;
     for (let i = 0; i < this.timeIndex.length && this.timeIndex[i]! < timestamp; i += 2) startOffset = this.timeIndex[i + 1]!;
-    let location = this.findBatch(startOffset);
-    while (location !== null) {
-      if (location.maxTimestamp >= timestamp) return location;
-      const next = location.position + location.size;
-      location = next < this.size ? this.readHeaderAt(next) : null;
-    }
-    return null;
+    let found: BatchLocation | null = null;
+    await this.walkHeaders(this.indexedPositionBefore(startOffset), this.size, (location) => {
+      if (location.lastOffset < startOffset || location.maxTimestamp < timestamp) return false;
+      found = location;
+      return true;
+    });
+    return found;
   }
 
   /**
    * Whole batches from `position` (a batch boundary), up to `maxBytes`, or the first batch
-   * whole when `minOne` and it is larger. One read of up to `maxBytes` (two when the first
-   * batch is larger), then the batch headers are walked in memory to cut at a batch end.
+   * whole when `minOne` and it is larger: one read of up to `maxBytes` (a second only when the
+   * first batch is larger), then the headers are walked in memory to cut at a batch end.
+   * Never reads past `size` (what completed writes hold).
    */
-  read(position: number, maxBytes: number, minOne: boolean): Buffer {
-    const available = this.size - position;
-    if (available <= 0) return Buffer.alloc(0);
+  async read(position: number, maxBytes: number, minOne: boolean): Promise<Buffer> {
+    const end = this.size;
+    const available = end - position;
+    if (available <= 0) return EMPTY;
     let want = Math.min(maxBytes, available);
-    if (minOne) {
-      const first = this.readHeaderAt(position);
-      if (first === null) return Buffer.alloc(0);
-      want = Math.max(want, Math.min(first.size, available));
+    if (minOne) want = Math.max(want, Math.min(HEADER_SIZE, available));
+    if (want <= 0) return EMPTY;
+    this.acquire();
+    try {
+      let out = Buffer.allocUnsafe(want);
+      let read = await readAt(this.fd, out, 0, want, position);
+      let cut = wholeBatches(out, read);
+      if (cut === 0 && minOne && read >= LOG_OVERHEAD) {
+        const first = Math.min(LOG_OVERHEAD + out.readInt32BE(BATCH_LENGTH), available);
+        if (first > read) {
+          out = Buffer.allocUnsafe(first);
+          read = await readAt(this.fd, out, 0, first, position);
+          cut = wholeBatches(out, read);
+        }
+      }
+      if (cut > 0) {
+        const last = lastBatchStart(out, cut);
+        this.hint(Number(out.readBigInt64BE(last + BASE_OFFSET)) + out.readInt32BE(last + LAST_OFFSET_DELTA) + 1, position + cut);
+      }
+      return cut === out.length ? out : out.subarray(0, cut);
+    } finally {
+      this.release();
     }
-    if (want <= 0) return Buffer.alloc(0);
-    const out = Buffer.allocUnsafe(want);
-    const read = fs.readSync(this.fd, out, 0, want, position);
-    let end = 0;
-    while (end + LOG_OVERHEAD <= read) {
-      const size = LOG_OVERHEAD + out.readInt32BE(end + BATCH_LENGTH);
-      if (size < HEADER_SIZE || end + size > read) break;
-      end += size;
-    }
-    return out.subarray(0, end);
   }
 
-  /** Cuts the segment at `position` (a batch boundary) and rebuilds its indexes. */
-  truncateAt(position: number): void {
-    fs.ftruncateSync(this.fd, position);
+  /** Cuts the segment at `position` (a batch boundary) and rebuilds its in-memory indexes for what remains. */
+  async truncateAt(position: number): Promise<void> {
+    await truncateFd(this.fd, position);
     this.size = position;
-    this.rebuild(false);
+    this.version++;
+    this.hints.clear();
+    // Keep the index entries before the cut except the last, and rescan from that one.
+    let keep = 0;
+    while (keep < this.offsetIndex.length && this.offsetIndex[keep + 1]! < position) keep += 2;
+    const from = keep === 0 ? 0 : this.offsetIndex[keep - 1]!;
+    const fromOffset = keep === 0 ? this.baseOffset : this.baseOffset + this.offsetIndex[keep - 2]!;
+    this.offsetIndex.length = Math.max(0, keep - 2);
+    let times = 0;
+    while (times < this.timeIndex.length && this.timeIndex[times + 1]! < fromOffset) times += 2;
+    this.timeIndex.length = times;
+    this.maxTimestamp = times === 0 ? -1 : this.timeIndex[times - 2]!;
+    this.maxTimestampOffset = times === 0 ? -1 : this.timeIndex[times - 1]!;
+    let epochs = 0;
+    while (epochs < this.epochChanges.length && this.epochChanges[epochs + 1]! < fromOffset) epochs += 2;
+    this.epochChanges.length = epochs;
+    this.nextOffset = fromOffset;
+    this.bytesSinceIndex = this.indexIntervalBytes;
+    await this.scan(from, position, false);
   }
 
-  flush(): void {
-    if (this.fd >= 0) fs.fsyncSync(this.fd);
+  /** fdatasync: the data (and the size) reach the disk. */
+  async sync(): Promise<void> {
+    if (this.fd < 0) return;
+    this.acquire();
+    try {
+      await datasyncFd(this.fd);
+    } finally {
+      this.release();
+    }
   }
 
-  /** Writes the in-memory indexes to their files (at roll and close), in Kafka's layouts. */
-  saveIndexes(): void {
-    const offsets = Buffer.alloc(this.offsetIndex.length * 4);
+  /** Writes the in-memory indexes to their files (temp + rename, fsynced), in Kafka's layouts. */
+  async saveIndexes(): Promise<void> {
+    const version = this.version;
+    const offsets = Buffer.allocUnsafe(this.offsetIndex.length * 4);
     for (let i = 0; i < this.offsetIndex.length; i += 2) {
       offsets.writeUInt32BE(this.offsetIndex[i]!, i * 4);
       offsets.writeUInt32BE(this.offsetIndex[i + 1]!, i * 4 + 4);
     }
-    fs.writeFileSync(this.file('.index'), offsets);
-    const times = Buffer.alloc(this.timeIndex.length * 6);
+    const times = Buffer.allocUnsafe(this.timeIndex.length * 6);
     for (let i = 0; i < this.timeIndex.length; i += 2) {
       times.writeBigInt64BE(BigInt(this.timeIndex[i]!), i * 6);
       times.writeUInt32BE(this.timeIndex[i + 1]! - this.baseOffset, i * 6 + 8);
     }
-    fs.writeFileSync(this.file('.timeindex'), times);
+    await writeFileAtomically(this.file('.index'), offsets, true);
+    await writeFileAtomically(this.file('.timeindex'), times, true);
+    if (this.version === version) this.savedVersion = version;
   }
 
-  close(): void {
-    if (this.fd < 0) return;
-    this.saveIndexes();
-    fs.closeSync(this.fd);
-    this.fd = -1;
+  private acquire(): void {
+    if (this.fd < 0) throw new Error(`segment ${this.logPath} is closed`);
+    this.refs++;
   }
 
-  /** Closes and removes the segment's files. */
-  remove(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+  private release(): void {
+    this.refs--;
+    if (this.refs === 0 && this.closeRequested) void this.closeNow();
+  }
+
+  private async closeNow(): Promise<void> {
+    const fd = this.fd;
+    if (fd < 0) return;
     this.fd = -1;
-    for (const suffix of ['.log', '.index', '.timeindex']) fs.rmSync(this.file(suffix), { force: true });
+    try {
+      await closeFd(fd);
+    } finally {
+      this.closedResolve?.();
+    }
+  }
+
+  /** Closes the descriptor once no read, write or fsync holds it. */
+  close(): Promise<void> {
+    if (this.closed !== null) return this.closed;
+    this.closeRequested = true;
+    this.closed = new Promise<void>((resolve) => {
+      this.closedResolve = resolve;
+    });
+    if (this.refs === 0) void this.closeNow();
+    return this.closed;
+  }
+
+  /** Unlinks the segment's files now and closes the descriptor when the last reader is done. */
+  async remove(): Promise<void> {
+    this.removed = true;
+    await Promise.all(['.log', '.index', '.timeindex'].map((suffix) => fs.promises.rm(this.file(suffix), { force: true })));
+    void this.close();
   }
 }
 
@@ -296,4 +562,25 @@ function parseLocation(buf: Buffer, at: number, position: number): BatchLocation
     maxTimestamp: Number(buf.readBigInt64BE(at + MAX_TIMESTAMP)),
     leaderEpoch: buf.readInt32BE(at + PARTITION_LEADER_EPOCH),
   };
+}
+
+/** Bytes of `buf[0, length)` that are whole batches. */
+function wholeBatches(buf: Buffer, length: number): number {
+  let end = 0;
+  while (end + LOG_OVERHEAD <= length) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(end + BATCH_LENGTH);
+    if (size < HEADER_SIZE || end + size > length) break;
+    end += size;
+  }
+  return end;
+}
+
+/** Start of the last batch in `buf[0, end)` (whole batches). */
+function lastBatchStart(buf: Buffer, end: number): number {
+  let position = 0;
+  for (;;) {
+    const next = position + LOG_OVERHEAD + buf.readInt32BE(position + BATCH_LENGTH);
+    if (next >= end) return position;
+    position = next;
+  }
 }

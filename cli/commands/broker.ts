@@ -3,7 +3,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { startBroker } from '../../broker/broker';
-import { loadBrokerConfig } from '../../broker/config';
+import { LIMIT_DEFAULTS, loadBrokerConfig } from '../../broker/config';
 import { createLogger, loggingOptionsFromEnv } from '../../shared/logging';
 
 interface BrokerArgs {
@@ -20,6 +20,12 @@ interface BrokerArgs {
   'retention-check-interval-ms'?: number;
   'flush-messages'?: number;
   'flush-ms'?: number;
+  'max-connections'?: number;
+  'max-connections-per-ip'?: number;
+  'connections-max-idle-ms'?: number;
+  'request-read-timeout-ms'?: number;
+  'connection-unsent-response-bytes-max'?: number;
+  'auto-create-topics-per-request-max'?: number;
   'log-level'?: string;
 }
 
@@ -41,6 +47,12 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       .option('retention-check-interval-ms', { type: 'number', describe: 'how often retention runs (default 300000)' })
       .option('flush-messages', { type: 'number', describe: 'fsync after this many records (default: never, as Kafka)' })
       .option('flush-ms', { type: 'number', describe: 'fsync this long after an append (default: never, as Kafka)' })
+      .option('max-connections', { type: 'number', describe: `Kafka max.connections: open connections at most, more are closed at accept (default ${LIMIT_DEFAULTS.maxConnections})` })
+      .option('max-connections-per-ip', { type: 'number', describe: `Kafka max.connections.per.ip (default ${LIMIT_DEFAULTS.maxConnectionsPerIp})` })
+      .option('connections-max-idle-ms', { type: 'number', describe: `Kafka connections.max.idle.ms: close connections idle this long (default ${LIMIT_DEFAULTS.connectionsMaxIdleMs})` })
+      .option('request-read-timeout-ms', { type: 'number', describe: `close a connection whose request has not arrived whole this long after its first byte (default ${LIMIT_DEFAULTS.requestReadTimeoutMs})` })
+      .option('connection-unsent-response-bytes-max', { type: 'number', describe: `stop reading a connection's requests while this many response bytes wait to be sent (default ${LIMIT_DEFAULTS.connectionUnsentResponseBytesMax})` })
+      .option('auto-create-topics-per-request-max', { type: 'number', describe: `most unknown topics one Metadata request auto-creates (default ${LIMIT_DEFAULTS.autoCreateTopicsPerRequestMax})` })
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error (default info)' })
       .example('$0 broker --id 1', 'broker 1 on 127.0.0.1:9092, data in ./data/broker-1'),
   handler: async (args) => {
@@ -58,6 +70,12 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       retentionCheckIntervalMs: args['retention-check-interval-ms'],
       flushMessages: args['flush-messages'],
       flushMs: args['flush-ms'],
+      maxConnections: args['max-connections'],
+      maxConnectionsPerIp: args['max-connections-per-ip'],
+      connectionsMaxIdleMs: args['connections-max-idle-ms'],
+      requestReadTimeoutMs: args['request-read-timeout-ms'],
+      connectionUnsentResponseBytesMax: args['connection-unsent-response-bytes-max'],
+      autoCreateTopicsPerRequestMax: args['auto-create-topics-per-request-max'],
     });
     const logger = createLogger(loggingOptionsFromEnv(process.env, args['log-level']));
     const broker = await startBroker(config, logger);

@@ -1,6 +1,7 @@
 /**
  * `samsa consume <topic>`: reads records from partition leaders with Fetch v11 (long polling)
- * and prints partition, offset, timestamp, key and value, one per line (or JSON). Starts at
+ * and prints partition, offset, timestamp, key and value, one per line (or JSON), from batches
+ * in any codec (gzip, snappy, lz4, zstd: shared/kafka/compression.ts). Starts at
  * the end unless --from-beginning or --offset; stops after --max records, after --timeout-ms
  * without new records, or on Ctrl-C.
  */
@@ -12,6 +13,15 @@ import { BootstrapArgs, bootstrapOptions, kafkaFailure, withSession } from '../k
 
 const FETCH_MAX_WAIT_MS = 500;
 const PARTITION_MAX_BYTES = 1024 * 1024;
+
+/**
+ * ISO time of a record timestamp; -1 (none) and values no Date can hold (written before the
+ * broker refused them) are printed as numbers instead of stopping the command.
+ */
+function formatTimestamp(timestamp: number): string {
+  const date = new Date(timestamp);
+  return timestamp >= 0 && !Number.isNaN(date.getTime()) ? date.toISOString() : String(timestamp);
+}
 
 interface ConsumeArgs extends BootstrapArgs {
   topic: string;
@@ -96,7 +106,7 @@ export const consumeCommand: CommandModule<unknown, ConsumeArgs> = {
                 const value = record.value?.toString('utf8') ?? null;
                 const line = args.json
                   ? JSON.stringify({ partition: part.partitionIndex, offset: record.offset, timestamp: record.timestamp, key, value, headers: Object.fromEntries(record.headers.map((h) => [h.key, h.value?.toString('utf8') ?? null])) })
-                  : `${part.partitionIndex}\t${record.offset}\t${new Date(record.timestamp).toISOString()}\t${key ?? ''}\t${value ?? ''}`;
+                  : `${part.partitionIndex}\t${record.offset}\t${formatTimestamp(record.timestamp)}\t${key ?? ''}\t${value ?? ''}`;
                 process.stdout.write(`${line}\n`);
               }
             }

@@ -7,7 +7,7 @@ import * as readline from 'readline';
 import type { Argv, CommandModule } from 'yargs';
 import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaError } from '../../shared/kafka/errors';
-import { buildRecordBatch, NewRecord } from '../../shared/kafka/record-batch';
+import { buildRecordBatchAsync, Compression, NewRecord } from '../../shared/kafka/record-batch';
 import { BootstrapArgs, bootstrapOptions, CliError, kafkaFailure, KafkaSession, partitionForKey, withSession } from '../kafka-admin';
 
 /** Records per Produce request per partition. */
@@ -20,12 +20,12 @@ interface ProduceArgs extends BootstrapArgs {
   header: string[];
   acks: number;
   partition?: number;
-  compression: 'none' | 'gzip';
+  compression: Compression;
 }
 
 async function send(session: KafkaSession, topic: string, partition: number, leader: number, records: NewRecord[], args: ProduceArgs): Promise<void> {
   const connection = await session.broker(leader);
-  const batch = buildRecordBatch(records, { compression: args.compression });
+  const batch = await buildRecordBatchAsync(records, { compression: args.compression });
   const body = { transactionalId: null, acks: args.acks, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] };
   if (args.acks === 0) {
     connection.send(ApiKey.Produce, 7, body);
@@ -47,7 +47,7 @@ export const produceCommand: CommandModule<unknown, ProduceArgs> = {
       .option('header', { type: 'string', array: true, default: [], describe: 'k=v record header, repeatable' })
       .option('acks', { type: 'number', default: 1, choices: [-1, 0, 1], describe: '0 none, 1 leader, -1 all (like 1 until replication)' })
       .option('partition', { type: 'number', describe: 'send every record to this partition' })
-      .option('compression', { type: 'string', default: 'none', choices: ['none', 'gzip'] })
+      .option('compression', { type: 'string', default: 'none', choices: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] })
       .example("printf 'k1:hello\\nk2:world\\n' | $0 produce orders --key-separator :", '') as Argv<ProduceArgs>,
   handler: async (args) => {
     const headers = args.header.map((pair) => {

@@ -11,7 +11,7 @@
  * anything is sliced or allocated, array counts are bounded by the bytes left, and every
  * failure is a KafkaCodecError.
  */
-import { ApiKey } from './api-keys';
+import { API_NAMES } from './messages';
 import { inRange, loadSchema, MessageSchema, SchemaField } from './schema';
 
 export class KafkaCodecError extends Error {
@@ -384,9 +384,6 @@ function messageCodec(schemaName: string, version: number): Compiled {
 
 // ---------------------------------------------------------------------------
 // API names and headers
-
-/** Schema file prefix per API key, from the one ApiKey table. */
-const API_NAMES: Record<number, string> = Object.fromEntries(Object.entries(ApiKey).map(([name, key]) => [key, name]));
 
 export function apiName(apiKey: number): string | undefined {
   return API_NAMES[apiKey];

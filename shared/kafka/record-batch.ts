@@ -1,21 +1,35 @@
 /**
  * RecordBatch v2 (magic 2): validation of what producers send, the header fields the log
- * needs, and, for the CLI and the benchmark, building and decoding batches.
+ * needs, and, for the CLI and the benchmark, building and decoding batches in every codec.
  *
- * The broker stores batches as received and only rewrites baseOffset and partitionLeaderEpoch,
- * which the CRC does not cover, so compressed batches pass through untouched.
+ * The broker stores batches as received: it rewrites baseOffset and partitionLeaderEpoch,
+ * which the CRC does not cover, and, as Kafka's LogValidator does, a maxTimestamp that
+ * disagrees with the records (then the CRC is recomputed). Compressed batches are checked
+ * by decompressing them (bounded: compression.ts) but stored as sent.
  * Offsets are plain numbers: exact below 2^53, i.e. for 9 quadrillion records per partition.
  *
- * Error codes (RecordBatchError.kafkaErrorCode): CORRUPT_MESSAGE for anything that says the
- * bytes are damaged (sizes, magic, CRC, a record count that disagrees with lastOffsetDelta);
- * MESSAGE_TOO_LARGE over max.message.bytes; INVALID_RECORD for well-formed batches a producer
- * may not send (no records, control batches); UNSUPPORTED_COMPRESSION_TYPE for codec > 4.
- * (Kafka itself answers INVALID_RECORD for the count mismatch; our brief asks for
- * CORRUPT_MESSAGE, and both clients treat either as a failed produce.)
+ * Error codes (RecordBatchError.kafkaErrorCode):
+ * - CORRUPT_MESSAGE: the bytes are damaged (sizes, magic, CRC, compressed data that does not
+ *   decompress, records that do not parse to their end, a record count that disagrees with
+ *   lastOffsetDelta or with the records found). Kafka answers INVALID_RECORD for the last
+ *   ones; CORRUPT_MESSAGE is this project's choice (both clients fail the produce on either,
+ *   but treat CORRUPT_MESSAGE as retriable until their delivery timeout).
+ * - INVALID_RECORD: well-formed but not allowed from a producer: no records, the control bit,
+ *   the transactional bit without a producer id, a producer id without a base sequence,
+ *   offset deltas that are not 0..n-1.
+ * - INVALID_TIMESTAMP: the LogAppendTime bit set by a producer, or a timestamp other than -1
+ *   ("none") that is negative, past what a JavaScript Date holds, or outside Kafka's
+ *   message.timestamp.before/after.max.ms window when the caller gives `now`.
+ * - MESSAGE_TOO_LARGE over max.message.bytes, or a compressed batch inflating past the limit.
+ * - UNSUPPORTED_COMPRESSION_TYPE for codec ids 5-7.
  */
-import * as zlib from 'zlib';
 import { crc32c } from './crc32c';
+import { compress, compressSync, CompressionCodec, CompressionError, decompress, SyncCodec } from './compression';
 import { KafkaError } from './errors';
+import { RecordBatchError } from './record-batch-error';
+import { NO_TIMESTAMP, TimestampRange, walkRecords } from './record-walk';
+
+export { RecordBatchError } from './record-batch-error';
 
 export const BASE_OFFSET = 0;
 export const BATCH_LENGTH = 8;
@@ -37,16 +51,6 @@ export const LOG_OVERHEAD = 12;
 
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-
-export class RecordBatchError extends Error {
-  override readonly name = 'RecordBatchError';
-  constructor(
-    readonly kafkaErrorCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface BatchInfo {
   /** Byte position of the batch in the buffer it was read from. */
@@ -70,8 +74,36 @@ export const TIMESTAMP_TYPE_BIT = 0x08;
 export const TRANSACTIONAL_BIT = 0x10;
 export const CONTROL_BIT = 0x20;
 
-/** Default limit on what decodeRecords inflates one compressed batch to (a gzip bomb guard). */
+/**
+ * Default limit on what one compressed batch may decompress to, in validation and decoding:
+ * a 1 MiB batch (max.message.bytes) may legitimately inflate many times over, but not
+ * without bound (a zstd or gzip bomb reaches ratios of 1000:1 and more).
+ */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
+/** The largest timestamp a JavaScript Date holds (ms since the epoch): larger ones break consumers here. */
+export const MAX_TIMESTAMP_MS = 8.64e15;
+
+export interface ValidateOptions {
+  /**
+   * 'client' (default): a producer's batches, checked as Kafka's LogValidator does for
+   * AppendOrigin.CLIENT: the header fields a producer may set and the records inside
+   * (decompressed where needed). 'replication': batches a leader already validated, copied
+   * to a follower: sizes, magic, CRC, codec id and counts only (Kafka's follower appends
+   * skip LogValidator too), so control and transactional batches pass and nothing is inflated.
+   */
+  origin?: 'client' | 'replication';
+  /** Limit on one batch's decompressed size (MESSAGE_TOO_LARGE beyond). */
+  maxDecompressedBytes?: number;
+  /**
+   * The time now, for Kafka's message.timestamp.before.max.ms / after.max.ms: with it, record
+   * timestamps must lie in [now - before, now + after]. Without it only the absolute range
+   * [0, MAX_TIMESTAMP_MS] applies. Both windows default to unlimited, as in Kafka.
+   */
+  now?: number;
+  timestampBeforeMaxMs?: number;
+  timestampAfterMaxMs?: number;
+}
 
 /** Reads the header of the batch at `position` (the caller checked HEADER_SIZE bytes are there). */
 export function parseBatchHeader(buf: Buffer, position: number): BatchInfo {
@@ -96,9 +128,15 @@ export const readBatchHeader = parseBatchHeader;
 
 /**
  * Validates every batch in a Produce `records` field: sizes, magic, CRC-32C (attributes to
- * the end), record count, compression codec. Throws RecordBatchError with the Kafka error code.
+ * the end), codec, counts and, for batches from clients, the header fields a producer may set
+ * and the records inside, decompressed within `maxDecompressedBytes`. A maxTimestamp that
+ * disagrees with the records is corrected in `buf`, with the CRC, as Kafka does. Throws
+ * RecordBatchError with the Kafka error code (see the top of this file).
  */
-export function validateBatches(buf: Buffer, maxBatchBytes: number): { batches: BatchInfo[] } {
+export function validateBatches(buf: Buffer, maxBatchBytes: number, options: ValidateOptions = {}): { batches: BatchInfo[] } {
+  const fromClient = (options.origin ?? 'client') === 'client';
+  const maxDecompressed = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const range = timestampRange(options);
   const batches: BatchInfo[] = [];
   let position = 0;
   if (buf.length === 0) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, 'empty record set');
@@ -116,16 +154,73 @@ export function validateBatches(buf: Buffer, maxBatchBytes: number): { batches: 
     const actual = crc32c(buf, position + ATTRIBUTES, position + size);
     if (expected !== actual) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `CRC mismatch: batch says ${expected.toString(16)}, bytes give ${actual.toString(16)}`);
     const info = parseBatchHeader(buf, position);
-    if ((info.attributes & COMPRESSION_MASK) > 4) throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${info.attributes & COMPRESSION_MASK}`);
-    if ((info.attributes & CONTROL_BIT) !== 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, 'control batches come from transaction coordinators, not producers');
-    if (info.recordCount <= 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, `record count ${info.recordCount}: a batch needs at least one record`);
-    if (info.lastOffsetDelta !== info.recordCount - 1) {
-      throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `record count ${info.recordCount} does not match last offset delta ${info.lastOffsetDelta}`);
+    checkCounts(info);
+    if (fromClient) {
+      checkProducerFields(buf, info);
+      const largest = inspectRecords(buf, info, range, maxDecompressed);
+      if (largest !== info.maxTimestamp) {
+        buf.writeBigInt64BE(BigInt(largest), position + MAX_TIMESTAMP);
+        buf.writeUInt32BE(crc32c(buf, position + ATTRIBUTES, position + size), position + CRC);
+        info.maxTimestamp = largest;
+      }
     }
     batches.push(info);
     position += size;
   }
   return { batches };
+}
+
+function timestampRange(options: ValidateOptions): TimestampRange {
+  if (options.now === undefined) return { minTimestamp: 0, maxTimestamp: MAX_TIMESTAMP_MS };
+  const before = options.timestampBeforeMaxMs ?? Number.POSITIVE_INFINITY;
+  const after = options.timestampAfterMaxMs ?? Number.POSITIVE_INFINITY;
+  return { minTimestamp: Math.max(0, options.now - before), maxTimestamp: Math.min(MAX_TIMESTAMP_MS, options.now + after) };
+}
+
+/** What every batch needs, whoever sent it: a known codec, and a count the log can assign offsets by. */
+function checkCounts(info: BatchInfo): void {
+  const codec = info.attributes & COMPRESSION_MASK;
+  if (codec > 4) throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${codec}`);
+  if (info.recordCount <= 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, `record count ${info.recordCount}: a batch needs at least one record`);
+  if (info.lastOffsetDelta !== info.recordCount - 1) {
+    throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `record count ${info.recordCount} does not match last offset delta ${info.lastOffsetDelta}`);
+  }
+}
+
+/** The header fields a producer controls (Kafka's LogValidator.validateBatch for AppendOrigin.CLIENT). */
+function checkProducerFields(buf: Buffer, info: BatchInfo): void {
+  if ((info.attributes & CONTROL_BIT) !== 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, 'control batches come from transaction coordinators, not producers');
+  if ((info.attributes & TRANSACTIONAL_BIT) !== 0 && info.producerId < 0) {
+    throw new RecordBatchError(KafkaError.INVALID_RECORD, `transactional batch without a producer id (${info.producerId})`);
+  }
+  const baseSequence = buf.readInt32BE(info.position + BASE_SEQUENCE);
+  if (info.producerId >= 0 && baseSequence < 0) {
+    throw new RecordBatchError(KafkaError.INVALID_RECORD, `producer id ${info.producerId} with base sequence ${baseSequence}`);
+  }
+  if ((info.attributes & TIMESTAMP_TYPE_BIT) !== 0) {
+    throw new RecordBatchError(KafkaError.INVALID_TIMESTAMP, 'LogAppendTime is set by the broker, not by producers');
+  }
+  if (info.baseTimestamp !== NO_TIMESTAMP && !(info.baseTimestamp >= 0 && info.baseTimestamp <= MAX_TIMESTAMP_MS)) {
+    throw new RecordBatchError(KafkaError.INVALID_TIMESTAMP, `base timestamp ${info.baseTimestamp}`);
+  }
+}
+
+/** Walks the batch's records (decompressed if need be); returns their largest timestamp. */
+function inspectRecords(buf: Buffer, info: BatchInfo, range: TimestampRange, maxDecompressed: number): number {
+  const start = info.position + HEADER_SIZE;
+  const end = info.position + info.size;
+  if (info.compression === 'none') return walkRecords(buf, start, end, info.baseTimestamp, info.recordCount, range);
+  const records = decompressRecords(info.compression, buf.subarray(start, end), maxDecompressed);
+  return walkRecords(records, 0, records.length, info.baseTimestamp, info.recordCount, range);
+}
+
+function decompressRecords(codec: CompressionCodec, payload: Buffer, maxBytes: number): Buffer {
+  try {
+    return decompress(codec, payload, maxBytes);
+  } catch (error) {
+    if (!(error instanceof CompressionError)) throw error;
+    throw new RecordBatchError(error.reason === 'too-large' ? KafkaError.MESSAGE_TOO_LARGE : KafkaError.CORRUPT_MESSAGE, error.message);
+  }
 }
 
 /** The complete batches in a fetched record set (a fetch may end with a partial batch: it is skipped). */
@@ -250,10 +345,12 @@ class Reader {
   }
 }
 
-/** Builds one RecordBatch v2 (baseOffset 0, producerId -1) holding `records`. */
-export function buildRecordBatch(records: NewRecord[], options: { compression?: 'none' | 'gzip'; baseTimestamp?: number } = {}): Buffer {
+const CODEC_IDS: Record<Compression, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+/** The records of a batch, uncompressed, and the timestamps its header needs. */
+function encodeRecords(records: NewRecord[], baseTimestampOption: number | undefined): { body: Buffer; baseTimestamp: number; maxTimestamp: number } {
   if (records.length === 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, 'a batch needs at least one record');
-  const baseTimestamp = options.baseTimestamp ?? records[0]!.timestamp ?? Date.now();
+  const baseTimestamp = baseTimestampOption ?? records[0]!.timestamp ?? Date.now();
   let maxTimestamp = baseTimestamp;
   const body = new Writer();
   records.forEach((record, index) => {
@@ -275,38 +372,66 @@ export function buildRecordBatch(records: NewRecord[], options: { compression?: 
     body.raw(varintBytes(encoded.length));
     body.raw(encoded);
   });
-  const compression = options.compression ?? 'none';
-  const payload = compression === 'gzip' ? zlib.gzipSync(body.result()) : body.result();
+  return { body: body.result(), baseTimestamp, maxTimestamp };
+}
+
+/** A batch header (baseOffset 0, producerId -1, leader epoch -1) around `payload`, CRC computed. */
+function sealBatch(payload: Buffer, compression: Compression, count: number, baseTimestamp: number, maxTimestamp: number): Buffer {
   const batch = Buffer.alloc(HEADER_SIZE + payload.length);
   batch.writeBigInt64BE(0n, BASE_OFFSET);
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH);
   batch.writeInt32BE(-1, PARTITION_LEADER_EPOCH);
   batch.writeInt8(2, MAGIC);
-  batch.writeInt16BE(compression === 'gzip' ? 1 : 0, ATTRIBUTES);
-  batch.writeInt32BE(records.length - 1, LAST_OFFSET_DELTA);
+  batch.writeInt16BE(CODEC_IDS[compression], ATTRIBUTES);
+  batch.writeInt32BE(count - 1, LAST_OFFSET_DELTA);
   batch.writeBigInt64BE(BigInt(baseTimestamp), BASE_TIMESTAMP);
   batch.writeBigInt64BE(BigInt(maxTimestamp), MAX_TIMESTAMP);
   batch.writeBigInt64BE(-1n, PRODUCER_ID);
   batch.writeInt16BE(-1, PRODUCER_EPOCH);
   batch.writeInt32BE(-1, BASE_SEQUENCE);
-  batch.writeInt32BE(records.length, RECORD_COUNT);
+  batch.writeInt32BE(count, RECORD_COUNT);
   payload.copy(batch, HEADER_SIZE);
   batch.writeUInt32BE(crc32c(batch, ATTRIBUTES, batch.length), CRC);
   return batch;
 }
 
+export interface BuildOptions<C extends Compression = Compression> {
+  compression?: C;
+  baseTimestamp?: number;
+}
+
+/** Builds one RecordBatch v2 (baseOffset 0, producerId -1) holding `records`; zstd needs buildRecordBatchAsync. */
+export function buildRecordBatch(records: NewRecord[], options: BuildOptions<'none' | SyncCodec> = {}): Buffer {
+  const { body, baseTimestamp, maxTimestamp } = encodeRecords(records, options.baseTimestamp);
+  const compression = options.compression ?? 'none';
+  const payload = compression === 'none' ? body : compressSync(compression, body);
+  return sealBatch(payload, compression, records.length, baseTimestamp, maxTimestamp);
+}
+
+/** buildRecordBatch for every codec (zstd's library compresses asynchronously). */
+export async function buildRecordBatchAsync(records: NewRecord[], options: BuildOptions = {}): Promise<Buffer> {
+  const { body, baseTimestamp, maxTimestamp } = encodeRecords(records, options.baseTimestamp);
+  const compression = options.compression ?? 'none';
+  const payload = compression === 'none' ? body : await compress(compression, body);
+  return sealBatch(payload, compression, records.length, baseTimestamp, maxTimestamp);
+}
+
 /**
- * Decodes the records of one batch (uncompressed or gzip; other codecs are refused clearly).
- * A gzip payload is inflated to at most `maxDecompressedBytes` (MESSAGE_TOO_LARGE beyond).
+ * Decodes the records of one batch in any codec. A compressed payload is inflated to at most
+ * `maxDecompressedBytes` (MESSAGE_TOO_LARGE beyond); control batches give no records. In a
+ * LogAppendTime batch every record's timestamp is the batch's maxTimestamp, as Kafka's
+ * consumers read it.
  */
 export function decodeRecords(batch: Buffer, options: { maxDecompressedBytes?: number } = {}): DecodedRecord[] {
   if (batch.length < HEADER_SIZE) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `${batch.length} bytes are not a batch`);
   const info = parseBatchHeader(batch, 0);
   if (info.size < HEADER_SIZE || info.size > batch.length) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `batch of ${info.size} bytes in ${batch.length}`);
   if ((info.attributes & CONTROL_BIT) !== 0) return []; // control batch (transaction markers)
+  const codec = info.attributes & COMPRESSION_MASK;
+  if (codec > 4) throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${codec}`);
   let records: Buffer = batch.subarray(HEADER_SIZE, info.size);
-  if (info.compression === 'gzip') records = gunzip(records, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
-  else if (info.compression !== 'none') throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression ${info.compression} not supported for decoding`);
+  if (info.compression !== 'none') records = decompressRecords(info.compression, records, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
+  const logAppendTime = (info.attributes & TIMESTAMP_TYPE_BIT) !== 0;
   const reader = new Reader(records, 0);
   const out: DecodedRecord[] = [];
   for (let i = 0; i < info.recordCount; i++) {
@@ -326,18 +451,8 @@ export function decodeRecords(batch: Buffer, options: { maxDecompressedBytes?: n
       headers.push({ key: headerKey === null ? '' : headerKey.toString('utf8'), value: reader.bytes() });
     }
     reader.position = end;
-    out.push({ offset: info.baseOffset + offsetDelta, timestamp: info.baseTimestamp + timestampDelta, key, value, headers });
+    const timestamp = logAppendTime ? info.maxTimestamp : info.baseTimestamp + timestampDelta;
+    out.push({ offset: info.baseOffset + offsetDelta, timestamp, key, value, headers });
   }
   return out;
-}
-
-function gunzip(data: Buffer, maxOutputLength: number): Buffer {
-  try {
-    return zlib.gunzipSync(data, { maxOutputLength });
-  } catch (error) {
-    // zlib's errors carry codes: ERR_BUFFER_TOO_LARGE when the output limit is hit, Z_* otherwise.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new RecordBatchError(KafkaError.MESSAGE_TOO_LARGE, `gzip records inflate past ${maxOutputLength} bytes`);
-    throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `gzip records do not inflate (${code ?? 'error'})`);
-  }
 }

@@ -22,6 +22,8 @@ export interface SchemaField {
   taggedVersions: VersionRange | null;
   tag: number | null;
   default: string | null;
+  /** The schema's description of the field (for generated type comments). */
+  about: string | null;
   fields: SchemaField[] | null;
 }
 
@@ -77,6 +79,7 @@ interface RawField {
   taggedVersions?: string;
   tag?: number;
   default?: string | number | boolean;
+  about?: string;
   fields?: RawField[];
 }
 
@@ -94,12 +97,13 @@ function convertFields(raw: RawField[] | undefined): SchemaField[] {
     taggedVersions: parseVersions(field.taggedVersions),
     tag: field.tag ?? null,
     default: field.default === undefined ? null : String(field.default),
+    about: field.about ?? null,
     fields: field.fields === undefined ? null : convertFields(field.fields),
   }));
 }
 
 /** The directory holding the schema files, from the sources or from dist/. */
-function schemaDir(): string {
+export function schemaDir(): string {
   for (let dir = __dirname, i = 0; i < 6; i++, dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'shared', 'kafka', 'schemas');
     if (fs.existsSync(candidate)) return candidate;

@@ -126,11 +126,11 @@ describe('a 3-broker cluster', () => {
     cluster.brokers[index] = await startBroker(cluster.coordinatorUrl, before, { port: cluster.brokers[index]!.port, dataDir: cluster.brokers[index]!.dataDir });
   });
 
-  test('kcat produces lz4-compressed batches to an auto-created topic and reads them back', async () => {
+  test('kcat produces snappy-compressed batches to an auto-created topic and reads them back', async () => {
     const lines = Array.from({ length: 50 }, (_, i) => `line-${i}`);
-    const produced = await run('kcat', ['-b', cluster.bootstrap, '-P', '-t', 'auto-lz4', '-z', 'lz4', '-p', '0'], `${lines.join('\n')}\n`);
+    const produced = await run('kcat', ['-b', cluster.bootstrap, '-P', '-t', 'auto-snappy', '-z', 'snappy', '-p', '0'], `${lines.join('\n')}\n`);
     expect(produced.code).toBe(0);
-    const records = await kcatAll(cluster.bootstrap, 'auto-lz4');
+    const records = await kcatAll(cluster.bootstrap, 'auto-snappy');
     expect(records.map((r) => r.value)).toEqual(lines);
     expect(records.map((r) => r.offset)).toEqual(lines.map((_, i) => i));
   });

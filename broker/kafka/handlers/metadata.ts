@@ -1,55 +1,68 @@
 /**
  * Metadata: brokers, cluster id, controller id, and per partition leader, replicas and ISR,
- * all from the broker's cached picture of the tree. Unknown topics are auto-created when the
- * client allows it and the broker is configured to (Kafka's auto.create.topics.enable).
+ * all from the broker's cached picture of the tree.
+ *
+ * Leaderless partitions (every replica's broker down): leader -1, and the error code
+ * LEADER_NOT_AVAILABLE only when the request names that one topic alone. kafkajs fails a whole
+ * Metadata response on any topic or partition error, so an error on an offline topic would
+ * break every admin call and every producer that lists it beside healthy topics (listTopics
+ * asks for all topics; a producer asks for every topic it ever wrote to). A client that asks
+ * about the offline topic alone gets the retriable error Kafka gives; everyone else sees
+ * leader -1, which kafkajs and librdkafka both treat as "no leader yet" (README, Brokers).
+ *
+ * Unknown topics are auto-created when the client allows it and the broker is configured to
+ * (Kafka's auto.create.topics.enable), without waiting: the answer is LEADER_NOT_AVAILABLE at
+ * once (retriable: the client asks again) while the creation proceeds in one batch. At most
+ * autoCreateTopicsPerRequestMax are started per request; the rest also answer
+ * LEADER_NOT_AVAILABLE and are created when asked again.
  */
 import { KafkaError } from '../../../shared/kafka/errors';
 import { topicNameProblem } from '../../cluster/topic-config';
 import type { TopicView } from '../../context';
-import type { Handler } from './types';
+import type { Handler, ResponseBody } from './types';
 
-function topicBody(topic: TopicView): object {
+type TopicBody = ResponseBody<'Metadata'>['topics'][number];
+
+function topicBody(topic: TopicView, reportLeaderless: boolean): TopicBody {
   return {
-    errorCode: topic.partitions.length === 0 || topic.partitions.every((p) => p.leader < 0) ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
+    errorCode: KafkaError.NONE,
     name: topic.name,
     isInternal: false,
     partitions: topic.partitions.map((p) => ({
-      errorCode: p.leader < 0 ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
+      errorCode: p.leader < 0 && reportLeaderless ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
       partitionIndex: p.partition,
       leaderId: p.leader,
-      leaderEpoch: p.leaderEpoch,
       replicaNodes: p.replicas,
       isrNodes: p.isr,
-      offlineReplicas: [],
     })),
   };
 }
 
-export const metadata: Handler = async ({ context, request }) => {
-  const wanted: Array<{ name: string | null }> | null = request.topics;
-  const allowAutoCreate = request.allowAutoTopicCreation !== false && context.settings.autoCreateTopicsEnable;
-  let view = context.cluster();
-  const topics: object[] = [];
-  if (wanted === null) {
-    for (const topic of view.topics.values()) if (!topic.markedForDeletion) topics.push(topicBody(topic));
+const failed = (name: string, errorCode: number): TopicBody => ({ errorCode, name, isInternal: false, partitions: [] });
+
+export const metadata: Handler<'Metadata'> = ({ context, request, config }) => {
+  const allowAutoCreate = ('allowAutoTopicCreation' in request ? request.allowAutoTopicCreation : true) && context.settings.autoCreateTopicsEnable;
+  const view = context.cluster();
+  const topics: TopicBody[] = [];
+  if (request.topics === null) {
+    for (const topic of view.topics.values()) if (!topic.markedForDeletion) topics.push(topicBody(topic, false));
   } else {
-    for (const { name } of wanted) {
-      if (name === null) continue;
-      let topic = view.topics.get(name);
-      if (topic === undefined && topicNameProblem(name) !== null) {
-        topics.push({ errorCode: KafkaError.INVALID_TOPIC_EXCEPTION, name, isInternal: false, partitions: [] });
-        continue;
+    const named = request.topics.map((t) => t.name);
+    const alone = new Set(named).size === 1;
+    let creating = 0;
+    for (const name of named) {
+      const topic = view.topics.get(name);
+      if (topic !== undefined) {
+        topics.push(topic.markedForDeletion ? failed(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION) : topicBody(topic, alone));
+      } else if (topicNameProblem(name) !== null) {
+        topics.push(failed(name, KafkaError.INVALID_TOPIC_EXCEPTION));
+      } else if (!allowAutoCreate) {
+        topics.push(failed(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION));
+      } else {
+        // Retriable either way: started now, or (past the per-request bound) on a later request.
+        if (creating++ < config.autoCreateTopicsPerRequestMax) void context.admin.autoCreateTopic(name);
+        topics.push(failed(name, KafkaError.LEADER_NOT_AVAILABLE));
       }
-      if (topic === undefined && allowAutoCreate) {
-        await context.admin.autoCreateTopic(name);
-        view = context.cluster();
-        topic = view.topics.get(name);
-        if (topic === undefined) {
-          topics.push({ errorCode: KafkaError.LEADER_NOT_AVAILABLE, name, isInternal: false, partitions: [] });
-          continue;
-        }
-      }
-      topics.push(topic === undefined || topic.markedForDeletion ? { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, name, isInternal: false, partitions: [] } : topicBody(topic));
     }
   }
   return {

@@ -1,44 +1,45 @@
 /**
- * Produce: per partition, checks leadership and size, then appends to the local log
- * (acks 0 and 1; acks=all behaves like acks=1 until replication lands). An acks=0 request
- * gets no response at all, as Kafka does.
+ * Produce: hands each partition's batches to the replica manager with the request's acks
+ * (0 and 1 answer after the local append, all (-1) once the high watermark passes the batch,
+ * within the request's timeoutMs). An acks=0 request gets no response at all, as in Kafka.
  */
 import { KafkaError } from '../../../shared/kafka/errors';
-import { RecordBatchError } from '../../../shared/kafka/record-batch';
-import type { BrokerContext } from '../../context';
+import type { Acks } from '../../partition/replica-manager';
 import type { Handler } from './types';
 
-function appendOne(context: BrokerContext, topic: string, partition: number, records: Buffer | null): { errorCode: number; baseOffset: bigint; logStartOffset: bigint } {
-  const failed = (errorCode: number): { errorCode: number; baseOffset: bigint; logStartOffset: bigint } => ({ errorCode, baseOffset: -1n, logStartOffset: -1n });
-  const view = context.cluster().topics.get(topic);
-  if (view === undefined || partition < 0 || partition >= view.partitions.length) return failed(KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
-  const local = context.localPartition(topic, partition);
-  if (local === null || !local.isLeader || context.isFenced()) return failed(KafkaError.NOT_LEADER_OR_FOLLOWER);
-  if (records === null || records.length === 0) return failed(KafkaError.CORRUPT_MESSAGE);
-  try {
-    const { baseOffset } = local.log.appendAsLeader(records, local.leaderEpoch, Date.now());
-    local.emit('append');
-    return { errorCode: KafkaError.NONE, baseOffset: BigInt(baseOffset), logStartOffset: BigInt(local.log.logStartOffset) };
-  } catch (error) {
-    if (error instanceof RecordBatchError) {
-      context.logger.debug({ topic, partition, err: error.message }, 'produce.rejected');
-      return failed(error.kafkaErrorCode);
-    }
-    context.logger.error({ topic, partition, err: error }, 'produce.failed');
-    return failed(KafkaError.KAFKA_STORAGE_ERROR);
-  }
-}
-
-export const produce: Handler = ({ context, request }) => {
-  const acks: number = request.acks;
+export const produce: Handler<'Produce'> = async ({ context, request }) => {
+  const acks = request.acks;
+  const topics = request.topicData;
+  const entries = topics.flatMap((topic) => topic.partitionData.map((p) => ({ topic: topic.name, partition: p.index, records: p.records })));
   const validAcks = acks === 0 || acks === 1 || acks === -1;
-  const responses = (request.topicData as Array<{ name: string; partitionData: Array<{ index: number; records: Buffer | null }> }>).map((topic) => ({
-    name: topic.name,
-    partitionResponses: topic.partitionData.map((p) => {
-      const result = validAcks ? appendOne(context, topic.name, p.index, p.records) : { errorCode: KafkaError.INVALID_REQUIRED_ACKS, baseOffset: -1n, logStartOffset: -1n };
-      return { index: p.index, errorCode: result.errorCode, baseOffset: result.baseOffset, logAppendTimeMs: -1n, logStartOffset: result.logStartOffset };
-    }),
-  }));
+  const results = validAcks
+    ? await context.replicas.appendRecords(acks as Acks, request.timeoutMs, entries)
+    : entries.map(() => ({ errorCode: KafkaError.INVALID_REQUIRED_ACKS, baseOffset: -1, logStartOffset: -1 }));
   if (acks === 0) return null;
-  return { responses, throttleTimeMs: 0 };
+  let next = 0;
+  return {
+    throttleTimeMs: 0,
+    responses: topics.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((p) => {
+        const result = results[next++]!;
+        return { index: p.index, errorCode: result.errorCode, baseOffset: BigInt(result.baseOffset), logAppendTimeMs: -1n, logStartOffset: BigInt(result.logStartOffset), recordErrors: [], errorMessage: null };
+      }),
+    })),
+  };
 };
+
+/**
+ * Produce v0-2 (message format v0/v1): listed but not served (api-versions.ts). Every partition
+ * answers UNSUPPORTED_VERSION, in the layout of the version asked; acks=0 gets no answer.
+ */
+export function unsupportedProduceBody(request: { acks: number; topicData: Array<{ name: string; partitionData: Array<{ index: number }> }> }): object | null {
+  if (request.acks === 0) return null;
+  return {
+    throttleTimeMs: 0,
+    responses: request.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((p) => ({ index: p.index, errorCode: KafkaError.UNSUPPORTED_VERSION, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null })),
+    })),
+  };
+}

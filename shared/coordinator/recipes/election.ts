@@ -15,7 +15,7 @@
 import { EventEmitter } from 'events';
 import type { CoordinatorClient } from '../client';
 import { childPath } from '../paths';
-import { hasCode } from '../protocol';
+import { CoordinatorError, hasCode } from '../protocol';
 import { incrementCounter, sortBySequence } from './sequence';
 
 export interface LeaderElectionOptions {
@@ -147,7 +147,7 @@ export class LeaderElection extends EventEmitter {
       return;
     }
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    this.lose(hasCode(error) ? error.code : 'check failed');
+    this.lose(error instanceof CoordinatorError ? error.code : 'check failed');
   }
 
   /**

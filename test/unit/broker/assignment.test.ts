@@ -86,7 +86,7 @@ describe('controller decisions', () => {
     { name: 'offline and still nothing alive: no write', before: state(-1, [1], 5), live: [2], after: null },
     { name: 'offline, ISR member back: it leads again', before: state(-1, [1], 5), live: [1, 2], after: { leader: 1, leaderEpoch: 6, isr: [1], controllerEpoch: 9 } },
   ])('$name', ({ before, live, after }) => {
-    expect(electedState(before, new Set(live), 9)).toEqual(after);
+    expect(electedState(before, [1, 2, 3], new Set(live), 9)).toEqual(after);
   });
 
   test('plans creates for missing states and updates (with the version read) for dead leaders; skips topics being deleted', () => {

@@ -1,10 +1,14 @@
 /**
  * CRC-32C and RecordBatch v2: checked against RFC 3720 vectors and against batches encoded
  * by a real client's code (kafkajs's own RecordBatch encoder and decoder), not only itself.
+ * Validation against every kind of poison batch (test/helpers/poison-batches.ts, CRCs
+ * recomputed after the damage), in every codec, with the error code each one must get.
  */
+import { compressSync } from '../../../shared/kafka/compression';
 import { crc32c } from '../../../shared/kafka/crc32c';
 import { KafkaError } from '../../../shared/kafka/errors';
-import { buildRecordBatch, decodeRecords, iterateBatches, RecordBatchError, validateBatches } from '../../../shared/kafka/record-batch';
+import { buildRecordBatch, buildRecordBatchAsync, Compression as Codec, decodeRecords, iterateBatches, MAX_TIMESTAMP_MS, RecordBatchError, validateBatches } from '../../../shared/kafka/record-batch';
+import { goodRecords, NOW, POISON_BATCHES, rawRecord, sealBatch } from '../../helpers/poison-batches';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0');
@@ -25,14 +29,6 @@ async function kafkajsBatch(count: number, compression = Compression.None): Prom
 
 function resealCrc(batch: Buffer): void {
   batch.writeUInt32BE(crc32c(batch, 21, batch.length), 17);
-}
-
-/** A batch whose attributes name codec `codec` and whose payload is opaque bytes (the broker never looks inside). */
-function opaqueCompressedBatch(codec: number): Buffer {
-  const batch = buildRecordBatch([1, 2, 3].map((i) => ({ key: null, value: Buffer.from(`payload-${i}`) })));
-  batch.writeInt16BE(codec, 21);
-  resealCrc(batch);
-  return batch;
 }
 
 function errorCode(action: () => unknown): number {
@@ -83,7 +79,7 @@ describe('RecordBatch v2', () => {
     expect(records[4]!.timestamp).toBe(1_700_000_000_004);
   });
 
-  test('a kafkajs gzip batch validates without decompression and decodes', async () => {
+  test('a kafkajs gzip batch validates (decompressed) and decodes', async () => {
     const batch = await kafkajsBatch(20, Compression.GZIP);
     expect(validateBatches(batch, 1 << 20).batches[0]!.compression).toBe('gzip');
     expect(decodeRecords(batch).map((r) => r.value?.toString())[19]).toBe('value-19');
@@ -147,21 +143,106 @@ describe('RecordBatch v2', () => {
     expect(errorCode(() => validateBatches(batch, 1 << 20))).toBe(code);
   });
 
-  test.each([
-    ['snappy', 2],
-    ['lz4', 3],
-    ['zstd', 4],
-  ] as const)('a %s batch validates without being decompressed; decoding it is refused clearly', (name, codec) => {
-    const batch = opaqueCompressedBatch(codec);
-    expect(validateBatches(batch, 1 << 20).batches[0]).toMatchObject({ compression: name, recordCount: 3, size: batch.length });
-    let message = '';
-    try {
-      decodeRecords(batch);
-    } catch (error) {
-      expect((error as RecordBatchError).kafkaErrorCode).toBe(KafkaError.UNSUPPORTED_COMPRESSION_TYPE);
-      message = (error as Error).message;
+  test.each(['gzip', 'snappy', 'lz4', 'zstd'] as const)('a %s batch validates (records inspected) and decodes', async (codec) => {
+    const records = Array.from({ length: 50 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`value-${i}-${'x'.repeat(i * 10)}`), headers: [{ key: 'h', value: Buffer.from(`${i}`) }], timestamp: NOW + i }));
+    const batch = await buildRecordBatchAsync(records, { compression: codec });
+    expect(batch.readInt16BE(21) & 7).toBe({ gzip: 1, snappy: 2, lz4: 3, zstd: 4 }[codec]);
+    expect(validateBatches(batch, 1 << 20).batches[0]).toMatchObject({ compression: codec, recordCount: 50, maxTimestamp: NOW + 49, size: batch.length });
+    const decoded = decodeRecords(batch);
+    expect(decoded.map((r) => [r.offset, r.timestamp, r.key?.toString(), r.value?.toString(), r.headers[0]?.value?.toString()])).toEqual(records.map((r, i) => [i, NOW + i, `k${i}`, r.value.toString(), `${i}`]));
+  });
+
+  test('snappy: raw blocks (librdkafka) and xerial framing (the Java client) both validate and decode', () => {
+    const body = goodRecords(5);
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const raw = sealBatch(require('snappy').compressSync(body), { recordCount: 5, attributes: 2 });
+    const xerial = sealBatch(compressSync('snappy', body), { recordCount: 5, attributes: 2 });
+    expect(xerial.subarray(61, 69).toString('latin1')).toBe('\x82SNAPPY\0');
+    for (const batch of [raw, xerial]) {
+      expect(validateBatches(batch, 1 << 20).batches[0]!.recordCount).toBe(5);
+      expect(decodeRecords(batch).map((r) => r.value?.toString())).toEqual([0, 1, 2, 3, 4].map((i) => `value-${i}`));
     }
-    expect(message).toBe(`compression ${name} not supported for decoding`);
+  });
+
+  test.each(POISON_BATCHES.map((p) => [p.name, p] as const))('refuses %s', (_name, poison) => {
+    expect(errorCode(() => validateBatches(Buffer.from(poison.batch), 1 << 20))).toBe(poison.code);
+  });
+
+  test.each(['gzip', 'snappy', 'lz4'] as const)('refuses poison records inside %s batches', (codec) => {
+    const id = { gzip: 1, snappy: 2, lz4: 3 }[codec];
+    const cases: Array<[Buffer, number, number]> = [
+      [Buffer.concat([rawRecord({ offsetDelta: 0 }), rawRecord({ offsetDelta: 0 })]), 2, KafkaError.INVALID_RECORD],
+      [Buffer.concat([goodRecords(2), Buffer.from([9])]), 2, KafkaError.CORRUPT_MESSAGE],
+      [rawRecord({ offsetDelta: 0, length: 300 }), 1, KafkaError.CORRUPT_MESSAGE],
+      [rawRecord({ offsetDelta: 0, timestampDelta: -(NOW + 10) }), 1, KafkaError.INVALID_TIMESTAMP],
+    ];
+    for (const [records, count, code] of cases) {
+      expect(errorCode(() => validateBatches(sealBatch(compressSync(codec, records), { recordCount: count, attributes: id }), 1 << 20))).toBe(code);
+    }
+  });
+
+  test('a batch of many records that exactly fits passes; the same bytes with one more counted record fail', () => {
+    expect(validateBatches(sealBatch(goodRecords(200), { recordCount: 200 }), 1 << 20).batches[0]!.recordCount).toBe(200);
+    expect(errorCode(() => validateBatches(sealBatch(goodRecords(200), { recordCount: 201 }), 1 << 20))).toBe(KafkaError.CORRUPT_MESSAGE);
+  });
+
+  test('allowed corners: timestamps -1 (none), idempotent and transactional batches with a producer id, null keys and values, empty header values', async () => {
+    const noTimestamps = sealBatch(rawRecord({ offsetDelta: 0 }), { recordCount: 1, baseTimestamp: -1, maxTimestamp: -1 });
+    expect(validateBatches(noTimestamps, 1 << 20).batches[0]!.maxTimestamp).toBe(-1);
+    const idempotent = sealBatch(goodRecords(3), { recordCount: 3, producerId: 42, producerEpoch: 0, baseSequence: 0 });
+    expect(validateBatches(idempotent, 1 << 20).batches[0]!.producerId).toBe(42);
+    const transactionalPlain = sealBatch(goodRecords(3), { recordCount: 3, producerId: 42, producerEpoch: 0, baseSequence: 3, attributes: 0x10 });
+    expect(validateBatches(transactionalPlain, 1 << 20).batches).toHaveLength(1);
+    const nulls = sealBatch(rawRecord({ offsetDelta: 0, key: null, value: null, headers: [{ key: Buffer.from('h'), value: null }, { key: Buffer.alloc(0), value: Buffer.alloc(0) }] }), { recordCount: 1, maxTimestamp: NOW });
+    expect(validateBatches(nulls, 1 << 20).batches).toHaveLength(1);
+    expect(decodeRecords(nulls)[0]).toMatchObject({ key: null, value: null, headers: [{ key: 'h', value: null }, { key: '', value: Buffer.alloc(0) }] });
+    const kafkajsIdempotent = Buffer.from(
+      (await RecordBatch({ firstTimestamp: NOW, maxTimestamp: NOW, producerId: 9, producerEpoch: 1, firstSequence: 0, transactional: true, records: [KafkaRecord({ offsetDelta: 0, value: Buffer.from('x') })] })).buffer,
+    );
+    expect(validateBatches(kafkajsIdempotent, 1 << 20).batches[0]!.producerId).toBe(9);
+  });
+
+  test('timestamps: Kafka\'s before/after windows apply when the caller gives now; the absolute range always', () => {
+    const batch = (delta: number) => sealBatch(rawRecord({ offsetDelta: 0, timestampDelta: delta }), { recordCount: 1, maxTimestamp: NOW + delta });
+    expect(validateBatches(batch(0), 1 << 20, { now: NOW + 1000, timestampBeforeMaxMs: 1000, timestampAfterMaxMs: 0 }).batches).toHaveLength(1);
+    expect(errorCode(() => validateBatches(batch(0), 1 << 20, { now: NOW + 1001, timestampBeforeMaxMs: 1000 }))).toBe(KafkaError.INVALID_TIMESTAMP);
+    expect(errorCode(() => validateBatches(batch(3_600_001), 1 << 20, { now: NOW, timestampAfterMaxMs: 3_600_000 }))).toBe(KafkaError.INVALID_TIMESTAMP);
+    expect(validateBatches(batch(3_600_000), 1 << 20, { now: NOW, timestampAfterMaxMs: 3_600_000 }).batches).toHaveLength(1);
+    expect(validateBatches(batch(MAX_TIMESTAMP_MS - NOW), 1 << 20).batches).toHaveLength(1);
+    expect(errorCode(() => validateBatches(batch(MAX_TIMESTAMP_MS - NOW + 1), 1 << 20))).toBe(KafkaError.INVALID_TIMESTAMP);
+  });
+
+  test('a maxTimestamp that disagrees with the records is corrected, CRC and all, as Kafka does', async () => {
+    const batch = sealBatch(Buffer.concat([rawRecord({ offsetDelta: 0, timestampDelta: 30 }), rawRecord({ offsetDelta: 1, timestampDelta: 5 })]), { recordCount: 2, maxTimestamp: NOW + 1 });
+    expect(validateBatches(batch, 1 << 20).batches[0]!.maxTimestamp).toBe(NOW + 30);
+    expect(batch.readBigInt64BE(35)).toBe(BigInt(NOW + 30));
+    const decoded = await decodeKafkajsBatch(new Decoder(batch)); // kafkajs checks nothing of it, but must still parse
+    expect(decoded.maxTimestamp).toBe(String(NOW + 30));
+    expect(validateBatches(batch, 1 << 20).batches).toHaveLength(1); // the CRC was resealed
+    const replicated = sealBatch(goodRecords(2), { recordCount: 2, maxTimestamp: 5 });
+    expect(validateBatches(replicated, 1 << 20, { origin: 'replication' }).batches[0]!.maxTimestamp).toBe(5);
+  });
+
+  test("origin 'replication' checks sizes, CRC, codec and counts only: a leader's control and transactional batches pass", () => {
+    const find = (name: string): Buffer => Buffer.from(POISON_BATCHES.find((p) => p.name === name)!.batch);
+    for (const name of ['garbage records', 'the control bit', 'the transactional bit without a producer id', 'the LogAppendTime bit', 'zstd attribute over garbage']) {
+      expect(validateBatches(find(name), 1 << 20, { origin: 'replication' }).batches).toHaveLength(1);
+    }
+    for (const [name, code] of [['a count that disagrees with lastOffsetDelta', KafkaError.CORRUPT_MESSAGE], ['no records', KafkaError.INVALID_RECORD], ['compression codec 5', KafkaError.UNSUPPORTED_COMPRESSION_TYPE]] as const) {
+      expect(errorCode(() => validateBatches(find(name), 1 << 20, { origin: 'replication' }))).toBe(code);
+    }
+    const damaged = buildRecordBatch([{ key: null, value: Buffer.from('v') }]);
+    damaged[damaged.length - 1]! ^= 1;
+    expect(errorCode(() => validateBatches(damaged, 1 << 20, { origin: 'replication' }))).toBe(KafkaError.CORRUPT_MESSAGE);
+  });
+
+  test.each(['gzip', 'lz4', 'zstd'] as const)('a %s bomb is refused with MESSAGE_TOO_LARGE, within the limit it passes', async (codec: Codec) => {
+    const records = [{ key: null, value: Buffer.alloc(2_000_000), timestamp: NOW }];
+    const bomb = await buildRecordBatchAsync(records, { compression: codec });
+    expect(bomb.length).toBeLessThan(20_000);
+    expect(errorCode(() => validateBatches(Buffer.from(bomb), 1 << 20, { maxDecompressedBytes: 1_000_000 }))).toBe(KafkaError.MESSAGE_TOO_LARGE);
+    expect(errorCode(() => decodeRecords(bomb, { maxDecompressedBytes: 1_000_000 }))).toBe(KafkaError.MESSAGE_TOO_LARGE);
+    expect(validateBatches(Buffer.from(bomb), 1 << 20, { maxDecompressedBytes: 3_000_000 }).batches).toHaveLength(1);
   });
 
   test('decodeRecords bounds what gzip inflates to and refuses garbage with codes', () => {
@@ -188,11 +269,11 @@ describe('RecordBatch v2', () => {
     }
   });
 
-  test('random damage (with the CRC resealed) gives RecordBatchError or records, never a crash', () => {
+  test.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const)('random damage to a %s batch (with the CRC resealed) gives RecordBatchError or records, never a crash', async (codec) => {
     let seed = 12345; // printed-seed style: a fixed LCG so any failure replays exactly
     const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const original = buildRecordBatch(Array.from({ length: 5 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), headers: [{ key: 'h', value: Buffer.from('x') }] })));
-    for (let round = 0; round < 2000; round++) {
+    const original = await buildRecordBatchAsync(Array.from({ length: 5 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), headers: [{ key: 'h', value: Buffer.from('x') }] })), { compression: codec });
+    for (let round = 0; round < 1000; round++) {
       const batch = Buffer.from(original);
       const flips = 1 + Math.floor(random() * 4);
       for (let f = 0; f < flips; f++) batch[21 + Math.floor(random() * (batch.length - 21))] = Math.floor(random() * 256);
@@ -201,7 +282,7 @@ describe('RecordBatch v2', () => {
         try {
           action();
         } catch (error) {
-          if (!(error instanceof RecordBatchError)) throw new Error(`round ${round} (seed 12345): ${String(error)}`);
+          if (!(error instanceof RecordBatchError)) throw new Error(`${codec} round ${round} (seed 12345): ${String(error)}`);
         }
       }
     }

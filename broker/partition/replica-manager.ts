@@ -1,0 +1,411 @@
+/**
+ * The partitions this broker holds, and the one door the Kafka handlers use to reach them:
+ * find a partition or the right error, append with an acks level, read for a consumer or a
+ * replica, list offsets, delete records. No handler touches a log or fires an event itself.
+ *
+ * Waiting requests (acks=all produce, fetch long-poll) park in the purgatory keyed by
+ * partition; partitions notify it when their high watermark advances or their state changes.
+ *
+ * Keeping in step with the cluster picture (sync): opens a log for every partition assigned
+ * here, applies each partition's state znode (older states are ignored), keeps log configs in
+ * step with /config/topics. A log is deleted only when a topic deletion that the controller
+ * carries out names it (/admin/delete_topics/<topic>); the broker then acknowledges. Logs the
+ * tree does not mention (a wiped or different coordinator) are never deleted: they are logged
+ * as orphaned and left alone.
+ */
+import type { Clock } from '../../shared/clock';
+import { KafkaError, KafkaProtocolError } from '../../shared/kafka/errors';
+import { RecordBatchError } from '../../shared/kafka/record-batch';
+import type { Logger } from '../../shared/logging';
+import { SerialTask } from '../../shared/serial-task';
+import type { ClusterSnapshot } from '../cluster/metadata-cache';
+import { effectiveConfig, logConfigFor } from '../cluster/topic-config';
+import type { TopicConfig } from '../context';
+import type { LogManager } from '../log/log-manager';
+import { Purgatory } from '../purgatory';
+import { DelayedFetch, DelayedProduce, FetchPartitionResult } from './delayed';
+import { Partition, PartitionEvent, partitionKey } from './partition';
+
+export interface ReplicaManagerSettings {
+  brokerId: number;
+  topicDefaults: TopicConfig;
+  flushMessages: number;
+  flushMs: number;
+  retentionCheckIntervalMs: number;
+}
+
+export interface ReplicaManagerDependencies {
+  logs: LogManager;
+  clock: Clock;
+  fenced(): boolean;
+  /** Records that this broker has deleted its logs of a topic being deleted (the controller waits for every replica). */
+  acknowledgeDeletion(topic: string): Promise<void>;
+  logger: Logger;
+}
+
+export type Acks = 0 | 1 | -1;
+
+export interface ProduceEntry {
+  topic: string;
+  partition: number;
+  records: Buffer | null;
+}
+
+export interface ProduceResult {
+  errorCode: number;
+  baseOffset: number;
+  logStartOffset: number;
+}
+
+export interface FetchEntry {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes: number;
+  /** -1: the client does not say (before Fetch v9). */
+  currentLeaderEpoch: number;
+}
+
+export interface FetchParams {
+  /** -1 for consumers; a broker id for a follower. */
+  replicaId: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  entries: FetchEntry[];
+}
+
+/** No request waits longer than this, whatever it asks (a bound on parked requests). */
+export const REQUEST_WAIT_MAX_MS = 30_000;
+/** Longest a request waits for a running sync that is making this broker a partition's leader. */
+export const SYNC_WAIT_MAX_MS = 5000;
+
+const failed = (errorCode: number): ProduceResult => ({ errorCode, baseOffset: -1, logStartOffset: -1 });
+
+/** The Kafka error code an operating error carries; anything else is a bug and is rethrown. */
+export function kafkaCodeOf(error: unknown): number {
+  if (error instanceof KafkaProtocolError) return error.errorCode;
+  if (error instanceof RecordBatchError) return error.kafkaErrorCode;
+  throw error;
+}
+
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  readonly purgatory = new Purgatory<PartitionEvent>('partitions');
+  private view: ClusterSnapshot | null = null;
+  private readonly syncTask: SerialTask;
+  private readonly orphansLogged = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly settings: Readonly<ReplicaManagerSettings>,
+    private readonly deps: ReplicaManagerDependencies,
+  ) {
+    this.logger = deps.logger;
+    this.syncTask = new SerialTask(
+      async () => {
+        if (this.closed || this.view === null) return false;
+        await this.syncOnce(this.view);
+      },
+      (error) => this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'replicas.sync_failed'),
+    );
+  }
+
+  /** The local partition, whatever its role. */
+  get(topic: string, partition: number): Partition | null {
+    return this.partitions.get(partitionKey(topic, partition)) ?? null;
+  }
+
+  all(): Partition[] {
+    return [...this.partitions.values()];
+  }
+
+  /**
+   * The partition when this broker leads it, or the error to answer: UNKNOWN_TOPIC_OR_PARTITION
+   * when the cluster has no such partition, NOT_LEADER_OR_FOLLOWER (and the leader-epoch and
+   * storage errors) otherwise.
+   */
+  leaderPartition(topic: string, partition: number, currentLeaderEpoch = -1): Partition | { errorCode: number } {
+    const topicView = this.view?.topics.get(topic);
+    if (topicView === undefined || topicView.markedForDeletion || !Number.isInteger(partition) || partition < 0 || partition >= topicView.partitions.length) {
+      return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
+    }
+    const local = this.partitions.get(partitionKey(topic, partition));
+    if (local === undefined) return { errorCode: KafkaError.NOT_LEADER_OR_FOLLOWER };
+    try {
+      local.checkLeader(currentLeaderEpoch);
+    } catch (error) {
+      return { errorCode: kafkaCodeOf(error) };
+    }
+    return local;
+  }
+
+  /**
+   * leaderPartition, but when the cluster picture already names this broker leader and the
+   * local partition is still being opened or brought in step (a sync is running: a topic just
+   * created, a leadership just moved here), waits for that sync, at most SYNC_WAIT_MAX_MS,
+   * rather than send the client away with NOT_LEADER_OR_FOLLOWER. Kafka's leader has its log
+   * before clients learn it leads; this keeps that promise.
+   */
+  private async settledLeaderPartition(topic: string, partition: number, currentLeaderEpoch = -1): Promise<Partition | { errorCode: number }> {
+    const found = this.leaderPartition(topic, partition, currentLeaderEpoch);
+    if (found instanceof Partition || found.errorCode !== KafkaError.NOT_LEADER_OR_FOLLOWER || !this.syncTask.isRunning) return found;
+    if (this.view?.states.get(partitionKey(topic, partition))?.state.leader !== this.settings.brokerId || this.deps.fenced()) return found;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.syncTask.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, SYNC_WAIT_MAX_MS)))]);
+    clearTimeout(timer);
+    return this.leaderPartition(topic, partition, currentLeaderEpoch);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Requests
+
+  /**
+   * Appends each entry to its partition. acks 0/1 answer after the local append; acks=all
+   * (-1) waits in the purgatory until the high watermark passes the appended batch, or
+   * `timeoutMs` (REQUEST_TIMED_OUT), or the leadership goes (NOT_LEADER_OR_FOLLOWER).
+   */
+  async appendRecords(acks: Acks, timeoutMs: number, entries: readonly ProduceEntry[]): Promise<ProduceResult[]> {
+    const results = await Promise.all(entries.map((entry) => this.appendOne(acks, entry)));
+    if (acks !== -1) return results;
+    const waiting = results.flatMap((result, index) => {
+      const partition = this.partitions.get(partitionKey(entries[index]!.topic, entries[index]!.partition));
+      if (result.errorCode !== KafkaError.NONE || partition === undefined) return [];
+      return [{ index, partition, requiredOffset: result.lastOffset + 1 }];
+    });
+    const stripped = results.map(({ errorCode, baseOffset, logStartOffset }) => ({ errorCode, baseOffset, logStartOffset }));
+    if (waiting.length === 0) return stripped;
+    const outcome = await new Promise<Map<number, number>>((resolve) => {
+      const operation = new DelayedProduce(waiting, resolve);
+      if (operation.tryComplete()) return;
+      this.purgatory.wait(operation, Math.min(Math.max(0, timeoutMs), REQUEST_WAIT_MAX_MS));
+    });
+    for (const [index, errorCode] of outcome) if (errorCode !== KafkaError.NONE) stripped[index] = { ...stripped[index]!, errorCode };
+    return stripped;
+  }
+
+  private async appendOne(acks: Acks, entry: ProduceEntry): Promise<ProduceResult & { lastOffset: number }> {
+    const found = await this.settledLeaderPartition(entry.topic, entry.partition);
+    if (!(found instanceof Partition)) return { ...failed(found.errorCode), lastOffset: -1 };
+    if (entry.records === null || entry.records.length === 0) return { ...failed(KafkaError.CORRUPT_MESSAGE), lastOffset: -1 };
+    const config = this.topicConfig(entry.topic);
+    try {
+      const appended = await found.appendAsLeader(entry.records, acks === -1, config['min.insync.replicas']);
+      return { errorCode: KafkaError.NONE, baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, logStartOffset: appended.logStartOffset };
+    } catch (error) {
+      const errorCode = kafkaCodeOf(error);
+      this.logger.debug({ topic: entry.topic, partition: entry.partition, errorCode, err: (error as Error).message }, 'produce.rejected');
+      return { ...failed(errorCode), lastOffset: -1 };
+    }
+  }
+
+  /**
+   * Reads for a consumer (replicaId -1: up to the high watermark) or a follower (up to the log
+   * end). When fewer than minBytes are available and nothing failed, waits in the purgatory
+   * until enough bytes become visible on its partitions, a partition's state changes, or
+   * maxWaitMs passes; then reads once more. A partition named twice is read once (the last
+   * entry wins, as Kafka's request map does).
+   */
+  async fetch(params: FetchParams): Promise<FetchPartitionResult[]> {
+    const entries = dedupe(params.entries);
+    const maxBytes = params.maxBytes > 0 ? params.maxBytes : 0x7fffffff;
+    const first = await this.readAll(params.replicaId, entries, maxBytes);
+    const minBytes = Math.max(0, params.minBytes);
+    const maxWaitMs = Math.min(Math.max(0, params.maxWaitMs), REQUEST_WAIT_MAX_MS);
+    const bytes = first.reduce((sum, result) => sum + result.records.length, 0);
+    const anyError = first.some((result) => result.errorCode !== KafkaError.NONE);
+    // Kafka answers at once when minBytes is 0, when there is enough, or when anything failed.
+    if (minBytes === 0 || bytes >= minBytes || anyError || maxWaitMs === 0 || entries.length === 0) return first;
+    await new Promise<void>((resolve) => this.purgatory.wait(new DelayedFetch(entries.map((e) => partitionKey(e.topic, e.partition)), minBytes - bytes, resolve), maxWaitMs));
+    return this.readAll(params.replicaId, entries, maxBytes);
+  }
+
+  private async readAll(replicaId: number, entries: readonly FetchEntry[], maxBytes: number): Promise<FetchPartitionResult[]> {
+    const results: FetchPartitionResult[] = [];
+    let total = 0;
+    // In order, one at a time: the response byte budget is spent front to back (Kafka's rule), and
+    // the first partition with data gets at least one whole batch.
+    for (const entry of entries) {
+      const found = await this.settledLeaderPartition(entry.topic, entry.partition, entry.currentLeaderEpoch);
+      const base = { topic: entry.topic, partition: entry.partition, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+      if (!(found instanceof Partition)) {
+        results.push({ ...base, errorCode: found.errorCode });
+        continue;
+      }
+      const limit = Math.min(entry.partitionMaxBytes, Math.max(0, maxBytes - total));
+      const minOneBatch = total === 0;
+      try {
+        const read = limit > 0 || minOneBatch
+          ? replicaId >= 0
+            ? await found.readForReplica(replicaId, entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch)
+            : await found.readForConsumer(entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch)
+          : { records: EMPTY, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
+        total += read.records.length;
+        results.push({ ...base, errorCode: KafkaError.NONE, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records });
+      } catch (error) {
+        results.push({ ...base, errorCode: kafkaCodeOf(error), highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset });
+      }
+    }
+    return results;
+  }
+
+  async listOffset(topic: string, partition: number, timestamp: number): Promise<{ errorCode: number; offset: number; timestamp: number }> {
+    const found = await this.settledLeaderPartition(topic, partition);
+    if (!(found instanceof Partition)) return { errorCode: found.errorCode, offset: -1, timestamp: -1 };
+    try {
+      return { errorCode: KafkaError.NONE, ...(await found.offsetFor(timestamp)) };
+    } catch (error) {
+      return { errorCode: kafkaCodeOf(error), offset: -1, timestamp: -1 };
+    }
+  }
+
+  async deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+    const found = await this.settledLeaderPartition(topic, partition);
+    if (!(found instanceof Partition)) return { errorCode: found.errorCode, lowWatermark: -1 };
+    try {
+      return { errorCode: KafkaError.NONE, lowWatermark: await found.deleteRecordsBefore(offset) };
+    } catch (error) {
+      return { errorCode: kafkaCodeOf(error), lowWatermark: -1 };
+    }
+  }
+
+  topicConfig(topic: string): TopicConfig {
+    return effectiveConfig(this.settings.topicDefaults, this.view?.overrides.get(topic) ?? {});
+  }
+
+  /** Fencing changed: every waiter re-evaluates (a fenced leader's acks=all produce fails at once). */
+  fencingChanged(): void {
+    for (const partition of this.partitions.values()) partition.stateChanged();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Keeping in step with the cluster
+
+  /** Brings local partitions in line with the cluster picture (serialised; calls coalesce). */
+  sync(view: ClusterSnapshot): Promise<void> {
+    // An unread picture has no topics; nothing may be concluded from it.
+    if (!view.loaded) return Promise.resolve();
+    this.view = view;
+    return this.syncTask.request();
+  }
+
+  private async syncOnce(view: ClusterSnapshot): Promise<void> {
+    const id = this.settings.brokerId;
+    for (const [topic, assignment] of view.assignments) {
+      if (view.pendingDeletions.has(topic)) continue;
+      const logConfig = logConfigFor(this.topicConfig(topic), this.settings);
+      for (let p = 0; p < assignment.partitions.length; p++) {
+        const replicas = assignment.partitions[p]!;
+        if (!replicas.includes(id)) continue;
+        const local = await this.openPartition(topic, p, logConfig);
+        if (local === null) continue;
+        local.log.updateConfig(logConfig);
+        const state = view.states.get(partitionKey(topic, p))?.state;
+        if (state !== undefined) local.applyState({ leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr, replicas, controllerEpoch: state.controllerEpoch });
+      }
+    }
+    for (const topic of view.pendingDeletions) await this.carryOutDeletion(view, topic);
+    this.logOrphans(view);
+  }
+
+  private async openPartition(topic: string, partition: number, logConfig: ReturnType<typeof logConfigFor>): Promise<Partition | null> {
+    const key = partitionKey(topic, partition);
+    const existing = this.partitions.get(key);
+    if (existing !== undefined) return existing;
+    try {
+      const log = await this.deps.logs.open(topic, partition, logConfig, this.deps.clock.now());
+      const opened = new Partition(topic, partition, log, {
+        brokerId: this.settings.brokerId,
+        clock: this.deps.clock,
+        fenced: this.deps.fenced,
+        onEvent: (eventKey, event) => this.purgatory.notify(eventKey, event),
+        logger: this.logger,
+      });
+      this.partitions.set(key, opened);
+      this.logger.info({ topic, partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset }, 'partition.opened');
+      return opened;
+    } catch (error) {
+      // One unreadable log (disk trouble) must not keep the others from opening; the next picture retries it.
+      this.logger.error({ topic, partition, err: error instanceof Error ? error.message : String(error) }, 'partition.open_failed');
+      return null;
+    }
+  }
+
+  /**
+   * The controller named `topic` for deletion: a replica broker deletes every local log of it,
+   * then acknowledges (the controller completes the deletion once every replica has). A broker
+   * outside the assignment deletes nothing: its logs of that name are not the ones named.
+   */
+  private async carryOutDeletion(view: ClusterSnapshot, topic: string): Promise<void> {
+    const id = this.settings.brokerId;
+    const isReplica = view.assignments.get(topic)?.partitions.some((replicas) => replicas.includes(id)) ?? false;
+    if (!isReplica || view.deletionAcks.get(topic)?.has(id) === true) return;
+    for (const { partition } of this.deps.logs.onDisk().filter((entry) => entry.topic === topic)) {
+      const key = partitionKey(topic, partition);
+      const local = this.partitions.get(key);
+      this.partitions.delete(key);
+      local?.stateChanged(); // its waiters answer now (the topic is marked for deletion)
+      await this.deps.logs.delete(topic, partition);
+      this.logger.warn({ topic, partition, reason: 'topic deletion carried out by the controller' }, 'log.deleted');
+    }
+    // Idempotent: a repeat before the picture shows the acknowledgement finds it there.
+    await this.deps.acknowledgeDeletion(topic);
+    this.logger.info({ topic }, 'topic.deletion_acknowledged');
+  }
+
+  /** Logs the tree does not mention stay; they are reported once each. */
+  private logOrphans(view: ClusterSnapshot): void {
+    for (const { topic, partition } of this.deps.logs.onDisk()) {
+      const key = partitionKey(topic, partition);
+      const assigned = view.assignments.get(topic)?.partitions[partition]?.includes(this.settings.brokerId) ?? false;
+      if (assigned || view.pendingDeletions.has(topic) || this.orphansLogged.has(key)) continue;
+      this.orphansLogged.add(key);
+      this.logger.warn({ topic, partition, dataDir: this.deps.logs.dataDir }, 'log.orphaned');
+    }
+  }
+
+  startTimers(): void {
+    const flushEvery = Number.isFinite(this.settings.flushMs) ? Math.max(10, this.settings.flushMs) : Number.POSITIVE_INFINITY;
+    const every = Math.min(this.settings.retentionCheckIntervalMs, flushEvery);
+    let lastRetention = this.deps.clock.now();
+    let retaining = false;
+    this.timer = setInterval(() => {
+      const now = this.deps.clock.now();
+      for (const partition of this.partitions.values()) partition.log.flushIfDue(now);
+      if (now - lastRetention < this.settings.retentionCheckIntervalMs || retaining) return;
+      lastRetention = now;
+      retaining = true;
+      void (async () => {
+        for (const partition of this.partitions.values()) {
+          try {
+            await partition.log.applyRetention(now);
+          } catch (error) {
+            this.logger.error({ topic: partition.topic, partition: partition.partition, err: error instanceof Error ? error.message : String(error) }, 'log.retention_failed');
+          }
+        }
+      })().finally(() => (retaining = false));
+    }, every);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.purgatory.shutdown();
+    await this.deps.logs.closeAll();
+    this.partitions.clear();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function dedupe(entries: readonly FetchEntry[]): FetchEntry[] {
+  const byKey = new Map<string, FetchEntry>();
+  for (const entry of entries) {
+    // Map.set on a present key keeps its first position and takes the new value (Kafka's LinkedHashMap does the same).
+    byKey.set(partitionKey(entry.topic, entry.partition), entry);
+  }
+  return [...byKey.values()];
+}
