@@ -71,9 +71,9 @@ bench: build
 	@bash scripts/ensure-deps.sh nats-server
 	$(NODE) dist/scripts/bench.js
 
-# 50 idle long-polling consumers against one broker for 10 minutes; prints the broker's RSS (CONSUMERS, DURATION_S, SAMPLE_S).
+# 50 idle long-polling consumers against one broker for 10 minutes; prints its heap after GC (CONSUMERS, DURATION_S, SAMPLE_S, SAMSA_DIST).
 bench-idle: build
-	$(NODE) dist/scripts/bench-idle.js
+	$(NODE) --expose-gc dist/scripts/bench-idle.js
 
 bench-coordinator: build
 	@bash scripts/ensure-deps.sh zookeeper

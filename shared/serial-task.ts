@@ -10,11 +10,12 @@ export class SerialTask {
 
   /**
    * `task` returns false to stop the loop even if asked again (e.g. it was stopped). An error
-   * from `task` goes to `onError`; the loop runs again only if asked meanwhile.
+   * from `task` goes to `onError`, and the loop runs again only if asked meanwhile; without
+   * `onError` it ends the loop and the promise every caller holds rejects with it.
    */
   constructor(
     private readonly task: () => Promise<boolean | void>,
-    private readonly onError: (error: unknown) => void,
+    private readonly onError?: (error: unknown) => void,
   ) {}
 
   get isRunning(): boolean {
@@ -38,12 +39,14 @@ export class SerialTask {
         try {
           if ((await this.task()) === false) return;
         } catch (error) {
+          if (this.onError === undefined) throw error;
           this.onError(error);
           // A request that came during the failed round still gets its run.
         }
       } while (this.again);
     })().finally(() => {
       this.running = null;
+      this.again = false;
     });
     return this.running;
   }

@@ -21,6 +21,7 @@ import { CoordinatorError, hasCode, MultiSubOp, MultiSubResult, unlessCode } fro
 import type { Logger } from '../../shared/logging';
 import { ClusterSnapshot, MetadataCache, PATHS, statePath, topicPath } from '../cluster/metadata-cache';
 import { planDeletions, planStateChanges, StateAction } from './decisions';
+import { SerialTask } from '../../shared/serial-task';
 
 export const CONTROLLER_ELECTION_PATH = '/controller_election';
 /** Backoff before joining the election again after losing it on a live session. */
@@ -49,8 +50,10 @@ export class Controller {
   private stopped = false;
   private rejoinAttempt = 0;
   private rejoinTimer: NodeJS.Timeout | null = null;
-  private working: Promise<void> | null = null;
-  private again = false;
+  private readonly reconciling = new SerialTask(
+    () => this.reconcileRound(),
+    (error) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'controller.reconcile_failed'),
+  );
   /** Per topic waiting for acknowledgements: who was missing when last logged (logged again when that changes). */
   private readonly deletionsWaiting = new Map<string, string>();
   private readonly onChange = (): void => void this.reconcile();
@@ -194,31 +197,24 @@ export class Controller {
     }
   }
 
+  /** One round at a time, coalescing changes that arrive meanwhile. */
   private reconcile(): Promise<void> {
-    if (this.working !== null) {
-      this.again = true;
-      return this.working;
+    return this.reconciling.request();
+  }
+
+  /** False ends the rounds: not leading, or deposed (then resigning). */
+  private async reconcileRound(): Promise<boolean> {
+    const leadership = this.leadership;
+    if (leadership === null) return false;
+    try {
+      await this.reconcileOnce(leadership, this.cache.view);
+    } catch (error) {
+      if (!deposedBy(error)) throw error;
+      this.logger.warn({ epoch: leadership.epoch }, 'controller.deposed');
+      if (this.election !== null) void this.resign(leadership.client, this.election);
+      return false;
     }
-    this.working = (async () => {
-      do {
-        this.again = false;
-        const leadership = this.leadership;
-        if (leadership === null) return;
-        try {
-          await this.reconcileOnce(leadership, this.cache.view);
-        } catch (error) {
-          if (deposedBy(error)) {
-            this.logger.warn({ epoch: leadership.epoch }, 'controller.deposed');
-            if (this.election !== null) void this.resign(leadership.client, this.election);
-            return;
-          }
-          this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'controller.reconcile_failed');
-        }
-      } while (this.again && this.leadership !== null);
-    })().finally(() => {
-      this.working = null;
-    });
-    return this.working;
+    return this.leadership !== null;
   }
 
   private async reconcileOnce(leadership: Leadership, view: ClusterSnapshot): Promise<void> {

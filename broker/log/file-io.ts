@@ -39,7 +39,8 @@ function readOnce(fd: number, buffer: Buffer, offset: number, length: number, po
 
 /** Writes every byte of `buffers` at `position` (one pwritev, more only after a short write). */
 export async function writeAllAt(fd: number, buffers: Buffer[], position: number): Promise<void> {
-  let pending = buffers;
+  // Empty buffers (an empty index of an empty segment) write nothing and would read as a failed write.
+  let pending = buffers.filter((buffer) => buffer.length > 0);
   let at = position;
   while (pending.length > 0) {
     const chunk = pending.length > IOV_MAX ? pending.slice(0, IOV_MAX) : pending;

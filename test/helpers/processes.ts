@@ -2,7 +2,7 @@
  * Real processes for integration tests: free ports on 127.0.0.1, spawn `samsa` (the built
  * dist/), poll conditions with deadlines (never sleep-and-hope), clean up by pid.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -142,4 +142,20 @@ export async function startCoordinator(options: { dataDir?: string; port?: numbe
     return canConnect(port);
   }, 15_000);
   return { process: handle, port, url: `ws://127.0.0.1:${port}`, dataDir };
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (bounded by `timeoutMs`), feeding `input` on stdin; never rejects. */
+export function runCommand(command: string, args: string[], input?: string, options: { timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(command, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
 }

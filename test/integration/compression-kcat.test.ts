@@ -9,26 +9,18 @@
  * Produce at version 3, as Samsa's does (librdkafka issue #4956). The captured bytes, exactly
  * as librdkafka made them, then go to the real broker with the repo's Kafka client.
  */
-import { execFile } from 'child_process';
 import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaConnection } from '../../shared/kafka/client';
 import { COMPRESSION_MASK, iterateBatches } from '../../shared/kafka/record-batch';
 import { startCaptureBroker } from '../helpers/capture-broker';
 import { startCluster, TestCluster } from '../helpers/cluster';
-import { SAMSA_BIN, stopAll } from '../helpers/processes';
+import { runCommand, SAMSA_BIN, stopAll } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
 const CODECS = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
 
-function run(command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(command, args, { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
+const run = runCommand;
 
 const samsa = (args: string[], input?: string) => run(process.execPath, [SAMSA_BIN, ...args], input);
 

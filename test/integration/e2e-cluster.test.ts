@@ -6,23 +6,15 @@
  * controller moves the role to another broker, visible in `samsa cluster` and in the tree;
  * the samsa CLI creates, describes, produces to and consumes from a topic.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { CoordinatorClient } from '../../shared/coordinator/client';
 import { BrokerHandle, startBroker, startCluster, TestCluster } from '../helpers/cluster';
-import { kill, SAMSA_BIN, stopAll, waitFor } from '../helpers/processes';
+import { kill, runCommand, SAMSA_BIN, stopAll, waitFor } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
-function run(command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(command, args, { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
+const run = runCommand;
 
 const samsa = (args: string[], input?: string) => run(process.execPath, [SAMSA_BIN, ...args], input);
 

@@ -7,13 +7,12 @@
  *   other topics (listTopics, createTopics, a producer that also wrote to the offline topic),
  *   its own producers get a retriable error, and kcat -L shows its partition leaderless.
  */
-import { execFile } from 'child_process';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaConnection } from '../../shared/kafka/client';
 import { KafkaError } from '../../shared/kafka/errors';
 import { startCluster, TestCluster } from '../helpers/cluster';
-import { kill, stopAll, waitFor } from '../helpers/processes';
+import { kill, runCommand, stopAll, waitFor } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
@@ -23,14 +22,7 @@ let cluster: TestCluster;
 let kafka: Kafka;
 const connections: KafkaConnection[] = [];
 
-function run(command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(command, args, { timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
+const run = runCommand;
 
 async function connect(port: number): Promise<KafkaConnection> {
   const connection = await KafkaConnection.connect('127.0.0.1', port, { requestTimeoutMs: 10_000 });

@@ -5,25 +5,18 @@
  * and at their offsets, by kcat (librdkafka) and by `samsa consume`. Before the records were
  * validated, most of these were acknowledged and then every consumer of the partition failed.
  */
-import { execFile } from 'child_process';
 import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaConnection } from '../../shared/kafka/client';
 import { buildRecordBatch, buildRecordBatchAsync } from '../../shared/kafka/record-batch';
 import { startCluster, TestCluster } from '../helpers/cluster';
 import { POISON_BATCHES } from '../helpers/poison-batches';
-import { SAMSA_BIN, stopAll, waitFor } from '../helpers/processes';
+import { runCommand, SAMSA_BIN, stopAll, waitFor } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
 const TOPIC = 'poison';
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+const run = runCommand;
 
 let cluster: TestCluster;
 let connection: KafkaConnection;

@@ -17,6 +17,7 @@ import type { CoordinatorClient } from '../client';
 import { childPath } from '../paths';
 import { CoordinatorError, hasCode } from '../protocol';
 import { incrementCounter, sortBySequence } from './sequence';
+import { SerialTask } from '../../serial-task';
 
 export interface LeaderElectionOptions {
   /** The parent of the candidate nodes. */
@@ -36,8 +37,11 @@ export class LeaderElection extends EventEmitter {
   private leading = false;
   private currentEpoch = 0;
   private finished = false;
-  private checking: Promise<void> | null = null;
-  private recheck = false;
+  /** Re-evaluates our place in line; one at a time, again if asked while running; a failure rejects to the caller. */
+  private readonly checks = new SerialTask(async () => {
+    if (this.finished) return false;
+    await this.checkOnce();
+  });
   /** A check failed on a lost connection: run it again once the client is back. */
   private retryOnConnect = false;
   private readonly onState = (state: string): void => {
@@ -89,21 +93,8 @@ export class LeaderElection extends EventEmitter {
     }
   }
 
-  /** Re-evaluates our place in line; runs one at a time, again if asked while running. */
   private check(): Promise<void> {
-    if (this.checking !== null) {
-      this.recheck = true;
-      return this.checking;
-    }
-    this.checking = (async () => {
-      do {
-        this.recheck = false;
-        await this.checkOnce();
-      } while (this.recheck && !this.finished);
-    })().finally(() => {
-      this.checking = null;
-    });
-    return this.checking;
+    return this.checks.request();
   }
 
   private async checkOnce(): Promise<void> {
@@ -128,7 +119,7 @@ export class LeaderElection extends EventEmitter {
       this.emit('predecessorChanged', predecessor);
       this.recheckSoon();
     });
-    if (stat === null) this.recheck = true; // it went between the listing and the watch
+    if (stat === null) void this.checks.request(); // it went between the listing and the watch: one more round (this round's caller handles failures)
   }
 
   private recheckSoon(): void {

@@ -155,3 +155,13 @@ test('CRC-32C: the native and JavaScript implementations agree at every length',
     }
   }
 });
+
+describe('closing an empty log', () => {
+  test('is clean: empty indexes are written, the clean-shutdown marker is there', async () => {
+    const dir = tempDir('empty-close');
+    const log = await PartitionLog.open(dir, DEFAULT_LOG_CONFIG, silent, T0);
+    await log.close();
+    expect(fs.existsSync(path.join(dir, 'clean-shutdown'))).toBe(true);
+    expect(fs.statSync(path.join(dir, '00000000000000000000.index')).size).toBe(0);
+  });
+});
