@@ -44,6 +44,8 @@ async function ensureTree(client: CoordinatorClient): Promise<void> {
 
 export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Logger, options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const logger = rootLogger.child({ brokerId: config.id });
+  // The one clock of the broker's side: the replica manager, the Kafka server and registration take it.
+  const clock = systemClock;
   const identity = { brokerId: config.id, dataDir: config.dataDir, coordinators: config.coordinators };
   const onFatal = options.onFatal ?? ((error: Error) => {
     process.stderr.write(`${error.message}\n`);
@@ -105,7 +107,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     { brokerId: config.id, topicDefaults: config.topicDefaults, flushMessages: config.flushMessages, flushMs: config.flushMs, retentionCheckIntervalMs: config.retentionCheckIntervalMs },
     {
       logs,
-      clock: systemClock,
+      clock,
       fenced: () => fenced,
       acknowledgeDeletion: async (topic) => void (await acknowledgeDeletion(client, topic, config.id)),
       logger: logger.child({ component: 'replicas' }),
@@ -130,13 +132,13 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     admin,
   };
   const controller = new Controller(config.id, cache, logger.child({ component: 'controller' }));
-  const server = new KafkaServer(context, config, logger);
+  const server = new KafkaServer(context, config, logger, clock);
   const port = await server.listen();
   const endpoint = { host: config.advertisedHost, port, rack: null };
 
   const join = async (session: CoordinatorClient): Promise<void> => {
     // Wait up to one session timeout (plus slack) for a registration left by our own crashed predecessor.
-    await registerBroker(session, config.id, endpoint, config.sessionTimeoutMs + 2000, logger);
+    await registerBroker(session, config.id, endpoint, config.sessionTimeoutMs + 2000, logger, clock);
     await cache.start(session);
     await replicas.sync(cache.view);
     await controller.start(session);

@@ -8,6 +8,7 @@ import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { hasCode } from '../../shared/coordinator/protocol';
 import type { Logger } from '../../shared/logging';
 import { PATHS } from './metadata-cache';
+import { Clock, systemClock } from '../../shared/clock';
 
 export class BrokerIdTakenError extends Error {
   override readonly name = 'BrokerIdTakenError';
@@ -19,10 +20,11 @@ export async function registerBroker(
   endpoint: { host: string; port: number; rack: string | null },
   waitMs: number,
   logger: Logger,
+  clock: Clock = systemClock,
 ): Promise<void> {
   const path = `${PATHS.brokerIds}/${id}`;
-  const data = JSON.stringify({ ...endpoint, startedAt: new Date().toISOString() });
-  const deadline = Date.now() + waitMs;
+  const data = JSON.stringify({ ...endpoint, startedAt: new Date(clock.now()).toISOString() });
+  const deadline = clock.now() + waitMs;
   let waited = false;
   for (;;) {
     try {
@@ -34,14 +36,14 @@ export async function registerBroker(
     }
     const stat = await client.exists(path);
     if (stat !== null && stat.ephemeralOwner === client.sessionId) return;
-    if (Date.now() >= deadline) {
+    if (clock.now() >= deadline) {
       throw new BrokerIdTakenError(`broker id ${id} is already registered by a live session (${stat?.ephemeralOwner ?? 'unknown'})`);
     }
     if (!waited) logger.warn({ owner: stat?.ephemeralOwner }, 'broker.id_taken_waiting');
     waited = true;
     // Wait for the registration to go (its session expiring), bounded by the deadline.
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(resolve, Math.max(0, deadline - clock.now()));
       client.exists(path, () => {
         clearTimeout(timer);
         resolve();
