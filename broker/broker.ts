@@ -104,7 +104,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   const cache = new MetadataCache(client, logger.child({ component: 'metadata' }));
   const logs = new LogManager(config.dataDir, logger.child({ component: 'logs' }));
   const replicas = new ReplicaManager(
-    { brokerId: config.id, topicDefaults: config.topicDefaults, flushMessages: config.flushMessages, flushMs: config.flushMs, retentionCheckIntervalMs: config.retentionCheckIntervalMs },
+    { brokerId: config.id, topicDefaults: config.topicDefaults, flushMessages: config.flushMessages, flushMs: config.flushMs, inlineWriteBytesMax: config.inlineWriteBytesMax, retentionCheckIntervalMs: config.retentionCheckIntervalMs },
     {
       logs,
       clock,

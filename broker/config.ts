@@ -27,6 +27,8 @@ export interface BrokerConfig {
   /** flush.messages / flush.ms (Infinity = leave it to the OS, Kafka's default). */
   flushMessages: number;
   flushMs: number;
+  /** Appends of at most this many bytes are written on the event loop (LogConfig.inlineWriteBytesMax); 0 = none. */
+  inlineWriteBytesMax: number;
   /** Kafka's max.connections: open connections at most; more are closed at accept. */
   maxConnections: number;
   /** Kafka's max.connections.per.ip. */
@@ -55,6 +57,7 @@ export interface BrokerFlags {
   retentionCheckIntervalMs?: number;
   flushMessages?: number;
   flushMs?: number;
+  inlineWriteBytesMax?: number;
   maxConnections?: number;
   maxConnectionsPerIp?: number;
   connectionsMaxIdleMs?: number;
@@ -117,6 +120,7 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
     retentionCheckIntervalMs: flags.retentionCheckIntervalMs ?? 300_000,
     flushMessages: flags.flushMessages ?? Number.POSITIVE_INFINITY,
     flushMs: flags.flushMs ?? Number.POSITIVE_INFINITY,
+    inlineWriteBytesMax: flags.inlineWriteBytesMax ?? 16 * 1024,
     maxConnections: flags.maxConnections ?? LIMIT_DEFAULTS.maxConnections,
     maxConnectionsPerIp: flags.maxConnectionsPerIp ?? LIMIT_DEFAULTS.maxConnectionsPerIp,
     connectionsMaxIdleMs: flags.connectionsMaxIdleMs ?? LIMIT_DEFAULTS.connectionsMaxIdleMs,
@@ -141,5 +145,6 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
   // Infinity (the default) leaves flushing to the OS, as Kafka does.
   if (config.flushMessages !== Number.POSITIVE_INFINITY) requireInteger('--flush-messages', config.flushMessages, 1, Number.MAX_SAFE_INTEGER);
   if (config.flushMs !== Number.POSITIVE_INFINITY) requireInteger('--flush-ms', config.flushMs, 0, 2 ** 31 - 1);
+  requireInteger('--inline-write-bytes-max', config.inlineWriteBytesMax, 0, 1024 * 1024);
   return Object.freeze({ ...config, hosts: Object.freeze([...config.hosts]) as string[], coordinators: Object.freeze([...config.coordinators]) as string[] });
 }

@@ -7,6 +7,8 @@ import * as net from 'net';
 import * as path from 'path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** Whose `bin/samsa.js` runs the servers: this checkout, or SAMSA_ROOT (another build, e.g. a worktree of an older commit, for a before/after in one run). */
+export const SAMSA_ROOT = path.resolve(process.env.SAMSA_ROOT ?? REPO_ROOT);
 
 const children: ChildProcess[] = [];
 
@@ -66,10 +68,11 @@ export function stopChildren(): void {
 export async function startSamsa(root: string, brokerArgs: string[] = []): Promise<{ coordinator: Started; broker: Started; brokerPort: number }> {
   const coordinatorPort = await freePort();
   const brokerPort = await freePort();
-  log(`samsa: coordinator on ${coordinatorPort}, broker 1 on ${brokerPort}`);
-  const coordinator = start(process.execPath, ['bin/samsa.js', 'coordinator', '--port', String(coordinatorPort), '--data-dir', path.join(root, 'coordinator'), '--metrics-port', '-1']);
+  log(`samsa (${SAMSA_ROOT}): coordinator on ${coordinatorPort}, broker 1 on ${brokerPort}`);
+  const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
+  const coordinator = start(process.execPath, [samsa, 'coordinator', '--port', String(coordinatorPort), '--data-dir', path.join(root, 'coordinator'), '--metrics-port', '-1']);
   await waitUntil('the coordinator', () => canConnect(coordinatorPort));
-  const broker = start(process.execPath, ['bin/samsa.js', 'broker', '--id', '1', '--port', String(brokerPort), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', path.join(root, 'broker-1'), '--session-timeout-ms', '10000', '--log-level', 'info', ...brokerArgs]);
+  const broker = start(process.execPath, [samsa, 'broker', '--id', '1', '--port', String(brokerPort), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', path.join(root, 'broker-1'), '--session-timeout-ms', '10000', '--log-level', 'info', ...brokerArgs]);
   await waitUntil('broker 1', () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
   if (broker.child.exitCode !== null) throw new Error(`broker exited: ${broker.output()} ${coordinator.output()}`);
   return { coordinator, broker, brokerPort };

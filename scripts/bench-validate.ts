@@ -36,18 +36,34 @@ function measure(batch: Buffer, origin: 'client' | 'replication', logicalBytes: 
   return bytes / 1e6 / (elapsedMs / 1000);
 }
 
-async function main(): Promise<void> {
+export interface ValidationCost {
+  codec: Compression;
+  batchBytes: number;
+  /** MB/s of record bytes as a leader checks a producer's batch (records inspected). */
+  inspectedMbPerSecond: number;
+  /** MB/s as a follower checks a replicated batch (header + CRC only). */
+  headerOnlyMbPerSecond: number;
+}
+
+/** The cost of validation per codec (make bench prints it as JSON lines). */
+export async function validationCost(): Promise<ValidationCost[]> {
   const source = records(1);
   const logicalBytes = source.reduce((sum, r) => sum + r.value!.length + r.key!.length, 0);
-  console.log(`validateBatches: ${RECORDS_PER_BATCH} records of ${RECORD_BYTES} B per batch, MB/s of record bytes (${RUN_MS} ms per case)`);
-  console.log('codec   batch bytes   inspected   header+CRC only');
+  const out: ValidationCost[] = [];
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as Compression[]) {
     const batch = await buildRecordBatchAsync(source, { compression: codec });
     validateBatches(batch, 1 << 20); // warm up, and proves it is valid
-    const inspected = measure(batch, 'client', logicalBytes);
-    const headerOnly = measure(batch, 'replication', logicalBytes);
-    console.log(`${codec.padEnd(7)} ${String(batch.length).padStart(11)}   ${inspected.toFixed(0).padStart(9)}   ${headerOnly.toFixed(0).padStart(15)}`);
+    out.push({ codec, batchBytes: batch.length, inspectedMbPerSecond: Math.round(measure(batch, 'client', logicalBytes)), headerOnlyMbPerSecond: Math.round(measure(batch, 'replication', logicalBytes)) });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  console.log(`validateBatches: ${RECORDS_PER_BATCH} records of ${RECORD_BYTES} B per batch, MB/s of record bytes (${RUN_MS} ms per case)`);
+  console.log('codec   batch bytes   inspected   header+CRC only');
+  for (const cost of await validationCost()) {
+    console.log(`${cost.codec.padEnd(7)} ${String(cost.batchBytes).padStart(11)}   ${String(cost.inspectedMbPerSecond).padStart(9)}   ${String(cost.headerOnlyMbPerSecond).padStart(15)}`);
   }
 }
 
-void main();
+if (require.main === module) void main();

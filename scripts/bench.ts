@@ -18,6 +18,7 @@ import { ApiKey } from '../shared/kafka/api-keys';
 import { KafkaConnection } from '../shared/kafka/client';
 import { buildRecordBatch, iterateBatches, decodeRecords } from '../shared/kafka/record-batch';
 import { canConnect, freePort, log, runBenchmark, start, startSamsa, waitUntil } from './bench-support';
+import { validationCost } from './bench-validate';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const nats = require('nats') as typeof import('nats');
@@ -337,6 +338,7 @@ async function main(): Promise<void> {
     await kafkajsProduce(brokerPort, 'bench-kafkajs', RECORDS_KAFKAJS, 100);
     for (const connection of connections) connection.close();
 
+    if (process.env.BENCH_SYSTEMS === 'samsa') return; // Samsa alone (e.g. comparing two builds with SAMSA_ROOT)
     log(`jetstream: nats-server -js on ${natsPort} (file storage, R1)`);
     const natsBinary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((candidate) => fs.existsSync(candidate)) ?? 'nats-server';
     start(natsBinary, ['-js', '-sd', path.join(root, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)]);
@@ -355,6 +357,9 @@ async function main(): Promise<void> {
       const jetstream = jetstreamResults.get(key);
       if (jetstream !== undefined) ratio(samsa, jetstream);
     }
+    // What the broker's record validation costs on one core (64 KiB batches of 1 KiB records), for reading the produce figures.
+    log('samsa: cost of record validation per codec');
+    for (const cost of await validationCost()) process.stdout.write(`${JSON.stringify({ validation: cost.codec, ...cost })}\n`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

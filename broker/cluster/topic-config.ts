@@ -66,7 +66,7 @@ export function effectiveConfig(defaults: TopicConfig, overrides: TopicOverrides
   return out as unknown as TopicConfig;
 }
 
-export function logConfigFor(topic: TopicConfig, broker: { flushMessages: number; flushMs: number }): LogConfig {
+export function logConfigFor(topic: TopicConfig, broker: { flushMessages: number; flushMs: number; inlineWriteBytesMax: number }): LogConfig {
   return {
     segmentBytes: topic['segment.bytes'],
     retentionMs: topic['retention.ms'],
@@ -74,6 +74,7 @@ export function logConfigFor(topic: TopicConfig, broker: { flushMessages: number
     maxMessageBytes: topic['max.message.bytes'],
     flushMessages: broker.flushMessages,
     flushMs: broker.flushMs,
+    inlineWriteBytesMax: broker.inlineWriteBytesMax,
     indexIntervalBytes: 4096,
   };
 }

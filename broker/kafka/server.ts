@@ -26,7 +26,7 @@ import * as net from 'net';
 import { Clock, systemClock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging';
 import { advertisedRange, ApiKey } from '../../shared/kafka/api-keys';
-import { decodeRequest, decodeRequestHeader, encodeResponse, KafkaCodecError, peekRequestHeader } from '../../shared/kafka/codec';
+import { decodeRequest, decodeRequestHeader, encodeResponseChunks, KafkaCodecError, peekRequestHeader } from '../../shared/kafka/codec';
 import { KafkaError } from '../../shared/kafka/errors';
 import { FrameReader, FrameTooLargeError } from '../../shared/kafka/framing';
 import type { BrokerConfig } from '../config';
@@ -148,7 +148,7 @@ export class KafkaServer {
     socket.setNoDelay(true);
     const peer = `${ip}:${socket.remotePort}`;
     const reader = new FrameReader(this.config.socketRequestMaxBytes);
-    const pending: Array<{ done: boolean; response: Buffer | null }> = [];
+    const pending: Array<{ done: boolean; response: Buffer[] | null }> = [];
     const inFlightMax = this.config.inFlightRequestsPerConnectionMax;
     const unsentMax = this.config.connectionUnsentResponseBytesMax;
     let closed = false;
@@ -187,7 +187,13 @@ export class KafkaServer {
       while (pending.length > 0 && pending[0]!.done) {
         const { response } = pending.shift()!;
         if (response !== null && !closed) {
-          socket.write(response);
+          // The pieces of one frame (record sets referenced, not copied) go out as one write.
+          if (response.length === 1) socket.write(response[0]!);
+          else {
+            socket.cork();
+            for (const piece of response) socket.write(piece);
+            socket.uncork();
+          }
           connection.lastActiveMs = this.clock.now();
         }
       }
@@ -200,11 +206,11 @@ export class KafkaServer {
       if (peek === null) return shut('short header');
       const { apiKey, apiVersion, correlationId } = peek;
       const range = advertisedRange(apiKey);
-      const slot = { done: false, response: null as Buffer | null };
+      const slot = { done: false, response: null as Buffer[] | null };
       if (apiKey === ApiKey.ApiVersions && (range === undefined || apiVersion < range.minVersion || apiVersion > range.maxVersion)) {
         // Answer in the v0 layout with UNSUPPORTED_VERSION and the list, so the client retries.
         slot.done = true;
-        slot.response = encodeResponse(ApiKey.ApiVersions, 0, correlationId, apiVersionsBody(KafkaError.UNSUPPORTED_VERSION));
+        slot.response = encodeResponseChunks(ApiKey.ApiVersions, 0, correlationId, apiVersionsBody(KafkaError.UNSUPPORTED_VERSION));
         pending.push(slot);
         return flush();
       }
@@ -219,7 +225,7 @@ export class KafkaServer {
           throw error;
         }
         slot.done = true;
-        slot.response = body === null ? null : encodeResponse(apiKey, apiVersion, correlationId, body);
+        slot.response = body === null ? null : encodeResponseChunks(apiKey, apiVersion, correlationId, body);
         pending.push(slot);
         return flush();
       }
@@ -241,7 +247,7 @@ export class KafkaServer {
         .then(() => handler({ context: this.context, config: this.config, version: apiVersion, request, closing: this.closing }))
         .then(
           (body) => {
-            slot.response = body === null ? null : encodeResponse(apiKey, apiVersion, correlationId, body);
+            slot.response = body === null ? null : encodeResponseChunks(apiKey, apiVersion, correlationId, body);
             slot.done = true;
             flush();
           },

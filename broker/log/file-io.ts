@@ -55,6 +55,19 @@ export async function writeAllAt(fd: number, buffers: Buffer[], position: number
   }
 }
 
+/** writeAllAt on the calling thread (small appends: see LogConfig.inlineWriteBytesMax). */
+export function writeAllAtSync(fd: number, buffers: Buffer[], position: number): void {
+  let at = position;
+  for (const buffer of buffers) {
+    for (let done = 0; done < buffer.length; ) {
+      const written = fs.writeSync(fd, buffer, done, buffer.length - done, at);
+      if (written === 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+      done += written;
+      at += written;
+    }
+  }
+}
+
 /** Reads up to `length` bytes at `position` into `buffer`; fewer only at the end of the file. */
 export async function readAt(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
   let total = 0;

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { crc32c } from '../../shared/kafka/crc32c';
 import { ATTRIBUTES, BATCH_LENGTH, BASE_OFFSET, CRC, HEADER_SIZE, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH } from '../../shared/kafka/record-batch';
-import { closeFd, datasyncFd, fstatFd, openFd, readAt, truncateFd, writeAllAt, writeFileAtomically } from './file-io';
+import { closeFd, datasyncFd, fstatFd, openFd, readAt, truncateFd, writeAllAt, writeAllAtSync, writeFileAtomically } from './file-io';
 
 export interface BatchLocation {
   baseOffset: number;
@@ -308,15 +308,17 @@ export class Segment {
    * write (ENOSPC, EIO) is cut back off, leaving the file exactly as before, and throws
    * SegmentWriteError; `rolledBack` false means the cut failed too and the file is suspect.
    */
-  async append(buffers: Buffer[], bytes: number, locations: BatchLocation[], now: number): Promise<void> {
+  async append(buffers: Buffer[], bytes: number, locations: BatchLocation[], now: number, inline = false): Promise<void> {
     const position = this.size;
     this.acquire();
     try {
       try {
-        await writeAllAt(this.fd, buffers, position);
+        if (inline) writeAllAtSync(this.fd, buffers, position);
+        else await writeAllAt(this.fd, buffers, position);
       } catch (error) {
         try {
-          await truncateFd(this.fd, position);
+          if (inline) fs.ftruncateSync(this.fd, position);
+          else await truncateFd(this.fd, position);
         } catch {
           throw new SegmentWriteError(error, false);
         }

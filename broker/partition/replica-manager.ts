@@ -31,6 +31,7 @@ export interface ReplicaManagerSettings {
   topicDefaults: TopicConfig;
   flushMessages: number;
   flushMs: number;
+  inlineWriteBytesMax: number;
   retentionCheckIntervalMs: number;
 }
 
@@ -222,33 +223,69 @@ export class ReplicaManager {
     return this.readAll(params.replicaId, entries, maxBytes);
   }
 
+  /**
+   * Kafka's rule for a response's byte budget: partitions in request order, each up to its
+   * partitionMaxBytes and what is left of maxBytes, the first one with data getting at least one
+   * whole batch. When the partition limits together fit in maxBytes the budget cannot bind, so
+   * the reads go to the disk all at once (one round trip through the I/O pool instead of one per
+   * partition); otherwise one after the other.
+   */
   private async readAll(replicaId: number, entries: readonly FetchEntry[], maxBytes: number): Promise<FetchPartitionResult[]> {
+    // Most partitions of a long poll have nothing new: those are answered here, without the log.
+    const quick = entries.map((entry) => this.answerWithoutLog(replicaId, entry));
+    if (quick.every((result) => result !== null)) return quick as FetchPartitionResult[];
+    const budgetCannotBind = entries.reduce((sum, entry) => sum + Math.max(0, entry.partitionMaxBytes), 0) <= maxBytes;
+    if (budgetCannotBind) {
+      const results = await Promise.all(entries.map((entry, index) => quick[index] ?? this.readOne(replicaId, entry, entry.partitionMaxBytes, true)));
+      // Only the first partition with data may pass its limit (by its one whole batch).
+      let seenData = false;
+      return results.map((result, index) => {
+        if (result.records.length === 0) return result;
+        const overLimit = result.records.length > entries[index]!.partitionMaxBytes;
+        const first = !seenData;
+        seenData = true;
+        return overLimit && !first ? { ...result, records: EMPTY } : result;
+      });
+    }
     const results: FetchPartitionResult[] = [];
     let total = 0;
-    // In order, one at a time: the response byte budget is spent front to back (Kafka's rule), and
-    // the first partition with data gets at least one whole batch.
-    for (const entry of entries) {
-      const found = await this.settledLeaderPartition(entry.topic, entry.partition, entry.currentLeaderEpoch);
-      const base = { topic: entry.topic, partition: entry.partition, highWatermark: -1, logStartOffset: -1, records: EMPTY };
-      if (!(found instanceof Partition)) {
-        results.push({ ...base, errorCode: found.errorCode });
-        continue;
-      }
-      const limit = Math.min(entry.partitionMaxBytes, Math.max(0, maxBytes - total));
-      const minOneBatch = total === 0;
-      try {
-        const read = limit > 0 || minOneBatch
-          ? replicaId >= 0
-            ? await found.readForReplica(replicaId, entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch)
-            : await found.readForConsumer(entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch)
-          : { records: EMPTY, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
-        total += read.records.length;
-        results.push({ ...base, errorCode: KafkaError.NONE, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records });
-      } catch (error) {
-        results.push({ ...base, errorCode: kafkaCodeOf(error), highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset });
-      }
+    for (const [index, entry] of entries.entries()) {
+      const result = quick[index] ?? (await this.readOne(replicaId, entry, Math.min(entry.partitionMaxBytes, Math.max(0, maxBytes - total)), total === 0));
+      total += result.records.length;
+      results.push(result);
     }
     return results;
+  }
+
+  /**
+   * The answer for a partition when it needs no read: an error (unless a running sync may make
+   * this broker its leader: then null, and readOne waits for it), or a consumer already at the
+   * high watermark (nothing to read). Null otherwise.
+   */
+  private answerWithoutLog(replicaId: number, entry: FetchEntry): FetchPartitionResult | null {
+    const found = this.leaderPartition(entry.topic, entry.partition, entry.currentLeaderEpoch);
+    const base = { topic: entry.topic, partition: entry.partition, records: EMPTY };
+    if (!(found instanceof Partition)) {
+      return found.errorCode === KafkaError.NOT_LEADER_OR_FOLLOWER && this.syncTask.isRunning ? null : { ...base, highWatermark: -1, logStartOffset: -1, errorCode: found.errorCode };
+    }
+    const atHighWatermark = replicaId < 0 && entry.fetchOffset === found.highWatermark && entry.fetchOffset >= found.log.logStartOffset;
+    return atHighWatermark ? { ...base, errorCode: KafkaError.NONE, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset } : null;
+  }
+
+  private async readOne(replicaId: number, entry: FetchEntry, limit: number, minOneBatch: boolean): Promise<FetchPartitionResult> {
+    const found = await this.settledLeaderPartition(entry.topic, entry.partition, entry.currentLeaderEpoch);
+    const base = { topic: entry.topic, partition: entry.partition, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+    if (!(found instanceof Partition)) return { ...base, errorCode: found.errorCode };
+    try {
+      const read = limit > 0 || minOneBatch
+        ? replicaId >= 0
+          ? await found.readForReplica(replicaId, entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch)
+          : await found.readForConsumer(entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch)
+        : { records: EMPTY, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
+      return { ...base, errorCode: KafkaError.NONE, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records };
+    } catch (error) {
+      return { ...base, errorCode: kafkaCodeOf(error), highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
+    }
   }
 
   async listOffset(topic: string, partition: number, timestamp: number): Promise<{ errorCode: number; offset: number; timestamp: number }> {

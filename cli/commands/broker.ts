@@ -20,6 +20,7 @@ interface BrokerArgs {
   'retention-check-interval-ms'?: number;
   'flush-messages'?: number;
   'flush-ms'?: number;
+  'inline-write-bytes-max'?: number;
   'max-connections'?: number;
   'max-connections-per-ip'?: number;
   'connections-max-idle-ms'?: number;
@@ -47,6 +48,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       .option('retention-check-interval-ms', { type: 'number', describe: 'how often retention runs (default 300000)' })
       .option('flush-messages', { type: 'number', describe: 'fsync after this many records (default: never, as Kafka)' })
       .option('flush-ms', { type: 'number', describe: 'fsync this long after an append (default: never, as Kafka)' })
+      .option('inline-write-bytes-max', { type: 'number', describe: 'appends up to this size are written on the event loop, larger ones and every fsync off it (default 16384; 0 = all off it)' })
       .option('max-connections', { type: 'number', describe: `Kafka max.connections: open connections at most, more are closed at accept (default ${LIMIT_DEFAULTS.maxConnections})` })
       .option('max-connections-per-ip', { type: 'number', describe: `Kafka max.connections.per.ip (default ${LIMIT_DEFAULTS.maxConnectionsPerIp})` })
       .option('connections-max-idle-ms', { type: 'number', describe: `Kafka connections.max.idle.ms: close connections idle this long (default ${LIMIT_DEFAULTS.connectionsMaxIdleMs})` })
@@ -70,6 +72,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       retentionCheckIntervalMs: args['retention-check-interval-ms'],
       flushMessages: args['flush-messages'],
       flushMs: args['flush-ms'],
+      inlineWriteBytesMax: args['inline-write-bytes-max'],
       maxConnections: args['max-connections'],
       maxConnectionsPerIp: args['max-connections-per-ip'],
       connectionsMaxIdleMs: args['connections-max-idle-ms'],

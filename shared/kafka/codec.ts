@@ -94,9 +94,15 @@ export class Reader {
   }
 }
 
+/** Record sets at least this large are referenced by an encoded frame rather than copied into it. */
+export const GATHER_BYTES_MIN = 16 * 1024;
+
 export class Writer {
   buf: Buffer;
   pos = 0;
+  /** Finished pieces of the output before `buf`: copied segments and referenced record sets. */
+  private readonly chunks: Buffer[] = [];
+  private chunkBytes = 0;
   constructor(initial = 1024) {
     this.buf = Buffer.allocUnsafe(initial);
   }
@@ -148,8 +154,36 @@ export class Writer {
     this.buf.set(data, this.pos);
     this.pos += data.length;
   }
+  /**
+   * Bytes the output refers to instead of copying (a Fetch response's record sets, megabytes
+   * each); they must not change until the output is written. Small ones are copied.
+   */
+  attach(data: Buffer): void {
+    if (data.length < GATHER_BYTES_MIN) return this.raw(data);
+    if (this.pos > 0) this.pushChunk(this.buf.subarray(0, this.pos));
+    this.pushChunk(data);
+    // Later bytes go to a fresh buffer: the one just cut off belongs to the chunk list now.
+    this.buf = Buffer.allocUnsafe(1024);
+    this.pos = 0;
+  }
+  private pushChunk(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.chunkBytes += chunk.length;
+  }
+  /** Bytes written so far, referenced pieces included. */
+  get length(): number {
+    return this.chunkBytes + this.pos;
+  }
+  /** One buffer (a copy when pieces were referenced). */
   result(): Buffer {
-    return this.buf.subarray(0, this.pos);
+    if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
+    return Buffer.concat(this.resultChunks(), this.length);
+  }
+  /** The output as pieces to write one after the other, referenced bytes not copied. */
+  resultChunks(): Buffer[] {
+    const tail = this.buf.subarray(0, this.pos);
+    if (this.chunks.length === 0) return [tail];
+    return tail.length > 0 ? [...this.chunks, tail] : [...this.chunks];
   }
 }
 
@@ -245,7 +279,7 @@ function compilePrimitive(type: string, flexible: boolean, nullable: boolean, wh
           const bytes = v as Buffer;
           if (flexible) w.uvarint(bytes.length + 1);
           else w.int32(bytes.length);
-          w.raw(bytes);
+          w.attach(bytes);
         },
         decode: (r) => {
           const length = flexible ? r.uvarint() - 1 : r.int32();
@@ -339,7 +373,7 @@ function compileStruct(fields: SchemaField[], schema: MessageSchema, version: nu
         const inner = new Writer(64);
         codec.encode(inner, object[key]);
         w.uvarint(tag);
-        w.uvarint(inner.pos);
+        w.uvarint(inner.length);
         w.raw(inner.result());
       }
     },
@@ -457,25 +491,43 @@ export function decodeRequest<T = any>(apiKey: number, apiVersion: number, frame
   return body;
 }
 
-function frameWith(write: (w: Writer) => void, sizeHint: number): Buffer {
+function frameWriter(write: (w: Writer) => void, sizeHint: number): Writer {
   const w = new Writer(sizeHint);
   w.int32(0);
   write(w);
-  w.buf.writeInt32BE(w.pos - 4, 0);
-  return w.result();
+  // The size prefix is in the first piece: the start of `buf`, or the first chunk.
+  w.resultChunks()[0]!.writeInt32BE(w.length - 4, 0);
+  return w;
 }
 
-/** A whole response frame, size prefix included. ApiVersions always uses response header v0. */
-export function encodeResponse(apiKey: number, apiVersion: number, correlationId: number, body: object, sizeHint = 1024): Buffer {
+function frameWith(write: (w: Writer) => void, sizeHint: number): Buffer {
+  return frameWriter(write, sizeHint).result();
+}
+
+function responseWriter(apiKey: number, apiVersion: number, correlationId: number, body: object, sizeHint: number): Writer {
   const name = API_NAMES[apiKey];
   if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
   const codec = messageCodec(`${name}Response`, apiVersion);
   const flexibleHeader = apiKey !== 18 && isFlexible(apiKey, apiVersion);
-  return frameWith((w) => {
+  return frameWriter((w) => {
     w.int32(correlationId);
     if (flexibleHeader) w.uvarint(0);
     codec.encode(w, body);
   }, sizeHint);
+}
+
+/** A whole response frame, size prefix included. ApiVersions always uses response header v0. */
+export function encodeResponse(apiKey: number, apiVersion: number, correlationId: number, body: object, sizeHint = 1024): Buffer {
+  return responseWriter(apiKey, apiVersion, correlationId, body, sizeHint).result();
+}
+
+/**
+ * The same frame as pieces to write in order: record sets of GATHER_BYTES_MIN or more are
+ * referenced, not copied (a Fetch response is mostly record sets just read from the log, and
+ * copying them into one buffer cost as much as reading them). Same bytes on the wire.
+ */
+export function encodeResponseChunks(apiKey: number, apiVersion: number, correlationId: number, body: object, sizeHint = 1024): Buffer[] {
+  return responseWriter(apiKey, apiVersion, correlationId, body, sizeHint).resultChunks();
 }
 
 /** A whole request frame, size prefix included. */

@@ -63,7 +63,7 @@ const acknowledged: string[] = [];
 function manager(dataDir = tempDir('replicas')): { replicas: ReplicaManager; dataDir: string; clock: ManualClock } {
   const clock = new ManualClock(T0);
   const replicas = new ReplicaManager(
-    { brokerId: 1, topicDefaults: DEFAULT_TOPIC_CONFIG, flushMessages: Number.POSITIVE_INFINITY, flushMs: Number.POSITIVE_INFINITY, retentionCheckIntervalMs: 60_000 },
+    { brokerId: 1, topicDefaults: DEFAULT_TOPIC_CONFIG, flushMessages: Number.POSITIVE_INFINITY, flushMs: Number.POSITIVE_INFINITY, inlineWriteBytesMax: 16 * 1024, retentionCheckIntervalMs: 60_000 },
     { logs: new LogManager(dataDir, silent), clock, fenced: () => fenced, acknowledgeDeletion: async (topic) => void acknowledged.push(topic), logger: silent },
   );
   managers.push(replicas);
@@ -150,6 +150,23 @@ describe('ReplicaManager: requests', () => {
     const entry = (partition: number, fetchOffset: number) => ({ topic: 't', partition, fetchOffset, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1 });
     const results = await replicas.fetch({ replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, entries: [entry(0, 0), entry(1, 0), entry(0, 0), entry(0, 0)] });
     expect(results.map((r) => [r.partition, r.errorCode])).toEqual([[0, 0], [1, 0]]);
+  });
+
+  test.each([
+    ['read together (the partition limits fit in maxBytes)', 1 << 20],
+    ['read in order (maxBytes binds)', 1500],
+  ])('the byte budget: %s — only the first partition with data may pass its limit, by one whole batch', async (_mode, maxBytes) => {
+    const { replicas } = manager();
+    await replicas.sync(snapshot({ t: { partitions: [[1], [1], [1]] } }));
+    await replicas.appendRecords(1, 1000, [{ topic: 't', partition: 1, records: batch(10, 100) }, { topic: 't', partition: 2, records: batch(10, 100) }]);
+    await replicas.appendRecords(1, 1000, [{ topic: 't', partition: 1, records: batch(1, 10) }, { topic: 't', partition: 2, records: batch(1, 10) }]);
+    const entry = (partition: number) => ({ topic: 't', partition, fetchOffset: 0, partitionMaxBytes: 500, currentLeaderEpoch: -1 });
+    const results = await replicas.fetch({ replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes, entries: [entry(0), entry(1), entry(2)] });
+    const batchesOf = (records: Buffer) => [...iterateBatches(records)].map((b) => b.recordCount);
+    expect(results.map((r) => r.errorCode)).toEqual([0, 0, 0]);
+    expect(batchesOf(results[0]!.records)).toEqual([]); // empty partition
+    expect(batchesOf(results[1]!.records)).toEqual([10]); // first with data: its 1 KiB batch whole, over the 500-byte limit
+    expect(batchesOf(results[2]!.records)).toEqual([]); // the same batch does not fit its limit, and it is not first
   });
 
   test('acks=all: at once with the leader alone in the ISR, NOT_ENOUGH_REPLICAS under min.insync.replicas, REQUEST_TIMED_OUT while a follower lags', async () => {

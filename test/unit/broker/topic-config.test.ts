@@ -76,13 +76,14 @@ describe('effective config', () => {
 
   test('the log config takes sizes and retention from the topic and flushing from the broker', () => {
     const topic = effectiveConfig(DEFAULT_TOPIC_CONFIG, { 'segment.bytes': '4096', 'retention.bytes': '100000', 'max.message.bytes': '2000' });
-    expect(logConfigFor(topic, { flushMessages: 10, flushMs: 500 })).toMatchObject({
+    expect(logConfigFor(topic, { flushMessages: 10, flushMs: 500, inlineWriteBytesMax: 777 })).toMatchObject({
       segmentBytes: 4096,
       retentionMs: DEFAULT_TOPIC_CONFIG['retention.ms'],
       retentionBytes: 100000,
       maxMessageBytes: 2000,
       flushMessages: 10,
       flushMs: 500,
+      inlineWriteBytesMax: 777,
     });
   });
 });

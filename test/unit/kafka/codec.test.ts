@@ -5,7 +5,7 @@
  * kafkajs's own response decoders.
  */
 import { ADVERTISED_VERSIONS, ApiKey, PROTOCOL_VERSIONS, SASL_VERSIONS } from '../../../shared/kafka/api-keys';
-import { apiName, decodeRequest, decodeRequestHeader, decodeResponse, encodeRequest, encodeResponse, KafkaCodecError } from '../../../shared/kafka/codec';
+import { apiName, decodeRequest, decodeRequestHeader, decodeResponse, encodeRequest, encodeResponse, encodeResponseChunks, GATHER_BYTES_MIN, KafkaCodecError } from '../../../shared/kafka/codec';
 import { inRange, loadSchema, MessageSchema, SchemaField } from '../../../shared/kafka/schema';
 import { buildRecordBatch } from '../../../shared/kafka/record-batch';
 
@@ -226,5 +226,28 @@ describe('compatibility with kafkajs 2.2.4', () => {
     );
     expect(joined).toMatchObject({ generationId: 4, groupProtocol: 'RoundRobinAssigner', leaderId: 'm1', memberId: 'm1' });
     expect(joined.members[0]).toMatchObject({ memberId: 'm1', memberMetadata: Buffer.from([9]) });
+  });
+});
+
+describe('responses as pieces (record sets referenced, not copied)', () => {
+  const fetchBody = (sizes: number[]) => ({
+    throttleTimeMs: 0,
+    errorCode: 0,
+    sessionId: 0,
+    responses: [{ topic: 't', partitions: sizes.map((size, i) => ({ partitionIndex: i, errorCode: 0, highWatermark: 5n, lastStableOffset: 5n, logStartOffset: 0n, abortedTransactions: [], preferredReadReplica: -1, records: Buffer.alloc(size, i + 1) })) }],
+  });
+  test.each([
+    ['v11, large and small record sets', 11, [100_000, 10, 0, 20_000]],
+    ['v11, nothing large', 11, [10, 20]],
+    ['v12 (flexible: compact lengths, tagged fields)', 12, [70_000, 5, 16_384]],
+    ['v4, only large', 4, [1 << 20]],
+  ])('%s: the pieces joined are exactly the one-buffer frame, and large record sets are not copied', (_name, version, sizes) => {
+    const body = fetchBody(sizes as number[]);
+    const whole = encodeResponse(ApiKey.Fetch, version as number, 42, body);
+    const pieces = encodeResponseChunks(ApiKey.Fetch, version as number, 42, body);
+    expect(Buffer.concat(pieces).equals(whole)).toBe(true);
+    expect(whole.readInt32BE(0)).toBe(whole.length - 4);
+    const records = body.responses[0]!.partitions.map((p) => p.records);
+    for (const set of records) expect(pieces.some((piece) => piece === set)).toBe(set.length >= GATHER_BYTES_MIN);
   });
 });
