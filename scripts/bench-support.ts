@@ -64,7 +64,7 @@ export function stopChildren(): void {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-/** A coordinator and broker 1 (replication factor 1, no fsync per batch: Kafka's default) under `root`. */
+/** A coordinator and broker 1 (replication factor 1, no fsync per batch: Kafka's default) under `root`; BENCH_BROKER_ARGS adds broker flags. */
 export async function startSamsa(root: string, brokerArgs: string[] = []): Promise<{ coordinator: Started; broker: Started; brokerPort: number }> {
   const coordinatorPort = await freePort();
   const brokerPort = await freePort();
@@ -72,7 +72,7 @@ export async function startSamsa(root: string, brokerArgs: string[] = []): Promi
   const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
   const coordinator = start(process.execPath, [samsa, 'coordinator', '--port', String(coordinatorPort), '--data-dir', path.join(root, 'coordinator'), '--metrics-port', '-1']);
   await waitUntil('the coordinator', () => canConnect(coordinatorPort));
-  const broker = start(process.execPath, [samsa, 'broker', '--id', '1', '--port', String(brokerPort), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', path.join(root, 'broker-1'), '--session-timeout-ms', '10000', '--log-level', 'info', ...brokerArgs]);
+  const broker = start(process.execPath, [samsa, 'broker', '--id', '1', '--port', String(brokerPort), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', path.join(root, 'broker-1'), '--session-timeout-ms', '10000', '--log-level', 'info', ...brokerArgs, ...(process.env.BENCH_BROKER_ARGS ?? '').split(' ').filter(Boolean)]);
   await waitUntil('broker 1', () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
   if (broker.child.exitCode !== null) throw new Error(`broker exited: ${broker.output()} ${coordinator.output()}`);
   return { coordinator, broker, brokerPort };

@@ -11,8 +11,8 @@
  */
 import { BASE_OFFSET, BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD } from '../../shared/kafka/record-batch';
 
-/** Appends larger than this are not kept (a bulk writer is not waiting on latency). */
-export const TAIL_ENTRY_BYTES_MAX = 64 * 1024;
+/** Appends larger than this are not kept (a bulk writer is not waiting on latency, and copying its batches would cost throughput). */
+export const TAIL_ENTRY_BYTES_MAX = 16 * 1024;
 /** Most bytes kept per log. */
 export const TAIL_BYTES_MAX = 512 * 1024;
 
@@ -38,7 +38,10 @@ export class TailCache {
       this.clear();
       if (records.length > TAIL_ENTRY_BYTES_MAX) return;
     }
-    this.entries.push({ segmentBase, baseOffset, endOffset: lastOffset + 1, records: Buffer.from(records) });
+    // A copy (allocUnsafe + copy: Buffer.from(buffer) copies byte by byte in JavaScript).
+    const copy = Buffer.allocUnsafe(records.length);
+    records.copy(copy);
+    this.entries.push({ segmentBase, baseOffset, endOffset: lastOffset + 1, records: copy });
     this.bytes += records.length;
     while (this.bytes > TAIL_BYTES_MAX && this.entries.length > 1) this.bytes -= this.entries.shift()!.records.length;
   }

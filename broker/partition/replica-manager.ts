@@ -96,6 +96,7 @@ export class ReplicaManager {
   private view: ClusterSnapshot | null = null;
   private readonly syncTask: SerialTask;
   private readonly orphansLogged = new Set<string>();
+  private orphansCheckedFor: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly logger: Logger;
@@ -344,7 +345,12 @@ export class ReplicaManager {
       }
     }
     for (const topic of view.pendingDeletions) await this.carryOutDeletion(view, topic);
-    this.logOrphans(view);
+    // Listing the data directory is file I/O: only when the set of topics changed.
+    const topics = [...view.assignments.keys()].sort().join('\n');
+    if (topics !== this.orphansCheckedFor) {
+      this.orphansCheckedFor = topics;
+      this.logOrphans(view);
+    }
   }
 
   private async openPartition(topic: string, partition: number, logConfig: ReturnType<typeof logConfigFor>): Promise<Partition | null> {
