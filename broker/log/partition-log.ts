@@ -576,15 +576,11 @@ export class PartitionLog {
    * batch with `minOneBatch`, as Kafka does), never past `upTo` (the high watermark).
    */
   async read(fetchOffset: number, maxBytes: number, minOneBatch: boolean, upTo = this.logEndOffset): Promise<ReadResult> {
-    const refused = this.refusal();
-    if (refused !== null) throw refused;
-    if (!(fetchOffset >= this.startOffset && fetchOffset <= this.logEndOffset)) throw new OffsetOutOfRangeError(fetchOffset, this.startOffset, this.logEndOffset);
-    // A negative or non-numeric limit reads nothing (or the one batch minOneBatch allows), never everything.
+    const now = this.readNow(fetchOffset, maxBytes, minOneBatch, upTo);
+    if (now !== null) return now;
     const limit = Number.isFinite(maxBytes) && maxBytes > 0 ? Math.floor(maxBytes) : 0;
     let records: Buffer = EMPTY;
-    const cached = fetchOffset < upTo && (limit > 0 || minOneBatch) ? this.tail.read(fetchOffset, limit, minOneBatch, upTo) : null;
-    if (cached !== null) records = cached;
-    else if (fetchOffset < upTo && (limit > 0 || minOneBatch)) {
+    if (fetchOffset < upTo && (limit > 0 || minOneBatch)) {
       for (let segment = this.segmentFor(fetchOffset); segment !== null; segment = this.segmentAfter(segment.baseOffset)) {
         const location = await segment.findBatch(fetchOffset);
         if (location === null) continue;
@@ -593,6 +589,23 @@ export class PartitionLog {
       }
     }
     return { records, logStartOffset: this.startOffset, logEndOffset: this.logEndOffset };
+  }
+
+  /**
+   * `read` when it needs no file: nothing to read, or everything asked for is in the in-memory
+   * tail. Null when the file must be read. Throws what `read` throws (offline, out of range).
+   * A consumer at the end of the log is answered without leaving the event loop's turn.
+   */
+  readNow(fetchOffset: number, maxBytes: number, minOneBatch: boolean, upTo = this.logEndOffset): ReadResult | null {
+    const refused = this.refusal();
+    if (refused !== null) throw refused;
+    if (!(fetchOffset >= this.startOffset && fetchOffset <= this.logEndOffset)) throw new OffsetOutOfRangeError(fetchOffset, this.startOffset, this.logEndOffset);
+    // A negative or non-numeric limit reads nothing (or the one batch minOneBatch allows), never everything.
+    const limit = Number.isFinite(maxBytes) && maxBytes > 0 ? Math.floor(maxBytes) : 0;
+    const result = (records: Buffer): ReadResult => ({ records, logStartOffset: this.startOffset, logEndOffset: this.logEndOffset });
+    if (!(fetchOffset < upTo && (limit > 0 || minOneBatch))) return result(EMPTY);
+    const cached = this.tail.read(fetchOffset, limit, minOneBatch, upTo);
+    return cached === null ? null : result(cached);
   }
 
   private segmentFor(offset: number): Segment | null {

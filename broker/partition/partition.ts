@@ -149,6 +149,14 @@ export class Partition {
     return { records: read.records, highWatermark, logStartOffset: this.log.logStartOffset };
   }
 
+  /** readForConsumer when the log can answer from memory (nothing to read, or the in-memory tail); null otherwise. */
+  readForConsumerNow(fetchOffset: number, maxBytes: number, minOneBatch: boolean, currentLeaderEpoch: number): ConsumerRead | null {
+    this.checkLeader(currentLeaderEpoch);
+    const highWatermark = this.state.highWatermark;
+    const read = this.log.readNow(fetchOffset, maxBytes, minOneBatch, highWatermark);
+    return read === null ? null : { records: read.records, highWatermark, logStartOffset: this.log.logStartOffset };
+  }
+
   /**
    * A follower's read (Fetch with a replica id): up to the log end, and the fetch offset is
    * the follower's log end. Only a broker in the replica list may fetch as a replica

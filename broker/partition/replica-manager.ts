@@ -232,12 +232,13 @@ export class ReplicaManager {
    * partition); otherwise one after the other.
    */
   private async readAll(replicaId: number, entries: readonly FetchEntry[], maxBytes: number): Promise<FetchPartitionResult[]> {
-    // Most partitions of a long poll have nothing new: those are answered here, without the log.
-    const quick = entries.map((entry) => this.answerWithoutLog(replicaId, entry));
-    if (quick.every((result) => result !== null)) return quick as FetchPartitionResult[];
     const budgetCannotBind = entries.reduce((sum, entry) => sum + Math.max(0, entry.partitionMaxBytes), 0) <= maxBytes;
     if (budgetCannotBind) {
-      const results = await Promise.all(entries.map((entry, index) => quick[index] ?? this.readOne(replicaId, entry, entry.partitionMaxBytes, true)));
+      // Partitions with nothing new, or whose new batches are in memory, are answered in this turn.
+      const quick = entries.map((entry) => this.answerWithoutLog(replicaId, entry, entry.partitionMaxBytes, true));
+      const results = quick.every((result) => result !== null)
+        ? (quick as FetchPartitionResult[])
+        : await Promise.all(entries.map((entry, index) => quick[index] ?? this.readOne(replicaId, entry, entry.partitionMaxBytes, true)));
       // Only the first partition with data may pass its limit (by its one whole batch).
       let seenData = false;
       return results.map((result, index) => {
@@ -250,8 +251,9 @@ export class ReplicaManager {
     }
     const results: FetchPartitionResult[] = [];
     let total = 0;
-    for (const [index, entry] of entries.entries()) {
-      const result = quick[index] ?? (await this.readOne(replicaId, entry, Math.min(entry.partitionMaxBytes, Math.max(0, maxBytes - total)), total === 0));
+    for (const entry of entries) {
+      const limit = Math.min(entry.partitionMaxBytes, Math.max(0, maxBytes - total));
+      const result = this.answerWithoutLog(replicaId, entry, limit, total === 0) ?? (await this.readOne(replicaId, entry, limit, total === 0));
       total += result.records.length;
       results.push(result);
     }
@@ -259,18 +261,24 @@ export class ReplicaManager {
   }
 
   /**
-   * The answer for a partition when it needs no read: an error (unless a running sync may make
-   * this broker its leader: then null, and readOne waits for it), or a consumer already at the
-   * high watermark (nothing to read). Null otherwise.
+   * The answer for a partition when it needs no file read, in this turn of the event loop: an
+   * error (unless a running sync may make this broker its leader: then null, and readOne waits
+   * for it), or a consumer's read that the log answers from memory (nothing new, or the new
+   * batches in its in-memory tail). Null otherwise: readOne reads the file.
    */
-  private answerWithoutLog(replicaId: number, entry: FetchEntry): FetchPartitionResult | null {
+  private answerWithoutLog(replicaId: number, entry: FetchEntry, limit: number, minOneBatch: boolean): FetchPartitionResult | null {
     const found = this.leaderPartition(entry.topic, entry.partition, entry.currentLeaderEpoch);
     const base = { topic: entry.topic, partition: entry.partition, records: EMPTY };
     if (!(found instanceof Partition)) {
       return found.errorCode === KafkaError.NOT_LEADER_OR_FOLLOWER && this.syncTask.isRunning ? null : { ...base, highWatermark: -1, logStartOffset: -1, errorCode: found.errorCode };
     }
-    const atHighWatermark = replicaId < 0 && entry.fetchOffset === found.highWatermark && entry.fetchOffset >= found.log.logStartOffset;
-    return atHighWatermark ? { ...base, errorCode: KafkaError.NONE, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset } : null;
+    if (replicaId >= 0) return null;
+    try {
+      const read = limit > 0 || minOneBatch ? found.readForConsumerNow(entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch) : { records: EMPTY, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
+      return read === null ? null : { ...base, errorCode: KafkaError.NONE, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records };
+    } catch (error) {
+      return { ...base, errorCode: kafkaCodeOf(error), highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
+    }
   }
 
   private async readOne(replicaId: number, entry: FetchEntry, limit: number, minOneBatch: boolean): Promise<FetchPartitionResult> {
