@@ -15,6 +15,11 @@ import { BASE_OFFSET, BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD } from '../.
 export const TAIL_ENTRY_BYTES_MAX = 16 * 1024;
 /** Most bytes kept per log. */
 export const TAIL_BYTES_MAX = 512 * 1024;
+/**
+ * Most appends kept per log: a consumer at the tail needs the last few, and every entry is a
+ * long-lived object the garbage collector copies (thousands of small ones lengthened scavenges).
+ */
+export const TAIL_ENTRIES_MAX = 64;
 
 interface Entry {
   /** The segment the entry is in: a read stops at a segment's end, as a read of the file does. */
@@ -43,7 +48,7 @@ export class TailCache {
     records.copy(copy);
     this.entries.push({ segmentBase, baseOffset, endOffset: lastOffset + 1, records: copy });
     this.bytes += records.length;
-    while (this.bytes > TAIL_BYTES_MAX && this.entries.length > 1) this.bytes -= this.entries.shift()!.records.length;
+    while ((this.bytes > TAIL_BYTES_MAX || this.entries.length > TAIL_ENTRIES_MAX) && this.entries.length > 1) this.bytes -= this.entries.shift()!.records.length;
   }
 
   clear(): void {
