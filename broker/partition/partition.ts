@@ -149,12 +149,13 @@ export class Partition {
     return { records: read.records, highWatermark, logStartOffset: this.log.logStartOffset };
   }
 
-  /** readForConsumer when the log can answer from memory (nothing to read, or the in-memory tail); null otherwise. */
-  readForConsumerNow(fetchOffset: number, maxBytes: number, minOneBatch: boolean, currentLeaderEpoch: number): ConsumerRead | null {
+  /**
+   * The records of readForConsumer when the log can answer from memory (nothing to read, or
+   * the in-memory tail), up to the high watermark; null otherwise.
+   */
+  readForConsumerNow(fetchOffset: number, maxBytes: number, minOneBatch: boolean, currentLeaderEpoch: number): Buffer | null {
     this.checkLeader(currentLeaderEpoch);
-    const highWatermark = this.state.highWatermark;
-    const read = this.log.readNow(fetchOffset, maxBytes, minOneBatch, highWatermark);
-    return read === null ? null : { records: read.records, highWatermark, logStartOffset: this.log.logStartOffset };
+    return this.log.readNow(fetchOffset, maxBytes, minOneBatch, this.state.highWatermark);
   }
 
   /**

@@ -267,18 +267,22 @@ export class ReplicaManager {
    * batches in its in-memory tail). Null otherwise: readOne reads the file.
    */
   private answerWithoutLog(replicaId: number, entry: FetchEntry, limit: number, minOneBatch: boolean): FetchPartitionResult | null {
+    // One object per answer and no intermediate ones: this runs for every partition of every long poll.
     const found = this.leaderPartition(entry.topic, entry.partition, entry.currentLeaderEpoch);
-    const base = { topic: entry.topic, partition: entry.partition, records: EMPTY };
     if (!(found instanceof Partition)) {
-      return found.errorCode === KafkaError.NOT_LEADER_OR_FOLLOWER && this.syncTask.isRunning ? null : { ...base, highWatermark: -1, logStartOffset: -1, errorCode: found.errorCode };
+      if (found.errorCode === KafkaError.NOT_LEADER_OR_FOLLOWER && this.syncTask.isRunning) return null;
+      return { topic: entry.topic, partition: entry.partition, errorCode: found.errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY };
     }
     if (replicaId >= 0) return null;
+    const highWatermark = found.highWatermark;
+    let records: Buffer | null;
     try {
-      const read = limit > 0 || minOneBatch ? found.readForConsumerNow(entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch) : { records: EMPTY, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
-      return read === null ? null : { ...base, errorCode: KafkaError.NONE, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records };
+      records = limit > 0 || minOneBatch ? found.readForConsumerNow(entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch) : EMPTY;
     } catch (error) {
-      return { ...base, errorCode: kafkaCodeOf(error), highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset };
+      return { topic: entry.topic, partition: entry.partition, errorCode: kafkaCodeOf(error), highWatermark, logStartOffset: found.log.logStartOffset, records: EMPTY };
     }
+    if (records === null) return null;
+    return { topic: entry.topic, partition: entry.partition, errorCode: KafkaError.NONE, highWatermark, logStartOffset: found.log.logStartOffset, records };
   }
 
   private async readOne(replicaId: number, entry: FetchEntry, limit: number, minOneBatch: boolean): Promise<FetchPartitionResult> {

@@ -165,3 +165,16 @@ describe('closing an empty log', () => {
     expect(fs.statSync(path.join(dir, '00000000000000000000.index')).size).toBe(0);
   });
 });
+
+describe('offsets past 2^32', () => {
+  test('are written into batches exactly (the two 32-bit halves)', async () => {
+    const log = await PartitionLog.open(tempDir('big-offsets'), DEFAULT_LOG_CONFIG, silent, T0);
+    const start = 2 ** 32 + 5;
+    await log.truncateFullyAndStartAt(start, T0);
+    const appended = await log.appendAsLeader(buildRecordBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }]), 0, T0);
+    expect(appended.baseOffset).toBe(start);
+    const { records } = await log.read(start + 1, 1 << 20, true);
+    expect(decodeRecords(records).map((r) => [r.offset, r.value!.toString()])).toEqual([[start, 'a'], [start + 1, 'b']]);
+    await log.close();
+  });
+});
