@@ -116,16 +116,6 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   cache.on('change', (view) => void replicas.sync(view));
   const admin = new Admin(() => client, cache, config, logger.child({ component: 'admin' }));
   const context: BrokerContext = {
-    settings: {
-      brokerId: config.id,
-      advertisedHost: config.advertisedHost,
-      port: config.port,
-      autoCreateTopicsEnable: config.autoCreateTopics,
-      numPartitions: config.numPartitions,
-      defaultReplicationFactor: config.defaultReplicationFactor,
-      socketRequestMaxBytes: config.socketRequestMaxBytes,
-      inFlightRequestsPerConnectionMax: config.inFlightRequestsPerConnectionMax,
-    },
     logger,
     cluster: () => cache.view,
     replicas,

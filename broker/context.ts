@@ -93,22 +93,8 @@ export interface AdminOperations {
   autoCreateTopic(name: string): Promise<void>;
 }
 
-export interface BrokerSettings {
-  brokerId: number;
-  /** The host/port clients are told (Metadata). */
-  advertisedHost: string;
-  port: number;
-  autoCreateTopicsEnable: boolean;
-  numPartitions: number;
-  defaultReplicationFactor: number;
-  /** socket.request.max.bytes: a larger request closes the connection before any allocation. */
-  socketRequestMaxBytes: number;
-  /** Most requests read ahead per connection before the socket is paused. */
-  inFlightRequestsPerConnectionMax: number;
-}
-
+/** What handlers reach of the broker besides its configuration (which they get with each request). */
 export interface BrokerContext {
-  readonly settings: BrokerSettings;
   readonly logger: Logger;
   cluster(): ClusterView;
   /** The partitions this broker holds: the only way a handler reaches a log. */

@@ -63,8 +63,6 @@ export class KafkaServer {
   private readonly logger: Logger;
   private sweepTimer: NodeJS.Timeout | null = null;
   private ready = false;
-  private closeSignal!: () => void;
-  private readonly closing = new Promise<void>((resolve) => (this.closeSignal = resolve));
 
   constructor(
     private readonly context: BrokerContext,
@@ -117,7 +115,6 @@ export class KafkaServer {
   }
 
   async close(): Promise<void> {
-    this.closeSignal();
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const connection of this.connections) connection.socket.destroy();
@@ -244,7 +241,7 @@ export class KafkaServer {
       pending.push(slot);
       connection.inFlight = pending.length;
       Promise.resolve()
-        .then(() => handler({ context: this.context, config: this.config, version: apiVersion, request, closing: this.closing }))
+        .then(() => handler({ context: this.context, config: this.config, version: apiVersion, request }))
         .then(
           (body) => {
             slot.response = body === null ? null : encodeResponseChunks(apiKey, apiVersion, correlationId, body);

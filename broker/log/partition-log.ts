@@ -693,7 +693,6 @@ export class PartitionLog {
         removed.push(this.segments[0]!.name);
         await this.dropOldest();
       }
-      this.startOffset = offset;
       await this.writeCheckpoints();
       this.logger.info({ from: before, logStartOffset: offset, deletedSegments: removed }, 'log.records_deleted');
       return this.startOffset;

@@ -96,6 +96,7 @@ export class ReplicaManager {
   private view: ClusterSnapshot | null = null;
   private readonly syncTask: SerialTask;
   private readonly orphansLogged = new Set<string>();
+  private readonly topicConfigs = new Map<string, TopicConfig>();
   private orphansCheckedFor: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -321,8 +322,14 @@ export class ReplicaManager {
     }
   }
 
+  /** The topic's effective configuration, worked out once per cluster picture (produce asks per partition). */
   topicConfig(topic: string): TopicConfig {
-    return effectiveConfig(this.settings.topicDefaults, this.view?.overrides.get(topic) ?? {});
+    let config = this.topicConfigs.get(topic);
+    if (config === undefined) {
+      config = effectiveConfig(this.settings.topicDefaults, this.view?.overrides.get(topic) ?? {});
+      this.topicConfigs.set(topic, config);
+    }
+    return config;
   }
 
   /** Fencing changed: every waiter re-evaluates (a fenced leader's acks=all produce fails at once). */
@@ -337,6 +344,7 @@ export class ReplicaManager {
   sync(view: ClusterSnapshot): Promise<void> {
     // An unread picture has no topics; nothing may be concluded from it.
     if (!view.loaded) return Promise.resolve();
+    this.topicConfigs.clear();
     this.view = view;
     return this.syncTask.request();
   }

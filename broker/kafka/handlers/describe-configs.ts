@@ -24,8 +24,8 @@ export const describeConfigs: Handler<'DescribeConfigs'> = ({ context, request, 
     if (resource.resourceType === RESOURCE_BROKER) {
       // '' is the cluster-wide default resource; Samsa has no dynamic defaults, so it is empty.
       if (resource.resourceName === '') return { ...base, errorCode: KafkaError.NONE, errorMessage: null, configs: [] };
-      if (resource.resourceName !== String(context.settings.brokerId)) {
-        return { ...base, errorCode: KafkaError.INVALID_REQUEST, errorMessage: `this is broker ${context.settings.brokerId}; ask broker ${resource.resourceName} for its configuration`, configs: [] };
+      if (resource.resourceName !== String(config.id)) {
+        return { ...base, errorCode: KafkaError.INVALID_REQUEST, errorMessage: `this is broker ${config.id}; ask broker ${resource.resourceName} for its configuration`, configs: [] };
       }
       return {
         ...base,

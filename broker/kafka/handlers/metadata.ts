@@ -41,7 +41,7 @@ function topicBody(topic: TopicView, reportLeaderless: boolean): TopicBody {
 const failed = (name: string, errorCode: number): TopicBody => ({ errorCode, name, isInternal: false, partitions: [] });
 
 export const metadata: Handler<'Metadata'> = ({ context, request, config }) => {
-  const allowAutoCreate = ('allowAutoTopicCreation' in request ? request.allowAutoTopicCreation : true) && context.settings.autoCreateTopicsEnable;
+  const allowAutoCreate = ('allowAutoTopicCreation' in request ? request.allowAutoTopicCreation : true) && config.autoCreateTopics;
   const view = context.cluster();
   const topics: TopicBody[] = [];
   if (request.topics === null) {

@@ -42,8 +42,6 @@ export type ResponseBody<K extends AdvertisedApi> = UnionToIntersection<Response
 
 interface InputBase {
   context: BrokerContext;
-  /** Resolves when the server is closing: long polls answer at once. */
-  closing: Promise<void>;
   /** This broker's configuration (limits such as autoCreateTopicsPerRequestMax; DescribeConfigs). */
   config: Readonly<BrokerConfig>;
 }
