@@ -14,10 +14,11 @@
  */
 import { systemClock } from '../shared/clock';
 import { CoordinatorClient } from '../shared/coordinator/client';
+import { hasCode } from '../shared/coordinator/protocol';
 import type { Logger } from '../shared/logging';
 import { Admin } from './cluster/admin';
 import { acknowledgeDeletion } from './cluster/deletion';
-import { MetadataCache, PATHS } from './cluster/metadata-cache';
+import { MetadataCache, PATHS, statePath } from './cluster/metadata-cache';
 import { ClusterIdentityError, establishIdentity } from './cluster/meta-properties';
 import { registerBroker } from './cluster/registration';
 import { ReplicaManager } from './partition/replica-manager';
@@ -39,7 +40,7 @@ export interface StartBrokerOptions {
 
 /** /cluster/id is not created here: only establishIdentity names a cluster. */
 async function ensureTree(client: CoordinatorClient): Promise<void> {
-  for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics]) await client.ensurePath(path);
+  for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics, PATHS.controlledShutdown]) await client.ensurePath(path);
 }
 
 export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Logger, options: StartBrokerOptions = {}): Promise<RunningBroker> {
@@ -104,12 +105,26 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   const cache = new MetadataCache(client, logger.child({ component: 'metadata' }));
   const logs = new LogManager(config.dataDir, logger.child({ component: 'logs' }));
   const replicas = new ReplicaManager(
-    { brokerId: config.id, topicDefaults: config.topicDefaults, flushMessages: config.flushMessages, flushMs: config.flushMs, inlineWriteBytesMax: config.inlineWriteBytesMax, retentionCheckIntervalMs: config.retentionCheckIntervalMs },
+    {
+      brokerId: config.id,
+      topicDefaults: config.topicDefaults,
+      flushMessages: config.flushMessages,
+      flushMs: config.flushMs,
+      inlineWriteBytesMax: config.inlineWriteBytesMax,
+      retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+      replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+      replicaFetchWaitMaxMs: config.replicaFetchWaitMaxMs,
+      replicaFetchMaxBytes: 1024 * 1024,
+      replicaFetchResponseMaxBytes: 10 * 1024 * 1024,
+      replicaFetchBackoffMs: config.replicaFetchBackoffMs,
+      highWatermarkCheckpointIntervalMs: config.highWatermarkCheckpointIntervalMs,
+    },
     {
       logs,
       clock,
       fenced: () => fenced,
       acknowledgeDeletion: async (topic) => void (await acknowledgeDeletion(client, topic, config.id)),
+      writeState: async (topic, partition, state, version) => (await client.setData(statePath(topic, partition), JSON.stringify(state), version)).stat.version,
       logger: logger.child({ component: 'replicas' }),
     },
   );
@@ -121,7 +136,11 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     replicas,
     admin,
   };
-  const controller = new Controller(config.id, cache, logger.child({ component: 'controller' }));
+  const controller = new Controller(config.id, cache, logger.child({ component: 'controller' }), {
+    topicDefaults: config.topicDefaults,
+    autoLeaderRebalance: config.autoLeaderRebalance,
+    leaderImbalanceCheckIntervalMs: config.leaderImbalanceCheckIntervalMs,
+  });
   const server = new KafkaServer(context, config, logger, clock);
   const port = await server.listen();
   const endpoint = { host: config.advertisedHost, port, rack: null };
@@ -162,6 +181,37 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     }
   };
 
+  /**
+   * Kafka's controlled shutdown: stop copying from leaders, ask the controller (an ephemeral
+   * /admin/controlled_shutdown/<id>) to move this broker's leaderships to other in-sync
+   * replicas and take it out of every ISR, and wait until the picture shows that done (or the
+   * timeout passes: a partition nobody else is in sync for keeps its leader until the end).
+   */
+  const controlledShutdown = async (): Promise<void> => {
+    if (!config.controlledShutdown || fenced || client.state !== 'connected') return;
+    const started = clock.now();
+    await replicas.stopFetchers();
+    try {
+      await client.create(`${PATHS.controlledShutdown}/${config.id}`, '', { mode: 'ephemeral' });
+    } catch (error) {
+      if (!hasCode(error, 'NodeExists')) {
+        logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'broker.controlled_shutdown_failed');
+        return;
+      }
+    }
+    const movable = (view: typeof cache.view): number => {
+      const live = new Set(view.brokers.map((broker) => broker.id));
+      let count = 0;
+      for (const { state } of view.states.values()) {
+        if (state.leader === config.id && state.isr.some((id) => id !== config.id && live.has(id) && !view.shuttingDown.has(id))) count++;
+      }
+      return count;
+    };
+    const done = await cache.waitFor((view) => view.shuttingDown.has(config.id) && movable(view) === 0, config.controlledShutdownTimeoutMs);
+    const leading = [...cache.view.states.values()].filter(({ state }) => state.leader === config.id).length;
+    logger[done ? 'info' : 'warn']({ tookMs: clock.now() - started, stillLeading: leading, movableLeft: movable(cache.view) }, done ? 'broker.controlled_shutdown_done' : 'broker.controlled_shutdown_timed_out');
+  };
+
   /** Fenced already (the session is lost); stop serving and hand over, writing nothing more to disk or the tree. */
   const stopForIdentity = async (error: ClusterIdentityError): Promise<void> => {
     closing = true;
@@ -188,6 +238,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   return {
     port,
     close: async () => {
+      await controlledShutdown().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'broker.controlled_shutdown_failed'));
       closing = true;
       if (cutOffTimer !== null) clearTimeout(cutOffTimer);
       replicas.purgatory.shutdown(); // waiting requests answer before their connections go

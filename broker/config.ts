@@ -41,6 +41,24 @@ export interface BrokerConfig {
   connectionUnsentResponseBytesMax: number;
   /** Samsa's own: most unknown topics one Metadata request may auto-create (the rest answer LEADER_NOT_AVAILABLE, retriable, and are created on a later request). */
   autoCreateTopicsPerRequestMax: number;
+  /** Kafka's replica.lag.time.max.ms: an ISR member that has not caught up with the leader for this long leaves the ISR. */
+  replicaLagTimeMaxMs: number;
+  /** Kafka's replica.fetch.wait.max.ms: a follower's fetch waits on the leader at most this long for new records. */
+  replicaFetchWaitMaxMs: number;
+  /** Kafka's replica.fetch.backoff.ms: a follower waits this long after a fetch error. */
+  replicaFetchBackoffMs: number;
+  /** Kafka's replica.high.watermark.checkpoint.interval.ms. */
+  highWatermarkCheckpointIntervalMs: number;
+  /** Samsa's coordinator extension: after its connection drops, the session expires this soon (0 = the full session timeout, as ZooKeeper). */
+  coordinatorDisconnectGraceMs: number;
+  /** Kafka's auto.leader.rebalance.enable: leadership goes back to each partition's first replica once it is in the ISR again. */
+  autoLeaderRebalance: boolean;
+  /** Kafka's leader.imbalance.check.interval.ms (the controller's). */
+  leaderImbalanceCheckIntervalMs: number;
+  /** Kafka's controlled.shutdown.enable: on SIGTERM, hand leaderships over before exiting. */
+  controlledShutdown: boolean;
+  /** How long a controlled shutdown waits for its leaderships to move before stopping anyway. */
+  controlledShutdownTimeoutMs: number;
 }
 
 export interface BrokerFlags {
@@ -64,6 +82,15 @@ export interface BrokerFlags {
   requestReadTimeoutMs?: number;
   connectionUnsentResponseBytesMax?: number;
   autoCreateTopicsPerRequestMax?: number;
+  replicaLagTimeMaxMs?: number;
+  replicaFetchWaitMaxMs?: number;
+  replicaFetchBackoffMs?: number;
+  highWatermarkCheckpointIntervalMs?: number;
+  coordinatorDisconnectGraceMs?: number;
+  autoLeaderRebalance?: boolean;
+  leaderImbalanceCheckIntervalMs?: number;
+  controlledShutdown?: boolean;
+  controlledShutdownTimeoutMs?: number;
 }
 
 /** Defaults of the connection and request limits (Kafka's own defaults where Kafka has the setting and one is given). */
@@ -82,6 +109,26 @@ export const LIMIT_DEFAULTS = Object.freeze({
   autoCreateTopicsPerRequestMax: 100,
 });
 
+/**
+ * Replication defaults. Kafka's replica.lag.time.max.ms is 30 s; Samsa's failure detection is
+ * ~3 s (the session timeout), so a follower that is alive but stuck leaves the ISR after 5 s:
+ * longer than a session timeout (a paused or dead broker leaves through its expired session
+ * first, one controller write), short enough that acks=all producers do not stall for long.
+ */
+export const REPLICATION_DEFAULTS = Object.freeze({
+  replicaLagTimeMaxMs: 5000,
+  /** Kafka: 500. */
+  replicaFetchWaitMaxMs: 500,
+  /** Kafka: 1000; shorter here so a follower finds a new leader quickly. */
+  replicaFetchBackoffMs: 200,
+  /** Kafka: 5000. */
+  highWatermarkCheckpointIntervalMs: 1000,
+  coordinatorDisconnectGraceMs: 500,
+  /** Kafka: 300 s; Samsa moves leadership home within seconds of a broker's return. */
+  leaderImbalanceCheckIntervalMs: 5000,
+  controlledShutdownTimeoutMs: 5000,
+});
+
 export class BrokerConfigError extends Error {
   override readonly name = 'BrokerConfigError';
 }
@@ -93,6 +140,7 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = Object.freeze({
   'min.insync.replicas': 1,
   'max.message.bytes': 1_048_588,
   'cleanup.policy': 'delete',
+  'unclean.leader.election.enable': 'false',
 });
 
 function requireInteger(flag: string, value: number, min: number, max: number): void {
@@ -127,6 +175,15 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
     requestReadTimeoutMs: flags.requestReadTimeoutMs ?? LIMIT_DEFAULTS.requestReadTimeoutMs,
     connectionUnsentResponseBytesMax: flags.connectionUnsentResponseBytesMax ?? LIMIT_DEFAULTS.connectionUnsentResponseBytesMax,
     autoCreateTopicsPerRequestMax: flags.autoCreateTopicsPerRequestMax ?? LIMIT_DEFAULTS.autoCreateTopicsPerRequestMax,
+    replicaLagTimeMaxMs: flags.replicaLagTimeMaxMs ?? REPLICATION_DEFAULTS.replicaLagTimeMaxMs,
+    replicaFetchWaitMaxMs: flags.replicaFetchWaitMaxMs ?? REPLICATION_DEFAULTS.replicaFetchWaitMaxMs,
+    replicaFetchBackoffMs: flags.replicaFetchBackoffMs ?? REPLICATION_DEFAULTS.replicaFetchBackoffMs,
+    highWatermarkCheckpointIntervalMs: flags.highWatermarkCheckpointIntervalMs ?? REPLICATION_DEFAULTS.highWatermarkCheckpointIntervalMs,
+    coordinatorDisconnectGraceMs: flags.coordinatorDisconnectGraceMs ?? REPLICATION_DEFAULTS.coordinatorDisconnectGraceMs,
+    autoLeaderRebalance: flags.autoLeaderRebalance ?? true,
+    leaderImbalanceCheckIntervalMs: flags.leaderImbalanceCheckIntervalMs ?? REPLICATION_DEFAULTS.leaderImbalanceCheckIntervalMs,
+    controlledShutdown: flags.controlledShutdown ?? true,
+    controlledShutdownTimeoutMs: flags.controlledShutdownTimeoutMs ?? REPLICATION_DEFAULTS.controlledShutdownTimeoutMs,
   };
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new BrokerConfigError(`--port ${config.port} is not a TCP port`);
   if (config.coordinators.length === 0) throw new BrokerConfigError('--coordinator needs at least one URL');
@@ -142,6 +199,13 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
   requireInteger('--request-read-timeout-ms', config.requestReadTimeoutMs, 100, 2 ** 31 - 1);
   requireInteger('--connection-unsent-response-bytes-max', config.connectionUnsentResponseBytesMax, 1024, 2 ** 31 - 1);
   requireInteger('--auto-create-topics-per-request-max', config.autoCreateTopicsPerRequestMax, 1, 100_000);
+  requireInteger('--replica-lag-time-max-ms', config.replicaLagTimeMaxMs, 100, 2 ** 31 - 1);
+  requireInteger('--replica-fetch-wait-max-ms', config.replicaFetchWaitMaxMs, 1, 60_000);
+  requireInteger('--replica-fetch-backoff-ms', config.replicaFetchBackoffMs, 1, 60_000);
+  requireInteger('--high-watermark-checkpoint-interval-ms', config.highWatermarkCheckpointIntervalMs, 10, 2 ** 31 - 1);
+  requireInteger('--coordinator-disconnect-grace-ms', config.coordinatorDisconnectGraceMs, 0, config.sessionTimeoutMs);
+  requireInteger('--leader-imbalance-check-interval-ms', config.leaderImbalanceCheckIntervalMs, 100, 2 ** 31 - 1);
+  requireInteger('--controlled-shutdown-timeout-ms', config.controlledShutdownTimeoutMs, 0, 600_000);
   // Infinity (the default) leaves flushing to the OS, as Kafka does.
   if (config.flushMessages !== Number.POSITIVE_INFINITY) requireInteger('--flush-messages', config.flushMessages, 1, Number.MAX_SAFE_INTEGER);
   if (config.flushMs !== Number.POSITIVE_INFINITY) requireInteger('--flush-ms', config.flushMs, 0, 2 ** 31 - 1);

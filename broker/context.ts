@@ -50,6 +50,8 @@ export interface TopicConfig {
   'min.insync.replicas': number;
   'max.message.bytes': number;
   'cleanup.policy': string;
+  /** 'true' lets a replica outside the ISR lead when no ISR member is alive (losing what it lacks); Kafka's default is 'false'. */
+  'unclean.leader.election.enable': string;
 }
 
 export const TOPIC_CONFIG_KEYS: ReadonlyArray<keyof TopicConfig> = [
@@ -59,6 +61,7 @@ export const TOPIC_CONFIG_KEYS: ReadonlyArray<keyof TopicConfig> = [
   'min.insync.replicas',
   'max.message.bytes',
   'cleanup.policy',
+  'unclean.leader.election.enable',
 ];
 
 /** A Kafka-style per-item result: error code 0 = success. */

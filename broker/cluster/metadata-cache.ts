@@ -1,7 +1,8 @@
 /**
  * The broker's picture of the cluster, read from the coordinator tree and kept fresh by
  * persistent watches (on /brokers recursively, /controller, /controller_epoch, /config/topics
- * and /admin/delete_topics recursively).
+ * and /admin/delete_topics recursively, /admin/controlled_shutdown and
+ * /admin/preferred_replica_election).
  *
  * A watch event names the znode that changed; the cache re-reads only what that znode feeds
  * (one broker registration, one topic's assignment and states, one partition state, one
@@ -32,6 +33,10 @@ export const PATHS = {
   controllerEpoch: '/controller_epoch',
   configTopics: '/config/topics',
   deleteTopics: '/admin/delete_topics',
+  /** Ephemeral children named by broker id: brokers asking the controller to move their leaderships away before they stop. */
+  controlledShutdown: '/admin/controlled_shutdown',
+  /** Kafka's on-demand preferred leader election: {"version":1,"partitions":[{"topic","partition"}]}, deleted by the controller when done. */
+  preferredElection: '/admin/preferred_replica_election',
   clusterId: '/cluster/id',
 } as const;
 
@@ -57,6 +62,10 @@ export interface ClusterSnapshot extends ClusterView {
   pendingDeletions: Set<string>;
   /** Per topic marked for deletion: the brokers that have deleted their logs of it (/admin/delete_topics/<t>/<id>). */
   deletionAcks: Map<string, Set<number>>;
+  /** Brokers in a controlled shutdown (/admin/controlled_shutdown/<id>): no leadership or ISR place for them. */
+  shuttingDown: Set<number>;
+  /** An on-demand preferred leader election waiting for the controller; null when none. */
+  preferredElection: Array<{ topic: string; partition: number }> | null;
   controllerEpoch: number;
   /** False for the empty picture before the first successful read: nothing may be concluded from it (such as "no topics"). */
   loaded: boolean;
@@ -72,10 +81,12 @@ interface RawTree {
   states: Map<string, { state: PartitionState; version: number }>;
   overrides: Map<string, TopicOverrides>;
   deletions: Map<string, Set<number>>;
+  shuttingDown: Set<number>;
+  preferredElection: Array<{ topic: string; partition: number }> | null;
 }
 
 function emptyRaw(): RawTree {
-  return { clusterId: '', controllerId: -1, controllerEpoch: 0, brokers: new Map(), assignments: new Map(), states: new Map(), overrides: new Map(), deletions: new Map() };
+  return { clusterId: '', controllerId: -1, controllerEpoch: 0, brokers: new Map(), assignments: new Map(), states: new Map(), overrides: new Map(), deletions: new Map(), shuttingDown: new Set(), preferredElection: null };
 }
 
 function cloneRaw(raw: RawTree): RawTree {
@@ -86,6 +97,7 @@ function cloneRaw(raw: RawTree): RawTree {
     states: new Map(raw.states),
     overrides: new Map(raw.overrides),
     deletions: new Map(raw.deletions),
+    shuttingDown: new Set(raw.shuttingDown),
   };
 }
 
@@ -111,6 +123,8 @@ export function buildSnapshot(raw: RawTree, loaded: boolean): ClusterSnapshot {
     overrides: new Map(raw.overrides),
     pendingDeletions: new Set(raw.deletions.keys()),
     deletionAcks: new Map([...raw.deletions].map(([topic, acks]) => [topic, new Set(acks)])),
+    shuttingDown: new Set(raw.shuttingDown),
+    preferredElection: raw.preferredElection,
   };
 }
 
@@ -192,6 +206,19 @@ export function parseControllerNode(text: string): Parsed<number> {
   return { value: parsed.value.brokerId };
 }
 
+/** Kafka's preferred_replica_election layout. */
+export function parsePreferredElection(text: string): Parsed<Array<{ topic: string; partition: number }>> {
+  const parsed = json(text);
+  if ('problem' in parsed) return parsed;
+  if (!isObject(parsed.value) || !Array.isArray(parsed.value.partitions)) return { problem: 'no "partitions" list' };
+  const out: Array<{ topic: string; partition: number }> = [];
+  for (const entry of parsed.value.partitions) {
+    if (!isObject(entry) || typeof entry.topic !== 'string' || !Number.isInteger(entry.partition) || (entry.partition as number) < 0) return { problem: 'an entry is not {"topic": string, "partition": integer}' };
+    out.push({ topic: entry.topic, partition: entry.partition as number });
+  }
+  return { value: out };
+}
+
 export function parseEpoch(text: string): Parsed<number> {
   return /^\d{1,15}$/.test(text.trim()) ? { value: Number(text.trim()) } : { problem: 'not a non-negative integer' };
 }
@@ -208,6 +235,8 @@ export type StaleItem =
   | { kind: 'deletion'; topic: string }
   | { kind: 'controller' }
   | { kind: 'controllerEpoch' }
+  | { kind: 'shutdowns' }
+  | { kind: 'preferredElection' }
   | { kind: 'none' };
 
 /** Maps a changed path to what must be read again (pure). A parent of a watched subtree changing means everything. */
@@ -215,6 +244,8 @@ export function staleFor(path: string): StaleItem {
   const under = (prefix: string): string[] | null => (path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1).split('/') : null);
   if (path === PATHS.controller) return { kind: 'controller' };
   if (path === PATHS.controllerEpoch) return { kind: 'controllerEpoch' };
+  if (path === PATHS.controlledShutdown || path.startsWith(`${PATHS.controlledShutdown}/`)) return { kind: 'shutdowns' };
+  if (path === PATHS.preferredElection) return { kind: 'preferredElection' };
   const ids = under(PATHS.brokerIds);
   if (ids !== null) return ids.length === 1 && /^\d{1,9}$/.test(ids[0]!) ? { kind: 'broker', id: Number(ids[0]) } : { kind: 'none' };
   const topics = under(PATHS.topics);
@@ -279,6 +310,8 @@ export class MetadataCache extends EventEmitter {
     await client.addWatch(PATHS.controllerEpoch, 'persistent', onEvent);
     await client.addWatch(PATHS.configTopics, 'persistentRecursive', onEvent);
     await client.addWatch(PATHS.deleteTopics, 'persistentRecursive', onEvent);
+    await client.addWatch(PATHS.controlledShutdown, 'persistentRecursive', onEvent);
+    await client.addWatch(PATHS.preferredElection, 'persistent', onEvent);
     // Events that happened while disconnected may not all be replayed: read everything again.
     client.on('state', (state) => {
       if (state === 'connected' && client === this.client && !this.stopped) void this.refresh();
@@ -367,6 +400,7 @@ export class MetadataCache extends EventEmitter {
       childrenOrNull(client, PATHS.configTopics),
       childrenOrNull(client, PATHS.deleteTopics),
     ]);
+    await Promise.all([this.readShutdowns(client, next), this.readPreferredElection(client, next)]);
     next.clusterId = clusterId?.data ?? '';
     next.controllerId = this.controllerFrom(controller);
     next.controllerEpoch = this.epochFrom(epoch);
@@ -403,6 +437,10 @@ export class MetadataCache extends EventEmitter {
         case 'controllerEpoch':
           next.controllerEpoch = this.epochFrom(await dataOrNull(client, PATHS.controllerEpoch));
           return;
+        case 'shutdowns':
+          return this.readShutdowns(client, next);
+        case 'preferredElection':
+          return this.readPreferredElection(client, next);
         case 'full':
         case 'none':
           return;
@@ -477,6 +515,20 @@ export class MetadataCache extends EventEmitter {
     const parsed = parseOverrides(node.data);
     if ('problem' in parsed) this.malformed(path, parsed.problem);
     else into.overrides.set(topic, parsed.value);
+  }
+
+  private async readShutdowns(client: CoordinatorClient, into: RawTree): Promise<void> {
+    const children = await childrenOrNull(client, PATHS.controlledShutdown);
+    into.shuttingDown = new Set((children ?? []).filter((child) => /^\d{1,9}$/.test(child)).map(Number));
+  }
+
+  private async readPreferredElection(client: CoordinatorClient, into: RawTree): Promise<void> {
+    const node = await dataOrNull(client, PATHS.preferredElection);
+    into.preferredElection = null;
+    if (node === null) return;
+    const parsed = parsePreferredElection(node.data);
+    if ('problem' in parsed) this.malformed(PATHS.preferredElection, parsed.problem);
+    else into.preferredElection = parsed.value;
   }
 
   private async readDeletion(client: CoordinatorClient, into: RawTree, topic: string): Promise<void> {

@@ -21,7 +21,10 @@ export type TopicOverrides = Partial<Record<keyof TopicConfig, string>>;
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Valid range per numeric key (Kafka's: retention.* may be -1 for "no limit"; the int-typed ones fit in an int32). */
-const NUMERIC_RANGES: Record<Exclude<keyof TopicConfig, 'cleanup.policy'>, { min: number; max: number }> = {
+type TextKey = 'cleanup.policy' | 'unclean.leader.election.enable';
+const TEXT_KEYS: readonly string[] = ['cleanup.policy', 'unclean.leader.election.enable'];
+
+const NUMERIC_RANGES: Record<Exclude<keyof TopicConfig, TextKey>, { min: number; max: number }> = {
   'retention.ms': { min: -1, max: Number.MAX_SAFE_INTEGER },
   'retention.bytes': { min: -1, max: Number.MAX_SAFE_INTEGER },
   // Kafka's floor is 14 bytes (a batch header); a segment under a KiB is never useful, so ours is 1024.
@@ -42,6 +45,8 @@ export function validateOverrides(configs: Array<{ name: string; value: string |
     const key = name as keyof TopicConfig;
     if (key === 'cleanup.policy') {
       if (value !== 'delete') return { problem: `cleanup.policy '${value}': only 'delete' is supported (compaction is not)` };
+    } else if (key === 'unclean.leader.election.enable') {
+      if (value !== 'true' && value !== 'false') return { problem: `unclean.leader.election.enable must be true or false, got '${value.slice(0, 64)}'` };
     } else {
       // Digits only: Number() would also take '', ' 1 ', '0x10' and '1e3'.
       if (!/^-?\d{1,16}$/.test(value)) return { problem: `${name} must be an integer, got '${value.slice(0, 64)}'` };
@@ -61,7 +66,7 @@ export function effectiveConfig(defaults: TopicConfig, overrides: TopicOverrides
   for (const [key, value] of Object.entries(overrides)) {
     // The znode may have been written by hand: an override that does not validate is ignored.
     if (typeof value !== 'string' || 'problem' in validateOverrides([{ name: key, value }])) continue;
-    out[key] = key === 'cleanup.policy' ? value : Number(value);
+    out[key] = TEXT_KEYS.includes(key) ? value : Number(value);
   }
   return out as unknown as TopicConfig;
 }

@@ -20,6 +20,8 @@ import { LeaderElection } from '../../shared/coordinator/recipes/election';
 import { CoordinatorError, hasCode, MultiSubOp, MultiSubResult, unlessCode } from '../../shared/coordinator/protocol';
 import type { Logger } from '../../shared/logging';
 import { ClusterSnapshot, MetadataCache, PATHS, statePath, topicPath } from '../cluster/metadata-cache';
+import { effectiveConfig } from '../cluster/topic-config';
+import type { TopicConfig } from '../context';
 import { planDeletions, planStateChanges, StateAction } from './decisions';
 import { SerialTask } from '../../shared/serial-task';
 
@@ -57,11 +59,15 @@ export class Controller {
   /** Per topic waiting for acknowledgements: who was missing when last logged (logged again when that changes). */
   private readonly deletionsWaiting = new Map<string, string>();
   private readonly onChange = (): void => void this.reconcile();
+  /** auto.leader.rebalance.enable: the next round also moves leaderships back to preferred replicas. */
+  private rebalanceDue = false;
+  private rebalanceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly brokerId: number,
     private readonly cache: MetadataCache,
     private readonly logger: Logger,
+    private readonly options: { topicDefaults: TopicConfig; autoLeaderRebalance: boolean; leaderImbalanceCheckIntervalMs: number } = { topicDefaults: {} as TopicConfig, autoLeaderRebalance: false, leaderImbalanceCheckIntervalMs: 5000 },
   ) {}
 
   get isActive(): boolean {
@@ -145,6 +151,8 @@ export class Controller {
   private stopLeading(): void {
     this.leadership = null;
     this.cache.off('change', this.onChange);
+    if (this.rebalanceTimer !== null) clearInterval(this.rebalanceTimer);
+    this.rebalanceTimer = null;
   }
 
   private async becomeController(client: CoordinatorClient, election: LeaderElection, epoch: number): Promise<void> {
@@ -156,6 +164,13 @@ export class Controller {
     this.rejoinAttempt = 0;
     this.logger.info({ epoch }, 'controller.elected');
     this.cache.on('change', this.onChange);
+    if (this.options.autoLeaderRebalance) {
+      this.rebalanceTimer = setInterval(() => {
+        this.rebalanceDue = true;
+        void this.reconcile();
+      }, this.options.leaderImbalanceCheckIntervalMs);
+      this.rebalanceTimer.unref();
+    }
     await this.cache.refresh();
     await this.reconcile();
   }
@@ -221,13 +236,16 @@ export class Controller {
     const deletions = planDeletions(view);
     for (const topic of deletions.complete) await this.completeDeletion(leadership, topic);
     this.logWaitingDeletions(deletions.waiting);
-    const actions = planStateChanges(view, leadership.epoch);
+    const preferred = view.preferredElection ?? (this.rebalanceDue ? true : undefined);
+    this.rebalanceDue = false;
+    const unclean = (topic: string): boolean => effectiveConfig(this.options.topicDefaults, view.overrides.get(topic) ?? {})['unclean.leader.election.enable'] === 'true';
+    const actions = planStateChanges(view, leadership.epoch, { unclean, preferred });
     const creates = new Map<string, Array<Extract<StateAction, { kind: 'create' }>>>();
     for (const action of actions) {
       if (action.kind === 'create') creates.set(action.topic, [...(creates.get(action.topic) ?? []), action]);
-      else await this.writeFenced(leadership, [{ op: 'setData', path: statePath(action.topic, action.partition), data: JSON.stringify(action.state), version: action.version }], () =>
-        this.logger.info({ topic: action.topic, partition: action.partition, leader: action.state.leader, leaderEpoch: action.state.leaderEpoch, previousLeader: action.previousLeader }, 'partition.leader_elected'));
+      else await this.writeFenced(leadership, [{ op: 'setData', path: statePath(action.topic, action.partition), data: JSON.stringify(action.state), version: action.version }], () => this.logStateChange(action));
     }
+    if (view.preferredElection !== null) await this.completePreferredElection(leadership, view.preferredElection);
     for (const [topic, topicCreates] of creates) {
       // Parents first (harmless if they exist); then every new state of the topic in one multi.
       for (const { partition } of topicCreates) await leadership.client.ensurePath(`${topicPath(topic)}/partitions/${partition}`);
@@ -236,6 +254,29 @@ export class Controller {
         for (const { partition, state } of topicCreates) this.logger.info({ topic, partition, leader: state.leader, isr: state.isr }, 'partition.state_created');
       });
     }
+  }
+
+  private logStateChange(action: Extract<StateAction, { kind: 'update' }>): void {
+    const fields = { topic: action.topic, partition: action.partition, leader: action.state.leader, leaderEpoch: action.state.leaderEpoch, isr: action.state.isr, previousLeader: action.previousLeader };
+    switch (action.reason) {
+      case 'unclean':
+        this.logger.error({ ...fields, reason: 'no in-sync replica is alive; unclean.leader.election.enable=true: records the new leader lacks are lost' }, 'partition.unclean_leader_elected');
+        return;
+      case 'isr':
+        this.logger.info({ ...fields, reason: 'dead or shutting-down followers removed from the ISR' }, 'partition.isr_shrunk_by_controller');
+        return;
+      case 'preferred':
+        this.logger.info(fields, 'partition.preferred_leader_elected');
+        return;
+      case 'election':
+        this.logger.info(fields, 'partition.leader_elected');
+    }
+  }
+
+  /** The on-demand election is done (every partition it could move was moved): its znode goes, behind the epoch check. */
+  private async completePreferredElection(leadership: Leadership, partitions: ReadonlyArray<{ topic: string; partition: number }>): Promise<void> {
+    await this.writeFenced(leadership, [{ op: 'delete', path: PATHS.preferredElection, version: -1 }], () =>
+      this.logger.info({ partitions: partitions.length }, 'controller.preferred_election_done'));
   }
 
   /** `ops` behind the epoch check. A lost race on the state itself is fine: the next picture shows who won. */

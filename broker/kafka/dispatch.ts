@@ -14,6 +14,7 @@ import { describeConfigs } from './handlers/describe-configs';
 import { fetch } from './handlers/fetch';
 import { listOffsets } from './handlers/list-offsets';
 import { metadata } from './handlers/metadata';
+import { offsetForLeaderEpoch } from './handlers/offset-for-leader-epoch';
 import { produce } from './handlers/produce';
 import type { Handler, LooseHandler } from './handlers/types';
 
@@ -29,6 +30,7 @@ const TABLE: { [K in AdvertisedApi]: Handler<K> | LooseHandler } = {
   DescribeConfigs: describeConfigs,
   AlterConfigs: alterConfigs,
   CreatePartitions: createPartitions,
+  OffsetForLeaderEpoch: offsetForLeaderEpoch,
 };
 
 /**

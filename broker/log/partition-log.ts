@@ -709,7 +709,17 @@ export class PartitionLog {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
     return this.exclusive(async () => {
-      if (offset >= this.logEndOffset) return;
+      if (offset >= this.logEndOffset) {
+        // No batch to cut, but an epoch assigned at the log end without a batch in it (a
+        // leadership that wrote nothing) goes, as Kafka's truncateFromEnd: the batches that
+        // follow will carry the epoch the new leader wrote them in.
+        const kept = this.epochs.filter((entry) => entry.startOffset < offset);
+        if (kept.length !== this.epochs.length) {
+          this.epochs = kept;
+          await this.writeCheckpoints();
+        }
+        return;
+      }
       this.tail.clear();
       if (offset <= this.segments[0]!.baseOffset) {
         await this.truncateFully(Math.max(0, offset), now);
@@ -773,6 +783,15 @@ export class PartitionLog {
 
   leaderEpochStartOffsets(): Array<{ epoch: number; startOffset: number }> {
     return this.epochs.map((entry) => ({ ...entry }));
+  }
+
+  /**
+   * A new leadership begins at `startOffset` (the log end when this broker became leader), before
+   * any batch is written in it (Kafka's makeLeader does the same): OffsetForLeaderEpoch then
+   * tells a follower where its older epoch ends here even if nothing was written since.
+   */
+  assignEpochStartOffset(epoch: number, startOffset: number): void {
+    this.noteEpoch(epoch, startOffset);
   }
 
   /** The end offset of `epoch` on this log: the start of the next higher epoch, or the log end. */

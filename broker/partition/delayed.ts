@@ -26,11 +26,14 @@ export class DelayedFetch implements DelayedOperation<PartitionEvent> {
   constructor(
     readonly keys: readonly string[],
     private readonly bytesWanted: number,
+    /** 'highWatermark' for a consumer (bytes made visible), 'append' for a follower (bytes written). */
+    private readonly counts: 'highWatermark' | 'append',
     private readonly done: () => void,
   ) {}
 
   onEvent(_key: string, event: PartitionEvent): boolean {
     if (event.kind === 'state') return true;
+    if (event.kind !== this.counts) return false;
     this.bytesSeen += event.bytes;
     return this.bytesSeen >= this.bytesWanted;
   }
@@ -46,6 +49,8 @@ interface ProduceWait {
   partition: Partition;
   /** The high watermark must reach this (last appended offset + 1). */
   requiredOffset: number;
+  /** The topic's min.insync.replicas: an ISR that shrank below it answers NOT_ENOUGH_REPLICAS_AFTER_APPEND. */
+  minInsyncReplicas: number;
 }
 
 /**
@@ -87,6 +92,9 @@ export class DelayedProduce implements DelayedOperation<PartitionEvent> {
   private check(wait: ProduceWait): void {
     if (this.outcome.has(wait.index)) return;
     if (!wait.partition.isLeader) this.outcome.set(wait.index, KafkaError.NOT_LEADER_OR_FOLLOWER);
-    else if (wait.partition.highWatermark >= wait.requiredOffset) this.outcome.set(wait.index, KafkaError.NONE);
+    else if (wait.partition.highWatermark >= wait.requiredOffset) {
+      // Kafka's rule: replicated, but to fewer replicas than the topic asks for.
+      this.outcome.set(wait.index, wait.partition.isr.length < wait.minInsyncReplicas ? KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND : KafkaError.NONE);
+    }
   }
 }

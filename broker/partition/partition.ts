@@ -10,11 +10,14 @@ import type { Clock } from '../../shared/clock';
 import { KafkaError, KafkaProtocolError } from '../../shared/kafka/errors';
 import type { Logger } from '../../shared/logging';
 import type { PartitionLog } from '../log/partition-log';
+import { EpochEndOffset, endOffsetForEpoch, EpochEntry } from '../replication/truncation';
 import { PartitionStateUpdate, ReplicaState, Role } from './replica-state';
 
 export type PartitionEvent =
   /** The high watermark advanced; `bytes`: how many bytes of batches that made visible (an estimate for long polls). */
   | { kind: 'highWatermark'; highWatermark: number; bytes: number }
+  /** The leader's log grew by `bytes` (followers' long polls wait for this, not for the high watermark). */
+  | { kind: 'append'; bytes: number }
   /** Leadership, leader epoch, fencing or the partition's existence changed: waiters re-evaluate. */
   | { kind: 'state' };
 
@@ -25,6 +28,10 @@ export interface PartitionDependencies {
   fenced(): boolean;
   /** Called synchronously with every event of this partition. */
   onEvent(key: string, event: PartitionEvent): void;
+  /** A follower may join the ISR now (the replica manager writes ISR changes). */
+  isrChangeWanted(partition: Partition): void;
+  /** What is known to be committed from before this process (the high-watermark checkpoint); null: nothing. */
+  initialHighWatermark: number | null;
   logger: Logger;
 }
 
@@ -58,6 +65,8 @@ export class Partition {
   private readonly state: ReplicaState;
   private readonly invisible: Invisible[] = [];
   private readonly logger: Logger;
+  /** A follower's appends and truncations, one at a time, in the order they were asked for. */
+  private followerChain: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly topic: string,
@@ -67,7 +76,8 @@ export class Partition {
   ) {
     this.key = partitionKey(topic, partition);
     this.logger = deps.logger.child({ topic, partition });
-    this.state = new ReplicaState(deps.brokerId, log.logStartOffset, log.logEndOffset);
+    const initial = Math.min(log.logEndOffset, Math.max(log.logStartOffset, deps.initialHighWatermark ?? log.logStartOffset));
+    this.state = new ReplicaState(deps.brokerId, initial, log.logEndOffset);
   }
 
   get role(): Role {
@@ -95,18 +105,61 @@ export class Partition {
     return this.state.highWatermark;
   }
 
+  get replicas(): readonly number[] {
+    return this.state.replicas;
+  }
+
+  /** The state znode version last applied (the ISR writes are conditional on it). */
+  get stateVersion(): number {
+    return this.state.version;
+  }
+
+  get controllerEpoch(): number {
+    return this.state.controllerEpoch;
+  }
+
+  get pendingIsr(): readonly number[] | null {
+    return this.state.pendingIsr;
+  }
+
+  /** A follower's known log end on this leader (-1 unknown), for the cluster view. */
+  followerLogEnd(id: number): number {
+    return this.state.follower(id)?.logEndOffset ?? -1;
+  }
+
   /** Applies the partition's state znode (ignored when older than what was applied). */
   applyState(update: PartitionStateUpdate): void {
     const outcome = this.state.apply(update, this.deps.clock.now());
     if (!outcome.applied) {
-      this.logger.warn({ leaderEpoch: update.leaderEpoch, controllerEpoch: update.controllerEpoch, appliedLeaderEpoch: this.state.leaderEpoch, appliedControllerEpoch: this.state.controllerEpoch }, 'partition.stale_state_ignored');
+      this.logger.debug({ leaderEpoch: update.leaderEpoch, controllerEpoch: update.controllerEpoch, version: update.version, appliedLeaderEpoch: this.state.leaderEpoch, appliedVersion: this.state.version }, 'partition.stale_state_ignored');
       return;
     }
     if (outcome.previousRole !== outcome.role || outcome.leaderEpochChanged) {
-      this.logger.info({ role: outcome.role, leader: update.leader, leaderEpoch: update.leaderEpoch, isr: update.isr, highWatermark: this.state.highWatermark }, 'partition.role');
+      if (outcome.role === 'leader') {
+        // KIP-101: the new epoch starts at the log end now, before anything is written in it,
+        // so that a follower asking for an older epoch learns where that epoch ends here.
+        this.log.assignEpochStartOffset(update.leaderEpoch, this.log.logEndOffset);
+      }
+      this.logger.info({ role: outcome.role, leader: update.leader, leaderEpoch: update.leaderEpoch, isr: update.isr, highWatermark: this.state.highWatermark, logEndOffset: this.log.logEndOffset }, 'partition.role');
       this.deps.onEvent(this.key, { kind: 'state' });
     }
     if (outcome.highWatermarkAdvanced) this.highWatermarkAdvanced();
+  }
+
+  /** The ISR this leader wants now (followers that fell behind out, caught-up ones in), or null when it is the same. */
+  wantedIsr(now: number, lagTimeMaxMs: number, mayJoin: (id: number) => boolean): number[] | null {
+    if (!this.isLeader || this.state.pendingIsr !== null) return null;
+    const out = new Set(this.state.shrinkCandidates(now, lagTimeMaxMs));
+    const join = this.state.expandCandidates().filter(mayJoin);
+    if (out.size === 0 && join.length === 0) return null;
+    const next = [...this.state.isr.filter((id) => !out.has(id)), ...join];
+    // Assignment order, the leader always in.
+    return this.state.replicas.filter((id) => next.includes(id) || id === this.deps.brokerId);
+  }
+
+  /** An ISR write is in flight (or ended: null); the high watermark counts both ISRs meanwhile. */
+  setPendingIsr(isr: readonly number[] | null): void {
+    if (this.state.setPendingIsr(isr)) this.highWatermarkAdvanced();
   }
 
   /** Wakes this partition's waiters (fencing changed, the partition is going away). */
@@ -138,6 +191,7 @@ export class Partition {
     const appended = await this.log.appendAsLeader(records, this.state.leaderEpoch, this.deps.clock.now());
     this.noteInvisible(appended.lastOffset, records.length);
     if (this.state.localLogEndChanged(this.log.logEndOffset)) this.highWatermarkAdvanced();
+    if (this.state.replicas.length > 1) this.deps.onEvent(this.key, { kind: 'append', bytes: records.length });
     return { baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, logStartOffset: this.log.logStartOffset };
   }
 
@@ -168,10 +222,87 @@ export class Partition {
     if (replicaId === this.deps.brokerId || !this.state.replicas.includes(replicaId)) {
       throw new KafkaProtocolError(KafkaError.CLUSTER_AUTHORIZATION_FAILED, `broker ${replicaId} is not a follower of ${this.key} (replicas ${JSON.stringify(this.state.replicas)})`);
     }
-    const { highWatermarkAdvanced } = this.state.followerFetched(replicaId, fetchOffset, this.deps.clock.now());
+    const { highWatermarkAdvanced, expandCandidate } = this.state.followerFetched(replicaId, fetchOffset, this.deps.clock.now());
     if (highWatermarkAdvanced) this.highWatermarkAdvanced();
+    if (expandCandidate) this.deps.isrChangeWanted(this);
     const read = await this.log.read(fetchOffset, maxBytes, minOneBatch);
     return { records: read.records, highWatermark: this.state.highWatermark, logStartOffset: this.log.logStartOffset };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Leader epochs (OffsetForLeaderEpoch) and the follower's side
+
+  /** The leader-epoch cache of this replica's log. */
+  epochs(): EpochEntry[] {
+    return this.log.leaderEpochStartOffsets();
+  }
+
+  /**
+   * OffsetForLeaderEpoch: where `epoch` ends in this log. Answered by the leader, or by any
+   * replica for Kafka's debugging replica id (-2, also what v0-2 requests default to).
+   */
+  lastOffsetForLeaderEpoch(currentLeaderEpoch: number, epoch: number, anyReplica: boolean): EpochEndOffset {
+    if (anyReplica && this.state.role !== 'leader') {
+      if (this.log.offline) throw new KafkaProtocolError(KafkaError.KAFKA_STORAGE_ERROR, `${this.key}: the log is offline after a storage error`);
+    } else {
+      this.checkLeader(currentLeaderEpoch);
+    }
+    return endOffsetForEpoch(this.log.leaderEpochStartOffsets(), epoch, this.log.logEndOffset);
+  }
+
+  /** Runs a follower's log change after the ones before it; refused once this broker no longer follows in `leaderEpoch`. */
+  private asFollower<T>(leaderEpoch: number, what: string, task: () => Promise<T>): Promise<T> {
+    const run = this.followerChain.then(() => {
+      if (this.state.role !== 'follower' || this.state.leaderEpoch !== leaderEpoch) {
+        throw new KafkaProtocolError(KafkaError.NOT_LEADER_OR_FOLLOWER, `${this.key}: ${what} for leader epoch ${leaderEpoch}, but the partition is now ${this.state.role} in epoch ${this.state.leaderEpoch}`);
+      }
+      return task();
+    });
+    this.followerChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Appends batches fetched from the leader of `leaderEpoch`, then takes the leader's high watermark. */
+  appendAsFollower(leaderEpoch: number, records: Buffer, leaderHighWatermark: number): Promise<void> {
+    return this.asFollower(leaderEpoch, 'append', async () => {
+      if (records.length > 0) {
+        await this.log.appendAsFollower(records, this.deps.clock.now());
+        this.state.localLogEndChanged(this.log.logEndOffset);
+      }
+      this.state.leaderReportedHighWatermark(leaderHighWatermark);
+    });
+  }
+
+  /** The leader's high watermark when the fetch brought no records. */
+  followerHighWatermark(leaderEpoch: number, leaderHighWatermark: number): void {
+    if (this.state.role === 'follower' && this.state.leaderEpoch === leaderEpoch) this.state.leaderReportedHighWatermark(leaderHighWatermark);
+  }
+
+  /**
+   * Cuts the divergent suffix found with the leader of `leaderEpoch` (KIP-101): the one
+   * truncation replication makes, logged with its reason by the log (log.truncated).
+   */
+  truncateAsFollower(leaderEpoch: number, offset: number, reason: string): Promise<void> {
+    return this.asFollower(leaderEpoch, 'truncation', async () => {
+      if (offset >= this.log.logEndOffset) return;
+      this.logger.warn({ offset, logEndOffset: this.log.logEndOffset, highWatermark: this.state.highWatermark, leaderEpoch, reason }, 'partition.truncating');
+      await this.log.truncateTo(offset, this.deps.clock.now());
+      this.state.localLogEndChanged(this.log.logEndOffset);
+    });
+  }
+
+  /** The leader's log starts above this whole log (retention, DeleteRecords): start over at its log start. */
+  restartAsFollowerAt(leaderEpoch: number, offset: number, reason: string): Promise<void> {
+    return this.asFollower(leaderEpoch, 'restart', async () => {
+      this.logger.warn({ offset, logEndOffset: this.log.logEndOffset, leaderEpoch, reason }, 'partition.restarting_log');
+      await this.log.truncateFullyAndStartAt(offset, this.deps.clock.now());
+      this.state.localLogEndChanged(this.log.logEndOffset);
+    });
+  }
+
+  /** Resolves when the follower's queued appends and truncations have run. */
+  followerIdle(): Promise<void> {
+    return this.followerChain.then(() => undefined);
   }
 
   /** ListOffsets: -2 earliest, -1 latest (the high watermark), otherwise the first offset at or after `timestamp`. */

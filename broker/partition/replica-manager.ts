@@ -18,12 +18,14 @@ import { KafkaError, KafkaProtocolError } from '../../shared/kafka/errors';
 import { RecordBatchError } from '../../shared/kafka/record-batch';
 import type { Logger } from '../../shared/logging';
 import { SerialTask } from '../../shared/serial-task';
-import type { ClusterSnapshot } from '../cluster/metadata-cache';
+import type { ClusterSnapshot, PartitionState } from '../cluster/metadata-cache';
 import { effectiveConfig, logConfigFor } from '../cluster/topic-config';
 import type { TopicConfig } from '../context';
 import type { LogManager } from '../log/log-manager';
 import { Purgatory } from '../purgatory';
+import { ReplicaFetcherManager } from '../replication/fetcher-manager';
 import { DelayedFetch, DelayedProduce, FetchPartitionResult } from './delayed';
+import { readHighWatermarks, writeHighWatermarks } from './hw-checkpoint';
 import { Partition, PartitionEvent, partitionKey } from './partition';
 
 export interface ReplicaManagerSettings {
@@ -33,6 +35,15 @@ export interface ReplicaManagerSettings {
   flushMs: number;
   inlineWriteBytesMax: number;
   retentionCheckIntervalMs: number;
+  /** replica.lag.time.max.ms: an ISR member that has not caught up for this long leaves the ISR. */
+  replicaLagTimeMaxMs: number;
+  /** replica.fetch.wait.max.ms, replica.fetch.max.bytes, replica.fetch.response.max.bytes, replica.fetch.backoff.ms. */
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMaxBytes: number;
+  replicaFetchResponseMaxBytes: number;
+  replicaFetchBackoffMs: number;
+  /** replica.high.watermark.checkpoint.interval.ms. */
+  highWatermarkCheckpointIntervalMs: number;
 }
 
 export interface ReplicaManagerDependencies {
@@ -41,6 +52,12 @@ export interface ReplicaManagerDependencies {
   fenced(): boolean;
   /** Records that this broker has deleted its logs of a topic being deleted (the controller waits for every replica). */
   acknowledgeDeletion(topic: string): Promise<void>;
+  /**
+   * Writes a partition's state znode if its version is still `version` (the leader's ISR
+   * changes); resolves with the new version. Rejects when the version moved (BadVersion) or
+   * the session is gone.
+   */
+  writeState(topic: string, partition: number, state: PartitionState, version: number): Promise<number>;
   logger: Logger;
 }
 
@@ -99,8 +116,16 @@ export class ReplicaManager {
   private readonly topicConfigs = new Map<string, TopicConfig>();
   private orphansCheckedFor: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private isrTimer: NodeJS.Timeout | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly logger: Logger;
+  private readonly fetchers: ReplicaFetcherManager;
+  /** The checkpointed high watermarks read at the first sync (null before). */
+  private checkpointed: Map<string, number> | null = null;
+  /** What the checkpoint file holds now (written when a high watermark moved). */
+  private lastCheckpoint = new Map<string, number>();
+  private checkpointing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly settings: Readonly<ReplicaManagerSettings>,
@@ -113,6 +138,23 @@ export class ReplicaManager {
         await this.syncOnce(this.view);
       },
       (error) => this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'replicas.sync_failed'),
+    );
+    this.fetchers = new ReplicaFetcherManager(
+      {
+        brokerId: settings.brokerId,
+        fetchWaitMaxMs: settings.replicaFetchWaitMaxMs,
+        partitionFetchMaxBytes: settings.replicaFetchMaxBytes,
+        fetchMaxBytes: settings.replicaFetchResponseMaxBytes,
+        backoffMs: settings.replicaFetchBackoffMs,
+      },
+      {
+        endpoint: (id) => {
+          const broker = this.view?.brokers.find((entry) => entry.id === id);
+          return broker === undefined ? null : { host: broker.host, port: broker.port };
+        },
+        clock: deps.clock,
+        logger: deps.logger,
+      },
     );
   }
 
@@ -176,7 +218,7 @@ export class ReplicaManager {
     const waiting = results.flatMap((result, index) => {
       const partition = this.partitions.get(partitionKey(entries[index]!.topic, entries[index]!.partition));
       if (result.errorCode !== KafkaError.NONE || partition === undefined) return [];
-      return [{ index, partition, requiredOffset: result.lastOffset + 1 }];
+      return [{ index, partition, requiredOffset: result.lastOffset + 1, minInsyncReplicas: this.topicConfig(entries[index]!.topic)['min.insync.replicas'] }];
     });
     const stripped = results.map(({ errorCode, baseOffset, logStartOffset }) => ({ errorCode, baseOffset, logStartOffset }));
     if (waiting.length === 0) return stripped;
@@ -221,7 +263,9 @@ export class ReplicaManager {
     const anyError = first.some((result) => result.errorCode !== KafkaError.NONE);
     // Kafka answers at once when minBytes is 0, when there is enough, or when anything failed.
     if (minBytes === 0 || bytes >= minBytes || anyError || maxWaitMs === 0 || entries.length === 0) return first;
-    await new Promise<void>((resolve) => this.purgatory.wait(new DelayedFetch(entries.map((e) => partitionKey(e.topic, e.partition)), minBytes - bytes, resolve), maxWaitMs));
+    const keys = entries.map((e) => partitionKey(e.topic, e.partition));
+    // A follower waits for the leader's log to grow; a consumer for the high watermark to move.
+    await new Promise<void>((resolve) => this.purgatory.wait(new DelayedFetch(keys, minBytes - bytes, params.replicaId >= 0 ? 'append' : 'highWatermark', resolve), maxWaitMs));
     return this.readAll(params.replicaId, entries, maxBytes);
   }
 
@@ -312,6 +356,30 @@ export class ReplicaManager {
     }
   }
 
+  /** OffsetForLeaderEpoch for one partition: the leader answers; `anyReplica` (debugging id -2) lets a follower answer too. */
+  offsetForLeaderEpoch(topic: string, partition: number, currentLeaderEpoch: number, epoch: number, anyReplica: boolean): { errorCode: number; epoch: number; endOffset: number } {
+    const undefinedAnswer = { epoch: -1, endOffset: -1 };
+    const local = this.partitions.get(partitionKey(topic, partition));
+    const found = anyReplica && local !== undefined ? local : this.leaderPartition(topic, partition, currentLeaderEpoch);
+    if (!(found instanceof Partition)) return { errorCode: found.errorCode, ...undefinedAnswer };
+    try {
+      return { errorCode: KafkaError.NONE, ...found.lastOffsetForLeaderEpoch(currentLeaderEpoch, epoch, anyReplica) };
+    } catch (error) {
+      return { errorCode: kafkaCodeOf(error), ...undefinedAnswer };
+    }
+  }
+
+  /**
+   * This broker's own replica of a partition, whatever its role (ListOffsets with Kafka's
+   * debugging replica id -2, which `samsa cluster` uses for each replica's log end and lag):
+   * its log start, log end and high watermark as known here; null when it holds none.
+   */
+  localOffsets(topic: string, partition: number): { logStartOffset: number; logEndOffset: number; highWatermark: number } | null {
+    const local = this.partitions.get(partitionKey(topic, partition));
+    if (local === undefined) return null;
+    return { logStartOffset: local.log.logStartOffset, logEndOffset: local.log.logEndOffset, highWatermark: local.highWatermark };
+  }
+
   async deleteRecords(topic: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
     const found = await this.settledLeaderPartition(topic, partition);
     if (!(found instanceof Partition)) return { errorCode: found.errorCode, lowWatermark: -1 };
@@ -320,6 +388,69 @@ export class ReplicaManager {
     } catch (error) {
       return { errorCode: kafkaCodeOf(error), lowWatermark: -1 };
     }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Replication: what this broker follows, and the ISR of what it leads
+
+  /** Every partition this broker follows, from the leader the picture names, in its epoch. */
+  private updateFetchers(view: ClusterSnapshot): void {
+    const followed = [];
+    for (const partition of this.partitions.values()) {
+      if (partition.role !== 'follower' || view.pendingDeletions.has(partition.topic)) continue;
+      followed.push({ partition, leaderId: partition.leaderId, leaderEpoch: partition.leaderEpoch });
+    }
+    this.fetchers.update(followed);
+  }
+
+  /**
+   * Writes the ISR a leader wants (followers that fell behind out, caught-up ones in) to the
+   * partition's state znode, conditional on the version this broker applied: a controller's
+   * write in between (a new leader, a dead broker removed) wins, and the next check starts
+   * from it. Only live brokers that are not shutting down may join.
+   */
+  private async maybeChangeIsr(partition: Partition): Promise<void> {
+    const view = this.view;
+    if (view === null || this.closed || this.deps.fenced()) return;
+    const live = new Set(view.brokers.map((broker) => broker.id));
+    const wanted = partition.wantedIsr(this.deps.clock.now(), this.settings.replicaLagTimeMaxMs, (id) => live.has(id) && !view.shuttingDown.has(id));
+    if (wanted === null || partition.stateVersion < 0) return;
+    const before = [...partition.isr];
+    const next: PartitionState = { leader: this.settings.brokerId, leaderEpoch: partition.leaderEpoch, isr: wanted, controllerEpoch: partition.controllerEpoch };
+    const where = { topic: partition.topic, partition: partition.partition, leaderEpoch: partition.leaderEpoch };
+    partition.setPendingIsr(wanted);
+    try {
+      const version = await this.deps.writeState(partition.topic, partition.partition, next, partition.stateVersion);
+      partition.applyState({ ...next, replicas: partition.replicas, version });
+      const event = wanted.length < before.length ? 'partition.isr_shrunk' : wanted.length > before.length ? 'partition.isr_expanded' : 'partition.isr_changed';
+      this.logger.info({ ...where, from: before, to: wanted, highWatermark: partition.highWatermark }, event);
+    } catch (error) {
+      partition.setPendingIsr(null);
+      // A lost compare-and-set: the picture brings the newer state (a new leader stops this one leading).
+      this.logger.warn({ ...where, wanted, err: error instanceof Error ? error.message : String(error) }, 'partition.isr_write_failed');
+    }
+  }
+
+  private checkIsrs(): void {
+    for (const partition of this.partitions.values()) if (partition.isLeader && partition.replicas.length > 1) void this.maybeChangeIsr(partition);
+  }
+
+  /** Writes the high-watermark checkpoint when a high watermark moved since the last one. */
+  private checkpointHighWatermarks(): Promise<void> {
+    if (this.checkpointed === null) return this.checkpointing;
+    const marks = new Map<string, number>();
+    for (const [key, partition] of this.partitions) marks.set(key, partition.highWatermark);
+    const same = marks.size === this.lastCheckpoint.size && [...marks].every(([key, value]) => this.lastCheckpoint.get(key) === value);
+    if (same) return this.checkpointing;
+    this.checkpointing = this.checkpointing.then(async () => {
+      try {
+        await writeHighWatermarks(this.deps.logs.dataDir, marks);
+        this.lastCheckpoint = marks;
+      } catch (error) {
+        this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'replicas.hw_checkpoint_failed');
+      }
+    });
+    return this.checkpointing;
   }
 
   /** The topic's effective configuration, worked out once per cluster picture (produce asks per partition). */
@@ -351,6 +482,12 @@ export class ReplicaManager {
 
   private async syncOnce(view: ClusterSnapshot): Promise<void> {
     const id = this.settings.brokerId;
+    if (this.checkpointed === null) {
+      const { marks, problem } = await readHighWatermarks(this.deps.logs.dataDir);
+      if (problem !== null) this.logger.warn({ problem }, 'replicas.hw_checkpoint_unreadable');
+      this.checkpointed = marks;
+      this.lastCheckpoint = new Map(marks);
+    }
     for (const [topic, assignment] of view.assignments) {
       if (view.pendingDeletions.has(topic)) continue;
       const logConfig = logConfigFor(this.topicConfig(topic), this.settings);
@@ -360,10 +497,11 @@ export class ReplicaManager {
         const local = await this.openPartition(topic, p, logConfig);
         if (local === null) continue;
         local.log.updateConfig(logConfig);
-        const state = view.states.get(partitionKey(topic, p))?.state;
-        if (state !== undefined) local.applyState({ leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr, replicas, controllerEpoch: state.controllerEpoch });
+        const found = view.states.get(partitionKey(topic, p));
+        if (found !== undefined) local.applyState({ leader: found.state.leader, leaderEpoch: found.state.leaderEpoch, isr: found.state.isr, replicas, controllerEpoch: found.state.controllerEpoch, version: found.version });
       }
     }
+    this.updateFetchers(view);
     for (const topic of view.pendingDeletions) await this.carryOutDeletion(view, topic);
     // Listing the data directory is file I/O: only when the set of topics changed.
     const topics = [...view.assignments.keys()].sort().join('\n');
@@ -384,6 +522,8 @@ export class ReplicaManager {
         clock: this.deps.clock,
         fenced: this.deps.fenced,
         onEvent: (eventKey, event) => this.purgatory.notify(eventKey, event),
+        isrChangeWanted: (wanting) => void this.maybeChangeIsr(wanting),
+        initialHighWatermark: this.checkpointed?.get(key) ?? null,
         logger: this.logger,
       });
       this.partitions.set(key, opened);
@@ -451,12 +591,27 @@ export class ReplicaManager {
       })().finally(() => (retaining = false));
     }, every);
     this.timer.unref();
+    this.isrTimer = setInterval(() => this.checkIsrs(), Math.max(50, Math.min(1000, Math.floor(this.settings.replicaLagTimeMaxMs / 2))));
+    this.isrTimer.unref();
+    this.checkpointTimer = setInterval(() => void this.checkpointHighWatermarks(), Math.max(50, this.settings.highWatermarkCheckpointIntervalMs));
+    this.checkpointTimer.unref();
+  }
+
+  /** Stops copying from leaders (a broker shutting down, before it hands its leaderships over). */
+  stopFetchers(): Promise<void> {
+    return this.fetchers.stop();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    if (this.isrTimer !== null) clearInterval(this.isrTimer);
+    if (this.checkpointTimer !== null) clearInterval(this.checkpointTimer);
     this.purgatory.shutdown();
+    await this.fetchers.stop();
+    // Appends the fetchers started finish before the logs close; then the last high watermarks.
+    await Promise.all([...this.partitions.values()].map((partition) => partition.followerIdle()));
+    await this.checkpointHighWatermarks();
     await this.deps.logs.closeAll();
     this.partitions.clear();
   }

@@ -3,7 +3,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { startBroker } from '../../broker/broker';
-import { LIMIT_DEFAULTS, loadBrokerConfig } from '../../broker/config';
+import { LIMIT_DEFAULTS, loadBrokerConfig, REPLICATION_DEFAULTS } from '../../broker/config';
 import { createLogger, loggingOptionsFromEnv } from '../../shared/logging';
 
 interface BrokerArgs {
@@ -27,6 +27,15 @@ interface BrokerArgs {
   'request-read-timeout-ms'?: number;
   'connection-unsent-response-bytes-max'?: number;
   'auto-create-topics-per-request-max'?: number;
+  'replica-lag-time-max-ms'?: number;
+  'replica-fetch-wait-max-ms'?: number;
+  'replica-fetch-backoff-ms'?: number;
+  'high-watermark-checkpoint-interval-ms'?: number;
+  'coordinator-disconnect-grace-ms'?: number;
+  'auto-leader-rebalance'?: boolean;
+  'leader-imbalance-check-interval-ms'?: number;
+  'controlled-shutdown'?: boolean;
+  'controlled-shutdown-timeout-ms'?: number;
   'log-level'?: string;
 }
 
@@ -55,6 +64,15 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       .option('request-read-timeout-ms', { type: 'number', describe: `close a connection whose request has not arrived whole this long after its first byte (default ${LIMIT_DEFAULTS.requestReadTimeoutMs})` })
       .option('connection-unsent-response-bytes-max', { type: 'number', describe: `stop reading a connection's requests while this many response bytes wait to be sent (default ${LIMIT_DEFAULTS.connectionUnsentResponseBytesMax})` })
       .option('auto-create-topics-per-request-max', { type: 'number', describe: `most unknown topics one Metadata request auto-creates (default ${LIMIT_DEFAULTS.autoCreateTopicsPerRequestMax})` })
+      .option('replica-lag-time-max-ms', { type: 'number', describe: `Kafka replica.lag.time.max.ms: a follower not caught up this long leaves the ISR (default ${REPLICATION_DEFAULTS.replicaLagTimeMaxMs})` })
+      .option('replica-fetch-wait-max-ms', { type: 'number', describe: `Kafka replica.fetch.wait.max.ms: a follower's long poll on its leader (default ${REPLICATION_DEFAULTS.replicaFetchWaitMaxMs})` })
+      .option('replica-fetch-backoff-ms', { type: 'number', describe: `Kafka replica.fetch.backoff.ms (default ${REPLICATION_DEFAULTS.replicaFetchBackoffMs})` })
+      .option('high-watermark-checkpoint-interval-ms', { type: 'number', describe: `Kafka replica.high.watermark.checkpoint.interval.ms (default ${REPLICATION_DEFAULTS.highWatermarkCheckpointIntervalMs})` })
+      .option('coordinator-disconnect-grace-ms', { type: 'number', describe: `the coordinator expires this broker's session this soon after its connection drops, so a crash is noticed at once (default ${REPLICATION_DEFAULTS.coordinatorDisconnectGraceMs}; 0 = the full session timeout)` })
+      .option('auto-leader-rebalance', { type: 'boolean', describe: 'Kafka auto.leader.rebalance.enable: move leadership back to each partition\'s first replica once it is in sync (default true)' })
+      .option('leader-imbalance-check-interval-ms', { type: 'number', describe: `Kafka leader.imbalance.check.interval.ms (default ${REPLICATION_DEFAULTS.leaderImbalanceCheckIntervalMs})` })
+      .option('controlled-shutdown', { type: 'boolean', describe: 'Kafka controlled.shutdown.enable: on SIGTERM/SIGINT, hand leaderships to other in-sync replicas before exiting (default true)' })
+      .option('controlled-shutdown-timeout-ms', { type: 'number', describe: `how long a controlled shutdown waits for its leaderships to move (default ${REPLICATION_DEFAULTS.controlledShutdownTimeoutMs})` })
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error (default info)' })
       .example('$0 broker --id 1', 'broker 1 on 127.0.0.1:9092, data in ./data/broker-1'),
   handler: async (args) => {
@@ -79,6 +97,15 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       requestReadTimeoutMs: args['request-read-timeout-ms'],
       connectionUnsentResponseBytesMax: args['connection-unsent-response-bytes-max'],
       autoCreateTopicsPerRequestMax: args['auto-create-topics-per-request-max'],
+      replicaLagTimeMaxMs: args['replica-lag-time-max-ms'],
+      replicaFetchWaitMaxMs: args['replica-fetch-wait-max-ms'],
+      replicaFetchBackoffMs: args['replica-fetch-backoff-ms'],
+      highWatermarkCheckpointIntervalMs: args['high-watermark-checkpoint-interval-ms'],
+      coordinatorDisconnectGraceMs: args['coordinator-disconnect-grace-ms'],
+      autoLeaderRebalance: args['auto-leader-rebalance'],
+      leaderImbalanceCheckIntervalMs: args['leader-imbalance-check-interval-ms'],
+      controlledShutdown: args['controlled-shutdown'],
+      controlledShutdownTimeoutMs: args['controlled-shutdown-timeout-ms'],
     });
     const logger = createLogger(loggingOptionsFromEnv(process.env, args['log-level']));
     const broker = await startBroker(config, logger);

@@ -25,6 +25,7 @@ export const ApiKey = {
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
+  OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   SaslAuthenticate: 36,
@@ -55,6 +56,7 @@ export const API_NAMES: Readonly<Record<number, ApiName>> = Object.freeze({
   20: 'DeleteTopics',
   21: 'DeleteRecords',
   22: 'InitProducerId',
+  23: 'OffsetForLeaderEpoch',
   32: 'DescribeConfigs',
   33: 'AlterConfigs',
   36: 'SaslAuthenticate',
@@ -2636,6 +2638,158 @@ export type InitProducerIdResponseV1 = {
   producerEpoch: number;
 };
 
+/** OffsetForLeaderEpoch request v0. */
+export type OffsetForLeaderEpochRequestV0 = {
+  /** Each topic to get offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition to get offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The epoch to look up an offset for. */
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** OffsetForLeaderEpoch request v1. */
+export type OffsetForLeaderEpochRequestV1 = {
+  /** Each topic to get offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition to get offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The epoch to look up an offset for. */
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** OffsetForLeaderEpoch request v2. */
+export type OffsetForLeaderEpochRequestV2 = {
+  /** Each topic to get offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition to get offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** An epoch used to fence consumers/replicas with old metadata. If the epoch provided by the client is larger than the current epoch known to the broker, then the UNKNOWN_LEADER_EPOCH error code will be returned. If the provided epoch is smaller, then the FENCED_LEADER_EPOCH error code will be returned. */
+      currentLeaderEpoch: number;
+      /** The epoch to look up an offset for. */
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** OffsetForLeaderEpoch request v3. */
+export type OffsetForLeaderEpochRequestV3 = {
+  /** The broker ID of the follower, of -1 if this request is from a consumer. */
+  replicaId: number;
+  /** Each topic to get offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition to get offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** An epoch used to fence consumers/replicas with old metadata. If the epoch provided by the client is larger than the current epoch known to the broker, then the UNKNOWN_LEADER_EPOCH error code will be returned. If the provided epoch is smaller, then the FENCED_LEADER_EPOCH error code will be returned. */
+      currentLeaderEpoch: number;
+      /** The epoch to look up an offset for. */
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** OffsetForLeaderEpoch response v0. */
+export type OffsetForLeaderEpochResponseV0 = {
+  /** Each topic we fetched offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition in the topic we fetched offsets for. */
+    partitions: Array<{
+      /** The error code 0, or if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partition: number;
+      /** The end offset of the epoch. */
+      endOffset: bigint;
+    }>;
+  }>;
+};
+
+/** OffsetForLeaderEpoch response v1. */
+export type OffsetForLeaderEpochResponseV1 = {
+  /** Each topic we fetched offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition in the topic we fetched offsets for. */
+    partitions: Array<{
+      /** The error code 0, or if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partition: number;
+      /** The leader epoch of the partition. */
+      leaderEpoch: number;
+      /** The end offset of the epoch. */
+      endOffset: bigint;
+    }>;
+  }>;
+};
+
+/** OffsetForLeaderEpoch response v2. */
+export type OffsetForLeaderEpochResponseV2 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic we fetched offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition in the topic we fetched offsets for. */
+    partitions: Array<{
+      /** The error code 0, or if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partition: number;
+      /** The leader epoch of the partition. */
+      leaderEpoch: number;
+      /** The end offset of the epoch. */
+      endOffset: bigint;
+    }>;
+  }>;
+};
+
+/** OffsetForLeaderEpoch response v3. */
+export type OffsetForLeaderEpochResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic we fetched offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition in the topic we fetched offsets for. */
+    partitions: Array<{
+      /** The error code 0, or if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partition: number;
+      /** The leader epoch of the partition. */
+      leaderEpoch: number;
+      /** The end offset of the epoch. */
+      endOffset: bigint;
+    }>;
+  }>;
+};
+
 /** DescribeConfigs request v1. */
 export type DescribeConfigsRequestV1 = {
   /** The resources whose configurations we want to describe. */
@@ -3068,6 +3222,12 @@ export interface RequestTypes {
     0: InitProducerIdRequestV0;
     1: InitProducerIdRequestV1;
   };
+  OffsetForLeaderEpoch: {
+    0: OffsetForLeaderEpochRequestV0;
+    1: OffsetForLeaderEpochRequestV1;
+    2: OffsetForLeaderEpochRequestV2;
+    3: OffsetForLeaderEpochRequestV3;
+  };
   DescribeConfigs: {
     1: DescribeConfigsRequestV1;
     2: DescribeConfigsRequestV2;
@@ -3197,6 +3357,12 @@ export interface ResponseTypes {
   InitProducerId: {
     0: InitProducerIdResponseV0;
     1: InitProducerIdResponseV1;
+  };
+  OffsetForLeaderEpoch: {
+    0: OffsetForLeaderEpochResponseV0;
+    1: OffsetForLeaderEpochResponseV1;
+    2: OffsetForLeaderEpochResponseV2;
+    3: OffsetForLeaderEpochResponseV3;
   };
   DescribeConfigs: {
     1: DescribeConfigsResponseV1;

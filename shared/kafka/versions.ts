@@ -32,6 +32,8 @@ export const PROTOCOL_RANGES = {
   AlterConfigs: { min: 0, max: 1 },
   CreatePartitions: { min: 0, max: 1 },
   DeleteGroups: { min: 0, max: 1 },
+  // Followers ask where their latest epoch ends on a new leader (KIP-101); v4 is flexible.
+  OffsetForLeaderEpoch: { min: 0, max: 3 },
 } as const;
 
 /** Only if SASL is ever offered (guide section 4). */
@@ -41,6 +43,6 @@ export const SASL_RANGES = {
 } as const;
 
 /** What the broker serves today (at the full protocol range), in the order ApiVersions lists them. */
-export const ADVERTISED_APIS = ['Produce', 'Fetch', 'ListOffsets', 'Metadata', 'ApiVersions', 'CreateTopics', 'DeleteTopics', 'DeleteRecords', 'DescribeConfigs', 'AlterConfigs', 'CreatePartitions'] as const;
+export const ADVERTISED_APIS = ['Produce', 'Fetch', 'ListOffsets', 'Metadata', 'ApiVersions', 'CreateTopics', 'DeleteTopics', 'DeleteRecords', 'DescribeConfigs', 'AlterConfigs', 'CreatePartitions', 'OffsetForLeaderEpoch'] as const;
 
 export type AdvertisedApi = (typeof ADVERTISED_APIS)[number];

@@ -1,0 +1,323 @@
+/**
+ * A follower's copy loop towards one leader broker (Kafka's ReplicaFetcherThread): one Kafka
+ * connection carrying every partition this broker follows on that leader, long-polling Fetch
+ * requests with this broker's id as the replica id.
+ *
+ * Each partition starts in the truncating phase: before its first fetch from a leader epoch,
+ * the follower asks the leader where its own latest epoch ends there (OffsetForLeaderEpoch)
+ * and cuts the divergent suffix (truncation.ts; repeated while the leader answers an epoch
+ * the follower does not have, KIP-279). Then it fetches from its log end, appends what comes
+ * back as it is (offsets and epochs kept), and takes the leader's high watermark.
+ *
+ * Errors are per partition: a partition whose leader says it no longer leads (or whose epoch
+ * is fenced) waits for the next state, which the manager applies; a fetch below the leader's
+ * log start starts the log over at the leader's start (logged); a fetch above the leader's
+ * log end goes back to truncation. A lost connection is re-opened after a backoff, to the
+ * leader's address as the cluster picture has it then.
+ */
+import type { Clock } from '../../shared/clock';
+import { ApiKey } from '../../shared/kafka/api-keys';
+import { KafkaConnection } from '../../shared/kafka/client';
+import { KafkaError, kafkaErrorName } from '../../shared/kafka/errors';
+import type { Logger } from '../../shared/logging';
+import type { Partition } from '../partition/partition';
+import { truncationFor } from './truncation';
+
+export interface FetcherSettings {
+  brokerId: number;
+  /** replica.fetch.wait.max.ms: how long a fetch waits on the leader for new records. */
+  fetchWaitMaxMs: number;
+  /** replica.fetch.max.bytes: per partition. */
+  partitionFetchMaxBytes: number;
+  /** replica.fetch.response.max.bytes. */
+  fetchMaxBytes: number;
+  /** replica.fetch.backoff.ms: after an error, before the partition (or connection) is tried again. */
+  backoffMs: number;
+}
+
+export interface FetcherDependencies {
+  /** The leader's address in the current cluster picture; null while it is not registered. */
+  endpoint(brokerId: number): { host: string; port: number } | null;
+  clock: Clock;
+  logger: Logger;
+}
+
+interface FetchState {
+  partition: Partition;
+  leaderEpoch: number;
+  phase: 'truncating' | 'fetching';
+  /** Not tried again before this time (after an error). */
+  retryAtMs: number;
+}
+
+const FETCH_API_VERSION = 11;
+const OFFSET_FOR_LEADER_EPOCH_VERSION = 3;
+/** The leader answers a long poll within fetchWaitMaxMs; beyond this much more the connection is considered lost. */
+const REQUEST_SLACK_MS = 10_000;
+const EMPTY = Buffer.alloc(0);
+
+/** Errors that mean "this leader no longer serves this partition in this epoch": wait for the next state. */
+const LEADERSHIP_ERRORS = new Set<number>([KafkaError.NOT_LEADER_OR_FOLLOWER, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.UNKNOWN_TOPIC_OR_PARTITION]);
+
+export class ReplicaFetcher {
+  private readonly states = new Map<string, FetchState>();
+  private connection: KafkaConnection | null = null;
+  private running = true;
+  private wakeUp: (() => void) | null = null;
+  private readonly done: Promise<void>;
+  private readonly logger: Logger;
+  private connectFailuresLogged = 0;
+
+  constructor(
+    readonly leaderId: number,
+    private readonly settings: Readonly<FetcherSettings>,
+    private readonly deps: FetcherDependencies,
+  ) {
+    this.logger = deps.logger.child({ fetchingFrom: leaderId });
+    this.done = this.loop();
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+
+  has(key: string): boolean {
+    return this.states.has(key);
+  }
+
+  /** Follows `partition` on this leader in `leaderEpoch`; a new epoch starts again with truncation. */
+  follow(partition: Partition, leaderEpoch: number): void {
+    const existing = this.states.get(partition.key);
+    if (existing !== undefined && existing.leaderEpoch === leaderEpoch) return;
+    this.states.set(partition.key, { partition, leaderEpoch, phase: 'truncating', retryAtMs: 0 });
+    this.logger.info({ topic: partition.topic, partition: partition.partition, leaderEpoch }, 'fetcher.partition_added');
+    this.wake();
+  }
+
+  unfollow(key: string): void {
+    if (this.states.delete(key)) this.wake();
+  }
+
+  keys(): string[] {
+    return [...this.states.keys()];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.connection?.close();
+    this.wake();
+    await this.done;
+  }
+
+  private wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = null;
+    wake?.();
+  }
+
+  /** Waits `ms` or until woken (a partition added or removed, stop). */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null;
+        resolve();
+      }, Math.max(0, ms));
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      if (this.states.size === 0) {
+        await this.pause(60_000);
+        continue;
+      }
+      const connection = await this.connect();
+      if (connection === null) {
+        await this.pause(this.settings.backoffMs);
+        continue;
+      }
+      try {
+        const now = this.deps.clock.now();
+        const ready = [...this.states.values()].filter((state) => state.retryAtMs <= now);
+        const truncating = ready.filter((state) => state.phase === 'truncating');
+        if (truncating.length > 0) {
+          await this.truncate(connection, truncating);
+          continue;
+        }
+        const fetching = ready.filter((state) => state.phase === 'fetching');
+        if (fetching.length === 0) {
+          const next = Math.min(...[...this.states.values()].map((state) => state.retryAtMs));
+          await this.pause(Math.max(10, next - now));
+          continue;
+        }
+        await this.fetch(connection, fetching);
+      } catch (error) {
+        if (!this.running) break;
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'fetcher.request_failed');
+        connection.close();
+        this.connection = null;
+        await this.pause(this.settings.backoffMs);
+      }
+    }
+    this.connection?.close();
+    this.connection = null;
+  }
+
+  private async connect(): Promise<KafkaConnection | null> {
+    if (this.connection !== null && !this.connection.isClosed) return this.connection;
+    this.connection = null;
+    const endpoint = this.deps.endpoint(this.leaderId);
+    if (endpoint === null) return null;
+    try {
+      this.connection = await KafkaConnection.connect(endpoint.host, endpoint.port, {
+        clientId: `samsa-replica-${this.settings.brokerId}`,
+        connectTimeoutMs: 2000,
+        requestTimeoutMs: this.settings.fetchWaitMaxMs + REQUEST_SLACK_MS,
+      });
+      this.connectFailuresLogged = 0;
+      this.logger.info({ host: endpoint.host, port: endpoint.port }, 'fetcher.connected');
+      return this.connection;
+    } catch (error) {
+      // Every failure while a leader is down would flood the log: the first few, then every 50th.
+      if (this.connectFailuresLogged < 3 || this.connectFailuresLogged % 50 === 0) this.logger.warn({ err: (error as Error).message }, 'fetcher.connect_failed');
+      this.connectFailuresLogged++;
+      return null;
+    }
+  }
+
+  private backoff(state: FetchState): void {
+    state.retryAtMs = this.deps.clock.now() + this.settings.backoffMs;
+  }
+
+  /** One OffsetForLeaderEpoch round for the partitions that start following (KIP-101/279). */
+  private async truncate(connection: KafkaConnection, states: FetchState[]): Promise<void> {
+    const asked: Array<{ state: FetchState; epoch: number }> = [];
+    for (const state of states) {
+      await state.partition.followerIdle();
+      const epochs = state.partition.epochs();
+      const log = state.partition.log;
+      if (epochs.length === 0 || log.logEndOffset === log.logStartOffset) {
+        state.phase = 'fetching'; // nothing of its own to compare: fetch from the log end
+        continue;
+      }
+      asked.push({ state, epoch: epochs[epochs.length - 1]!.epoch });
+    }
+    if (asked.length === 0) return;
+    const topics = groupByTopic(asked.map(({ state, epoch }) => ({ topic: state.partition.topic, entry: { partition: state.partition.partition, currentLeaderEpoch: state.leaderEpoch, leaderEpoch: epoch } })));
+    const response = await connection.request<{ topics: Array<{ topic: string; partitions: Array<{ errorCode: number; partition: number; leaderEpoch: number; endOffset: bigint }> }> }>(
+      ApiKey.OffsetForLeaderEpoch,
+      OFFSET_FOR_LEADER_EPOCH_VERSION,
+      { replicaId: this.settings.brokerId, topics },
+    );
+    const answers = new Map<string, { errorCode: number; leaderEpoch: number; endOffset: number }>();
+    for (const topic of response.topics) for (const p of topic.partitions) answers.set(`${topic.topic}/${p.partition}`, { errorCode: p.errorCode, leaderEpoch: p.leaderEpoch, endOffset: Number(p.endOffset) });
+    for (const { state, epoch } of asked) {
+      if (this.states.get(state.partition.key) !== state) continue; // moved on meanwhile
+      const answer = answers.get(state.partition.key);
+      if (answer === undefined || answer.errorCode !== KafkaError.NONE) {
+        this.logger.debug({ topic: state.partition.topic, partition: state.partition.partition, error: answer === undefined ? 'missing' : kafkaErrorName(answer.errorCode) }, 'fetcher.epoch_lookup_failed');
+        this.backoff(state);
+        continue;
+      }
+      const log = state.partition.log;
+      const decision = truncationFor({ epoch: answer.leaderEpoch, endOffset: answer.endOffset }, state.partition.epochs(), log.logEndOffset, state.partition.highWatermark);
+      try {
+        await state.partition.truncateAsFollower(state.leaderEpoch, decision.offset, `leader ${this.leaderId} ends epoch ${epoch} at ${answer.endOffset} (its epoch ${answer.leaderEpoch})`);
+      } catch (error) {
+        this.logger.warn({ topic: state.partition.topic, partition: state.partition.partition, err: (error as Error).message }, 'fetcher.truncation_failed');
+        this.backoff(state);
+        continue;
+      }
+      if (decision.complete) state.phase = 'fetching';
+    }
+  }
+
+  private async fetch(connection: KafkaConnection, states: FetchState[]): Promise<void> {
+    const sent = states.map((state) => ({ state, fetchOffset: state.partition.log.logEndOffset }));
+    const topics = groupByTopic(sent.map(({ state, fetchOffset }) => ({
+      topic: state.partition.topic,
+      entry: {
+        partition: state.partition.partition,
+        currentLeaderEpoch: state.leaderEpoch,
+        fetchOffset: BigInt(fetchOffset),
+        logStartOffset: BigInt(state.partition.log.logStartOffset),
+        partitionMaxBytes: this.settings.partitionFetchMaxBytes,
+      },
+    })));
+    const response = await connection.request<FetchResponse>(ApiKey.Fetch, FETCH_API_VERSION, {
+      replicaId: this.settings.brokerId,
+      maxWaitMs: this.settings.fetchWaitMaxMs,
+      minBytes: 1,
+      maxBytes: this.settings.fetchMaxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics,
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    if (response.errorCode !== KafkaError.NONE) throw new Error(`fetch refused: ${kafkaErrorName(response.errorCode)}`);
+    const results = new Map<string, FetchResponse['responses'][number]['partitions'][number]>();
+    for (const topic of response.responses) for (const p of topic.partitions) results.set(`${topic.topic}/${p.partitionIndex}`, p);
+    for (const { state, fetchOffset } of sent) {
+      if (this.states.get(state.partition.key) !== state) continue; // unfollowed or a new epoch meanwhile
+      const result = results.get(state.partition.key);
+      if (result === undefined) continue;
+      await this.handle(state, fetchOffset, result);
+    }
+  }
+
+  private async handle(state: FetchState, fetchOffset: number, result: FetchResponse['responses'][number]['partitions'][number]): Promise<void> {
+    const { partition } = state;
+    const where = { topic: partition.topic, partition: partition.partition };
+    if (result.errorCode === KafkaError.NONE) {
+      try {
+        await partition.appendAsFollower(state.leaderEpoch, result.records ?? EMPTY, Number(result.highWatermark));
+      } catch (error) {
+        this.logger.warn({ ...where, fetchOffset, err: (error as Error).message }, 'fetcher.append_failed');
+        this.backoff(state);
+      }
+      return;
+    }
+    if (result.errorCode === KafkaError.OFFSET_OUT_OF_RANGE) {
+      const leaderLogStart = Number(result.logStartOffset);
+      if (leaderLogStart > fetchOffset) {
+        // The leader no longer has what comes after this log's end (retention, DeleteRecords):
+        // nothing here past its start can be kept in step, so the log starts over there.
+        await partition.restartAsFollowerAt(state.leaderEpoch, leaderLogStart, `fetch offset ${fetchOffset} is below leader ${this.leaderId}'s log start ${leaderLogStart}`).catch((error: unknown) => {
+          this.logger.warn({ ...where, err: (error as Error).message }, 'fetcher.restart_failed');
+          this.backoff(state);
+        });
+        return;
+      }
+      this.logger.warn({ ...where, fetchOffset, leaderEpoch: state.leaderEpoch }, 'fetcher.offset_above_leader');
+      state.phase = 'truncating';
+      return;
+    }
+    if (!LEADERSHIP_ERRORS.has(result.errorCode)) this.logger.warn({ ...where, error: kafkaErrorName(result.errorCode) }, 'fetcher.partition_error');
+    this.backoff(state);
+  }
+}
+
+interface FetchResponse {
+  errorCode: number;
+  responses: Array<{
+    topic: string;
+    partitions: Array<{ partitionIndex: number; errorCode: number; highWatermark: bigint; logStartOffset: bigint; records: Buffer | null }>;
+  }>;
+}
+
+function groupByTopic<T>(entries: Array<{ topic: string; entry: T }>): Array<{ topic: string; partitions: T[] }> {
+  const byTopic = new Map<string, T[]>();
+  for (const { topic, entry } of entries) {
+    const list = byTopic.get(topic);
+    if (list === undefined) byTopic.set(topic, [entry]);
+    else list.push(entry);
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
