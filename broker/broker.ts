@@ -52,7 +52,13 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   });
-  const newClient = (): CoordinatorClient => new CoordinatorClient({ servers: config.coordinators, sessionTimeoutMs: config.sessionTimeoutMs, requestTimeoutMs: 10_000 });
+  const newClient = (): CoordinatorClient => new CoordinatorClient({
+    servers: config.coordinators,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    requestTimeoutMs: 10_000,
+    // Samsa's extension: a crashed broker's session (and registration) goes this soon after its connection drops.
+    ...(config.coordinatorDisconnectGraceMs > 0 ? { disconnectGraceMs: config.coordinatorDisconnectGraceMs } : {}),
+  });
   let client = newClient();
   // Fenced = must not act as a leader: the session expired (until registered again), or the
   // coordinator has been out of reach for longer than the session timeout, by which time the

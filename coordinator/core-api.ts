@@ -127,6 +127,18 @@ export interface CoordinatorCoreApi {
   sessionFor(sessionId: string): SessionRecord | null;
   /** Any traffic from a session pushes its expiry back (ExpiryQueue buckets). */
   touchSession(sessionId: string, now: number): void;
+  /**
+   * A connection took the session up (new session or resume): touches it and records the
+   * disconnect grace that connection asked for (Samsa's extension, docs/coordinator-protocol.md),
+   * clamped to [1, timeoutMs]; undefined = none. Returns the grace in effect, 0 when none.
+   * Not a transaction: the grace lives only as long as the connection that sent it.
+   */
+  attachSession(sessionId: string, requestedGraceMs: number | undefined, now: number): number;
+  /**
+   * The session's connection closed or broke without a `close` request: a session with a grace
+   * now expires at min(its deadline, now + grace). Returns the grace applied, 0 when none.
+   */
+  detachSession(sessionId: string, now: number): number;
   /** Sessions whose deadline has passed at `now` (each to be ended with closeSession). */
   expiredSessions(now: number): string[];
   /** Ends a session: deletes its ephemerals and watches; fires NodeDeleted / NodeChildrenChanged. */

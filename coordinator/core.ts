@@ -88,6 +88,23 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     this.sessions.touch(sessionId, now);
   }
 
+  attachSession(sessionId: string, requestedGraceMs: number | undefined, now: number): number {
+    const session = this.sessions.get(sessionId);
+    if (session === null) return 0;
+    const graceMs = requestedGraceMs === undefined ? 0 : Math.min(session.timeoutMs, Math.max(1, Math.round(requestedGraceMs)));
+    this.sessions.attach(sessionId, graceMs, now);
+    return graceMs;
+  }
+
+  detachSession(sessionId: string, now: number): number {
+    return this.sessions.detach(sessionId, now);
+  }
+
+  /** When the session will expire if nothing touches it; null for an unknown session. */
+  sessionDeadline(sessionId: string): number | null {
+    return this.sessions.deadlineOf(sessionId);
+  }
+
   expiredSessions(now: number): string[] {
     return this.sessions.expired(now);
   }

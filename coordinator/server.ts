@@ -162,10 +162,16 @@ export class CoordinatorServer {
     connection.state = 'closed';
     if (connection.handshakeTimer !== null) clearTimeout(connection.handshakeTimer);
     this.connections.delete(connection);
+    // A session's connection is cleared (sessionId = null) when the session ends by `close`,
+    // expiry or a move to another connection; so here the session lives on, without a connection.
     const sessionId = connection.sessionId;
     if (sessionId !== null) {
       const session = this.sessions.get(sessionId);
-      if (session !== undefined && session.connection === connection) session.connection = null;
+      if (session !== undefined && session.connection === connection) {
+        session.connection = null;
+        const graceMs = this.core.detachSession(sessionId, this.clock());
+        if (graceMs > 0) this.logger.info({ sessionId, connection: connection.id, code, graceMs }, 'session.disconnect_grace');
+      }
     }
     this.logger.debug({ connection: connection.id, sessionId, code }, 'connection.closed');
   }
@@ -307,29 +313,32 @@ export class CoordinatorServer {
       return;
     }
     if (frame.sessionId !== undefined && frame.password !== undefined) {
-      this.resume(connection, frame.sessionId, frame.password, now);
+      this.resume(connection, frame.sessionId, frame.password, frame.disconnectGraceMs, now);
     } else {
-      this.createSession(connection, frame.timeoutMs, now);
+      this.createSession(connection, frame.timeoutMs, frame.disconnectGraceMs, now);
     }
   }
 
-  private createSession(connection: Connection, requestedTimeoutMs: number, now: number): void {
+  private createSession(connection: Connection, requestedTimeoutMs: number, requestedGraceMs: number | undefined, now: number): void {
     let sessionId = randomBytes(8).toString('hex');
     while (this.core.sessionFor(sessionId) !== null) sessionId = randomBytes(8).toString('hex');
     const password = randomBytes(16).toString('hex');
     const { txn, timeoutMs } = this.core.createSession(requestedTimeoutMs, now, sessionId, password);
+    const disconnectGraceMs = this.core.attachSession(sessionId, requestedGraceMs, now);
     this.appendTxn(txn);
     this.sessions.set(sessionId, { connection, pendingEvents: [], droppedEvents: 0 });
     connection.sessionId = sessionId;
     connection.state = 'open';
     const connected: ConnectedFrame = { type: 'connected', protocolVersion: PROTOCOL_VERSION, sessionId, password, timeoutMs, zxid: txn.zxid, resumed: false };
+    if (disconnectGraceMs > 0) connected.disconnectGraceMs = disconnectGraceMs;
     this.emit(connection, null, txn.zxid, JSON.stringify(connected), -1, false);
-    this.logger.info({ sessionId, timeoutMs, connection: connection.id }, 'session.created');
+    this.logger.info({ sessionId, timeoutMs, disconnectGraceMs, connection: connection.id }, 'session.created');
   }
 
-  private resume(connection: Connection, sessionId: string, password: string, now: number): void {
+  private resume(connection: Connection, sessionId: string, password: string, requestedGraceMs: number | undefined, now: number): void {
     const record = this.core.sessionFor(sessionId)!;
-    this.core.touchSession(sessionId, now);
+    // Full timeout again, and this connection's grace (a restored session had none until now).
+    const disconnectGraceMs = this.core.attachSession(sessionId, requestedGraceMs, now);
     let session = this.sessions.get(sessionId);
     if (session === undefined) {
       // A session restored from the store after a restart.
@@ -348,6 +357,7 @@ export class CoordinatorServer {
     connection.state = 'open';
     const zxid = this.core.lastZxid;
     const connected: ConnectedFrame = { type: 'connected', protocolVersion: PROTOCOL_VERSION, sessionId, password, timeoutMs: record.timeoutMs, zxid, resumed: true };
+    if (disconnectGraceMs > 0) connected.disconnectGraceMs = disconnectGraceMs;
     this.emit(connection, null, zxid, JSON.stringify(connected), -1, false);
     if (session.droppedEvents > 0) {
       this.logger.warn({ sessionId, dropped: session.droppedEvents }, 'session.events_dropped');
@@ -357,7 +367,7 @@ export class CoordinatorServer {
     session.pendingEvents = [];
     // Already durable when they were queued; zxid 0 keeps them right behind the connected frame.
     for (const text of pending) this.emit(connection, null, 0, text, -1, false);
-    this.logger.debug({ sessionId, connection: connection.id, pendingEvents: pending.length }, 'session.resumed');
+    this.logger.debug({ sessionId, connection: connection.id, disconnectGraceMs, pendingEvents: pending.length }, 'session.resumed');
   }
 
   private tick(): void {

@@ -10,6 +10,11 @@ import type { SessionRecord } from './core-api';
 
 interface Session extends SessionRecord {
   deadline: number;
+  /**
+   * Samsa's disconnect grace (docs/coordinator-protocol.md), 0 = none. Set by the connection
+   * that last took the session up and never stored: a recovered session starts without one.
+   */
+  disconnectGraceMs: number;
 }
 
 export class SessionTable {
@@ -20,7 +25,8 @@ export class SessionTable {
   }
 
   add(record: SessionRecord, now: number): void {
-    this.sessions.set(record.sessionId, { ...record, deadline: now + record.timeoutMs });
+    const { sessionId, password, timeoutMs } = record;
+    this.sessions.set(sessionId, { sessionId, password, timeoutMs, deadline: now + timeoutMs, disconnectGraceMs: 0 });
   }
 
   get(sessionId: string): SessionRecord | null {
@@ -35,6 +41,31 @@ export class SessionTable {
   touch(sessionId: string, now: number): void {
     const session = this.sessions.get(sessionId);
     if (session !== undefined) session.deadline = Math.max(session.deadline, now + session.timeoutMs);
+  }
+
+  /** A connection took the session up: full timeout from now, and that connection's grace. */
+  attach(sessionId: string, disconnectGraceMs: number, now: number): void {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) return;
+    session.disconnectGraceMs = disconnectGraceMs;
+    session.deadline = Math.max(session.deadline, now + session.timeoutMs);
+  }
+
+  /**
+   * The session's connection is gone: with a grace, the deadline comes forward to now + grace
+   * (never pushed back: a session already closer to its end keeps that end). Returns the grace
+   * applied, 0 when none.
+   */
+  detach(sessionId: string, now: number): number {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined || session.disconnectGraceMs === 0) return 0;
+    session.deadline = Math.min(session.deadline, now + session.disconnectGraceMs);
+    return session.disconnectGraceMs;
+  }
+
+  /** The deadline (for tests and logs); null for an unknown session. */
+  deadlineOf(sessionId: string): number | null {
+    return this.sessions.get(sessionId)?.deadline ?? null;
   }
 
   remove(sessionId: string): void {

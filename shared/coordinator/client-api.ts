@@ -43,6 +43,15 @@ export interface CoordinatorClientOptions {
   reconnectBackoffMaxMs?: number;
   /** Most requests in flight before new ones queue locally. Default 1024. */
   inFlightMax?: number;
+  /**
+   * Samsa's extension over ZooKeeper (docs/coordinator-protocol.md, "Disconnect grace"): once
+   * this client's connection is gone (process killed, socket closed) the coordinator expires the
+   * session after this many ms unless the client reconnects, instead of after the full session
+   * timeout. Sent with every connect and resume frame; the server clamps it to the negotiated
+   * timeout. Keep it above the first reconnect delay (`reconnectBackoffMinMs`), or any blip
+   * ends the session. Default 0: no grace.
+   */
+  disconnectGraceMs?: number;
 }
 
 export type Watcher = (event: WatchEventFrame) => void;

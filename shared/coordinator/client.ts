@@ -78,6 +78,7 @@ const DEFAULTS = {
   reconnectBackoffMinMs: 50,
   reconnectBackoffMaxMs: 1000,
   inFlightMax: 1024,
+  disconnectGraceMs: 0,
 } as const;
 
 /** How long close() waits for the server to confirm the session's end. */
@@ -97,7 +98,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   private readonly options: Required<CoordinatorClientOptions>;
   private socket: WebSocket | null = null;
   private currentState: ConnectionState = 'disconnected';
-  private session: { id: string; password: string; timeoutMs: number } | null = null;
+  private session: { id: string; password: string; timeoutMs: number; disconnectGraceMs: number } | null = null;
   private zxid = 0;
   private nextXid = 1;
   private serverIndex = 0;
@@ -115,6 +116,10 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   constructor(options: CoordinatorClientOptions) {
     super();
     if (options.servers.length === 0) throw new Error('CoordinatorClient needs at least one server URL');
+    const grace = options.disconnectGraceMs;
+    if (grace !== undefined && (!Number.isSafeInteger(grace) || grace < 0)) {
+      throw new Error(`CoordinatorClient disconnectGraceMs must be an integer >= 0 (0 = none), got ${String(grace)}`);
+    }
     this.options = { ...DEFAULTS, ...options };
   }
 
@@ -133,6 +138,11 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   /** The negotiated session timeout (0 before the first connection). */
   get sessionTimeoutMs(): number {
     return this.session?.timeoutMs ?? 0;
+  }
+
+  /** The disconnect grace the server granted on the last connect (0: none, or not connected yet). */
+  get disconnectGraceMs(): number {
+    return this.session?.disconnectGraceMs ?? 0;
   }
 
   connect(): Promise<void> {
@@ -309,6 +319,8 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
         frame.sessionId = this.session.id;
         frame.password = this.session.password;
       }
+      // The grace is not stored by the server (a restarted one has none): send it every time.
+      if (this.options.disconnectGraceMs > 0) frame.disconnectGraceMs = this.options.disconnectGraceMs;
       socket.send(JSON.stringify(frame));
     });
     socket.on('message', (data: WebSocket.RawData) => {
@@ -323,7 +335,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
       if (!handshakeDone) {
         if (frame.type === 'connected') {
           handshakeDone = true;
-          this.onConnected(frame.sessionId, frame.password, frame.timeoutMs, frame.zxid, frame.resumed);
+          this.onConnected(frame.sessionId, frame.password, frame.timeoutMs, frame.zxid, frame.resumed, typeof frame.disconnectGraceMs === 'number' ? frame.disconnectGraceMs : 0);
         } else if (frame.type === 'error' && frame.code === 'SessionExpired') {
           this.finish('expired', new CoordinatorError('SessionExpired', frame.message));
         } else {
@@ -342,9 +354,9 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     });
   }
 
-  private onConnected(sessionId: string, password: string, timeoutMs: number, zxid: number, resumed: boolean): void {
+  private onConnected(sessionId: string, password: string, timeoutMs: number, zxid: number, resumed: boolean, disconnectGraceMs: number): void {
     const previous = this.session;
-    this.session = { id: sessionId, password, timeoutMs };
+    this.session = { id: sessionId, password, timeoutMs, disconnectGraceMs };
     this.zxid = Math.max(this.zxid, zxid);
     this.attempt = 0;
     this.setState('connected');

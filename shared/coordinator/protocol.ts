@@ -240,6 +240,14 @@ export interface ConnectFrame {
   password?: string;
   /** The highest zxid this client has seen; a server behind it refuses the connection. */
   lastZxid: number;
+  /**
+   * Samsa's extension over ZooKeeper: once this connection is gone without a `close` (socket
+   * closed or broken), the session expires after this many ms unless a connection takes it
+   * up again, instead of after its full timeout. An integer >= 1; the server clamps it to the
+   * negotiated timeout. It holds for this connection only and is not stored: a client sends it
+   * on every connect frame, new session or resume (absent = no grace, the full timeout).
+   */
+  disconnectGraceMs?: number;
 }
 
 export interface ConnectedFrame {
@@ -251,6 +259,8 @@ export interface ConnectedFrame {
   zxid: number;
   /** True when an existing session was resumed. */
   resumed: boolean;
+  /** The disconnect grace in effect for this connection (clamped); absent when none was asked for. */
+  disconnectGraceMs?: number;
 }
 
 export interface RequestFrame<O extends Operation = Operation> {

@@ -179,6 +179,9 @@ function connectFrame(object: Json): ConnectFrame {
     frame.sessionId = sessionId;
     frame.password = password;
   }
+  // Samsa's extension (docs/coordinator-protocol.md, "Disconnect grace"); the upper bound is the
+  // negotiated timeout, which only the server knows, so it clamps rather than refuses.
+  if (object.disconnectGraceMs !== undefined) frame.disconnectGraceMs = int(object, 'disconnectGraceMs', where, 1);
   return frame;
 }
 
