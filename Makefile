@@ -13,19 +13,24 @@ DATA_DIR ?= ./data
 METRICS_PORT ?= 7181
 export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT
 
-.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash restart stop status bench bench-idle bench-coordinator clean
+.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash pause resume restart stop status bench bench-idle bench-coordinator clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
 	@echo "make cluster            coordinator + 3 brokers (ids 1..3 on 9092..9094) in the background; pids/logs in ./run"
 	@echo "make broker ID=1        one broker in the foreground (against a running coordinator)"
 	@echo "make brokers N=5        N brokers in the background"
-	@echo "make crash ID=2         SIGKILL broker 2;  make restart ID=2;  make stop (everything, by pid);  make status"
+	@echo "make crash ID=2         SIGKILL broker 2"
+	@echo "make pause ID=3         SIGSTOP broker 3 (it stops answering; its session expires);  make resume ID=3: SIGCONT"
+	@echo "make restart ID=2       stop broker 2 if it runs (SIGTERM, SIGKILL after STOP_TIMEOUT_S), start it again, wait until ready"
+	@echo "make stop               brokers one at a time (SIGTERM: controlled shutdown; paused ones resumed first), the coordinator last"
+	@echo "make status             each process: running, paused or dead"
 	@echo "make test               install dependencies, build, run every test"
 	@echo "make bench              brokers against NATS JetStream (produce, consume, end-to-end latency)"
 	@echo "make bench-idle         a broker's memory with 50 idle long-polling consumers over 10 minutes"
 	@echo "make bench-coordinator  benchmark the coordinator against Apache ZooKeeper"
-	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any)"
+	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any),"
+	@echo "           READY_TIMEOUT_S (30), STOP_TIMEOUT_S (30, per process)"
 
 deps:
 	@bash scripts/ensure-deps.sh
@@ -57,6 +62,12 @@ brokers: build
 
 crash:
 	@bash scripts/cluster.sh crash $(ID)
+
+pause:
+	@bash scripts/cluster.sh pause $(ID)
+
+resume:
+	@bash scripts/cluster.sh resume $(ID)
 
 restart: build
 	@bash scripts/cluster.sh restart $(ID)

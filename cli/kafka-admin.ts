@@ -4,7 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { ApiKey } from '../shared/kafka/api-keys';
-import { KafkaConnection } from '../shared/kafka/client';
+import { KafkaConnection, KafkaConnectionError } from '../shared/kafka/client';
 import { kafkaErrorName } from '../shared/kafka/errors';
 
 export interface BootstrapArgs {
@@ -52,23 +52,36 @@ export interface Metadata {
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
+/** How long a request may go unanswered (a broker stopped with SIGSTOP accepts connections but never answers). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface SessionOptions {
+  requestTimeoutMs?: number;
+}
 
 /** Connections to a cluster, opened on demand and closed together. */
 export class KafkaSession {
   private readonly connections = new Map<string, Promise<KafkaConnection>>();
   metadataCache: Metadata | null = null;
 
-  constructor(private readonly bootstrap: string[]) {}
+  constructor(
+    private readonly bootstrap: string[],
+    private readonly options: SessionOptions = {},
+  ) {}
 
-  static fromArgs(args: { bootstrap: string }): KafkaSession {
-    return new KafkaSession(args.bootstrap.split(',').map((entry) => entry.trim()).filter(Boolean));
+  static fromArgs(args: { bootstrap: string }, options: SessionOptions = {}): KafkaSession {
+    return new KafkaSession(args.bootstrap.split(',').map((entry) => entry.trim()).filter(Boolean), options);
   }
 
   connect(address: string): Promise<KafkaConnection> {
     let connection = this.connections.get(address);
     if (connection === undefined) {
       const colon = address.lastIndexOf(':');
-      connection = KafkaConnection.connect(address.slice(0, colon), Number(address.slice(colon + 1)), { clientId: 'samsa-cli', connectTimeoutMs: CONNECT_TIMEOUT_MS });
+      connection = KafkaConnection.connect(address.slice(0, colon), Number(address.slice(colon + 1)), {
+        clientId: 'samsa-cli',
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+        requestTimeoutMs: this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      });
       connection.catch(() => this.connections.delete(address));
       this.connections.set(address, connection);
     }
@@ -87,11 +100,21 @@ export class KafkaSession {
     throw new CliError(`BROKER_NOT_AVAILABLE: could not reach ${this.bootstrap.join(', ')}${last instanceof Error ? ` (${last.message})` : ''}`);
   }
 
+  /** From the first bootstrap broker that answers: one that is down or does not answer in time is skipped. */
   async metadata(topics: string[] | null, allowAutoTopicCreation = false): Promise<Metadata> {
-    const connection = await this.any();
-    const metadata = await connection.request<Metadata>(ApiKey.Metadata, 4, { topics: topics === null ? null : topics.map((name) => ({ name })), allowAutoTopicCreation });
-    this.metadataCache = metadata;
-    return metadata;
+    let last: unknown = null;
+    for (const address of this.bootstrap) {
+      try {
+        const connection = await this.connect(address);
+        const metadata = await connection.request<Metadata>(ApiKey.Metadata, 4, { topics: topics === null ? null : topics.map((name) => ({ name })), allowAutoTopicCreation });
+        this.metadataCache = metadata;
+        return metadata;
+      } catch (error) {
+        if (!(error instanceof KafkaConnectionError)) throw error;
+        last = error;
+      }
+    }
+    throw new CliError(`BROKER_NOT_AVAILABLE: could not reach ${this.bootstrap.join(', ')}${last instanceof Error ? ` (${last.message})` : ''}`);
   }
 
   async broker(id: number): Promise<KafkaConnection> {
@@ -119,8 +142,8 @@ export class KafkaSession {
   }
 }
 
-export async function withSession<R>(args: { bootstrap: string }, action: (session: KafkaSession) => Promise<R>): Promise<R> {
-  const session = KafkaSession.fromArgs(args);
+export async function withSession<R>(args: { bootstrap: string }, action: (session: KafkaSession) => Promise<R>, options: SessionOptions = {}): Promise<R> {
+  const session = KafkaSession.fromArgs(args, options);
   try {
     return await action(session);
   } finally {

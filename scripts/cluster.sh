@@ -6,8 +6,14 @@
 #   scripts/cluster.sh brokers N       brokers 1..N against the running coordinator
 #   scripts/cluster.sh start-broker ID one broker in the background
 #   scripts/cluster.sh crash ID        SIGKILL broker ID
-#   scripts/cluster.sh restart ID      start broker ID again (same id, port and data)
-#   scripts/cluster.sh stop            everything, by pid: SIGTERM, then SIGKILL after 10 s
+#   scripts/cluster.sh pause ID        SIGSTOP broker ID (it stops answering; its session expires)
+#   scripts/cluster.sh resume ID       SIGCONT broker ID
+#   scripts/cluster.sh restart ID      stop broker ID if it runs (as in stop), start it again (same id, port
+#                                      and data), wait until ready
+#   scripts/cluster.sh stop            brokers one at a time (SIGCONT, SIGTERM, wait up to STOP_TIMEOUT_S,
+#                                      then SIGKILL), the coordinator last: a broker's controlled shutdown
+#                                      hands its leaderships to the others, which needs them and the
+#                                      coordinator alive
 #   scripts/cluster.sh status
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +24,7 @@ COORDINATOR_PORT=${COORDINATOR_PORT:-2181}
 PORT_BASE=${PORT_BASE:-9091}
 METRICS_PORT=${METRICS_PORT:-7181} # the coordinator's /metrics; 0 = any free port, -1 = off
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-30}
+STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-30} # per process: a controlled shutdown moves leaderships first
 SAMSA="node bin/samsa.js"
 export SAMSA_LOG_PRETTY=false
 
@@ -103,19 +110,64 @@ start_brokers() { # n
   for ((id = 1; id <= $1; id++)); do await_broker "$id"; done
 }
 
+paused() { # pid: stopped by SIGSTOP (state T in /proc/<pid>/stat)
+  [[ -r "/proc/$1/stat" ]] || return 1
+  local stat
+  stat=$(<"/proc/$1/stat") || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} == T ]]
+}
+
+# SIGTERM, wait up to STOP_TIMEOUT_S for the exit, then SIGKILL. A paused process is resumed
+# first: SIGTERM stays pending while it is stopped.
+stop_pid() { # pid name
+  local pid=$1 name=$2 started=$SECONDS
+  kill -CONT "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT_S))
+  while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+  if pid_alive "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    echo "$name: did not exit within ${STOP_TIMEOUT_S}s after SIGTERM; killed with SIGKILL" >&2
+  else
+    echo "$name: stopped ($((SECONDS - started))s)"
+  fi
+}
+
+stop_broker() { # id; returns 1 when it was not running
+  local pidfile="$RUN_DIR/broker-$1.pid"
+  [[ -f "$pidfile" ]] || return 1
+  if alive "$pidfile"; then stop_pid "$(cat "$pidfile")" "broker-$1"; rm -f "$pidfile"; return 0; fi
+  rm -f "$pidfile"
+  return 1
+}
+
+broker_ids() { # of the broker pid files, in numeric order
+  local file
+  for file in "$RUN_DIR"/broker-*.pid; do
+    [[ -f "$file" ]] || continue
+    file=${file##*/broker-}
+    echo "${file%.pid}"
+  done | sort -n
+}
+
 stop_all() {
-  local pids=()
-  for pidfile in "$RUN_DIR"/broker-*.pid "$RUN_DIR"/coordinator.pid; do
-    [[ -f "$pidfile" ]] || continue
-    if alive "$pidfile"; then pids+=("$(cat "$pidfile")"); kill -TERM "$(cat "$pidfile")" 2>/dev/null || true; fi
+  local stopped=0 pidfile id
+  # Brokers one at a time, in id order, then the coordinator.
+  for id in $(broker_ids); do
+    if stop_broker "$id"; then stopped=$((stopped + 1)); fi
+  done
+  pidfile="$RUN_DIR/coordinator.pid"
+  if [[ -f "$pidfile" ]]; then
+    if alive "$pidfile"; then stop_pid "$(cat "$pidfile")" coordinator; stopped=$((stopped + 1)); fi
     rm -f "$pidfile"
-  done
-  local deadline=$((SECONDS + 10))
-  for pid in "${pids[@]}"; do
-    while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
-    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
-  done
-  echo "stopped ${#pids[@]} process(es)"
+  fi
+  echo "stopped $stopped process(es)"
+}
+
+signal_broker() { # id signal verb
+  local pidfile="$RUN_DIR/broker-$1.pid"
+  if alive "$pidfile"; then kill "-$2" "$(cat "$pidfile")"; echo "broker $1 $3 with SIG$2"; else echo "broker $1 is not running" >&2; exit 1; fi
 }
 
 case "${1:-}" in
@@ -130,14 +182,21 @@ case "${1:-}" in
     pidfile="$RUN_DIR/broker-${2:?broker id}.pid"
     if alive "$pidfile"; then kill -KILL "$(cat "$pidfile")"; rm -f "$pidfile"; echo "broker $2 killed with SIGKILL"; else echo "broker $2 is not running" >&2; exit 1; fi
     ;;
-  restart) start_broker "${2:?broker id}"; await_broker "$2" ;;
+  pause) signal_broker "${2:?broker id}" STOP paused ;;
+  resume) signal_broker "${2:?broker id}" CONT resumed ;;
+  restart)
+    stop_broker "${2:?broker id}" || true
+    start_broker "$2"; await_broker "$2"
+    ;;
   stop) stop_all ;;
   status)
     for pidfile in "$RUN_DIR"/*.pid; do
       [[ -f "$pidfile" ]] || continue
       name=$(basename "$pidfile" .pid)
-      if alive "$pidfile"; then echo "$name: running (pid $(cat "$pidfile"))"; else echo "$name: dead"; fi
+      if ! alive "$pidfile"; then echo "$name: dead"
+      elif paused "$(cat "$pidfile")"; then echo "$name: paused (pid $(cat "$pidfile"))"
+      else echo "$name: running (pid $(cat "$pidfile"))"; fi
     done
     ;;
-  *) echo "usage: $0 up [N] | brokers N | start-broker ID | crash ID | restart ID | stop | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [N] | brokers N | start-broker ID | crash ID | pause ID | resume ID | restart ID | stop | status" >&2; exit 2 ;;
 esac

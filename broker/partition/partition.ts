@@ -136,9 +136,14 @@ export class Partition {
     }
     if (outcome.previousRole !== outcome.role || outcome.leaderEpochChanged) {
       if (outcome.role === 'leader') {
-        // KIP-101: the new epoch starts at the log end now, before anything is written in it,
-        // so that a follower asking for an older epoch learns where that epoch ends here.
-        this.log.assignEpochStartOffset(update.leaderEpoch, this.log.logEndOffset);
+        // KIP-101: the new epoch starts at the log end, before anything is written in it, so
+        // that a follower asking for an older epoch learns where that epoch ends here. After
+        // any follower append already under way (it lands below the new epoch); a leader
+        // append queued meanwhile assigns the same start itself.
+        const epoch = update.leaderEpoch;
+        void this.followerChain.then(() => {
+          if (this.state.role === 'leader' && this.state.leaderEpoch === epoch) this.log.assignEpochStartOffset(epoch, this.log.logEndOffset);
+        });
       }
       this.logger.info({ role: outcome.role, leader: update.leader, leaderEpoch: update.leaderEpoch, isr: update.isr, highWatermark: this.state.highWatermark, logEndOffset: this.log.logEndOffset }, 'partition.role');
       this.deps.onEvent(this.key, { kind: 'state' });
@@ -221,6 +226,12 @@ export class Partition {
     this.checkLeader(currentLeaderEpoch);
     if (replicaId === this.deps.brokerId || !this.state.replicas.includes(replicaId)) {
       throw new KafkaProtocolError(KafkaError.CLUSTER_AUTHORIZATION_FAILED, `broker ${replicaId} is not a follower of ${this.key} (replicas ${JSON.stringify(this.state.replicas)})`);
+    }
+    // A fetch offset outside this log (a follower that has not truncated yet) is refused before
+    // it can count as the follower's position: it must never raise the high watermark or earn
+    // an ISR place (Kafka reads first and updates the follower's state only on success).
+    if (fetchOffset < this.log.logStartOffset || fetchOffset > this.log.logEndOffset) {
+      throw new KafkaProtocolError(KafkaError.OFFSET_OUT_OF_RANGE, `${this.key}: follower ${replicaId} fetches at ${fetchOffset}, outside [${this.log.logStartOffset}, ${this.log.logEndOffset}]`);
     }
     const { highWatermarkAdvanced, expandCandidate } = this.state.followerFetched(replicaId, fetchOffset, this.deps.clock.now());
     if (highWatermarkAdvanced) this.highWatermarkAdvanced();

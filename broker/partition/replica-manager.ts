@@ -550,6 +550,7 @@ export class ReplicaManager {
       const local = this.partitions.get(key);
       this.partitions.delete(key);
       local?.stateChanged(); // its waiters answer now (the topic is marked for deletion)
+      await local?.followerIdle(); // a fetched append under way lands before the files go
       await this.deps.logs.delete(topic, partition);
       this.logger.warn({ topic, partition, reason: 'topic deletion carried out by the controller' }, 'log.deleted');
     }

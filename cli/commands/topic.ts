@@ -1,12 +1,14 @@
 /**
  * `samsa topic create|list|describe|alter-config|delete`: topic administration over the Kafka
  * protocol (CreateTopics, Metadata, DescribeConfigs, AlterConfigs, DeleteTopics), sent to the
- * controller as Kafka clients do.
+ * controller as Kafka clients do. `samsa topic elect-leaders` goes through the coordinator, as
+ * Kafka's ZooKeeper-mode tool does (see topic-elect-leaders.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaError } from '../../shared/kafka/errors';
 import { BootstrapArgs, bootstrapOptions, CliError, kafkaFailure, withSession } from '../kafka-admin';
+import { electLeaders } from './topic-elect-leaders';
 
 const ADMIN_TIMEOUT_MS = 30_000;
 const RESOURCE_TOPIC = 2;
@@ -154,7 +156,7 @@ const remove: CommandModule<unknown, NameArgs> = {
 
 export const topicCommand: CommandModule = {
   command: 'topic <command>',
-  describe: 'create, list, describe, alter-config, delete topics',
-  builder: (yargs) => yargs.command(create).command(list).command(describe).command(alterConfig).command(remove).demandCommand(1),
+  describe: 'create, list, describe, alter-config, delete topics; elect-leaders',
+  builder: (yargs) => yargs.command(create).command(list).command(describe).command(alterConfig).command(remove).command(electLeaders).demandCommand(1),
   handler: () => undefined,
 };

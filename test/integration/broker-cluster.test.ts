@@ -108,7 +108,8 @@ describe('a 3-broker cluster', () => {
     const epoch = await controllerEpoch();
     for (const [p, replicas] of Object.entries(assignment)) {
       const written = await waitFor(`state of ${topic}-${p}`, () => state(topic, Number(p)));
-      expect(written).toEqual({ leader: replicas[0], leaderEpoch: 0, isr: [replicas[0]], controllerEpoch: epoch });
+      // Every replica is live and empty, so all are in sync from the start (Kafka's rule).
+      expect(written).toEqual({ leader: replicas[0], leaderEpoch: 0, isr: replicas, controllerEpoch: epoch });
     }
     for (const broker of cluster.brokers) {
       const expected = Object.entries(assignment).filter(([, replicas]) => replicas.includes(broker.id)).map(([p]) => Number(p)).sort((a, b) => a - b);
@@ -182,7 +183,7 @@ describe('a 3-broker cluster', () => {
     expect(again.topics[0]!.errorCode).toBe(KafkaError.TOPIC_ALREADY_EXISTS);
   });
 
-  test('SIGKILL of the controller: another broker takes over within the session timeout with a higher epoch; its partitions go offline and come back when it returns', async () => {
+  test('SIGKILL of the controller: another broker takes over within the session timeout with a higher epoch; its partitions move to the in-sync replica and come back when it returns', async () => {
     const before = await waitFor('/controller', controller);
     const epochBefore = await controllerEpoch();
     const victim = cluster.brokers.find((b) => b.id === before.brokerId)!;
@@ -201,16 +202,18 @@ describe('a 3-broker cluster', () => {
     expect(await controllerEpoch()).toBe(after.epoch);
     expect(liveBrokers().map((b) => b.id)).toContain(after.brokerId);
 
-    // Only the dead leader was in sync (no replication yet), so its partitions wait for it, with the epoch bumped.
+    // Replication factor 2: the other replica was in sync, so it leads now (leader epoch + 1) and the dead broker leaves the ISR.
     for (const p of led) {
-      await waitFor(`partition ${p} offline`, async () => (await state('spread', p))?.leader === -1);
-      expect(await state('spread', p)).toMatchObject({ leader: -1, leaderEpoch: 1, isr: [victim.id], controllerEpoch: after.epoch });
+      const other = topic!.partitions[String(p)]!.find((id) => id !== victim.id)!;
+      await waitFor(`partition ${p} led by ${other}`, async () => (await state('spread', p))?.leader === other);
+      expect(await state('spread', p)).toMatchObject({ leader: other, leaderEpoch: 1, isr: [other], controllerEpoch: after.epoch });
     }
 
     const restarted = await startBroker(cluster.coordinatorUrl, victim.id, { dataDir: victim.dataDir });
     cluster.brokers[cluster.brokers.indexOf(victim)] = restarted;
+    // Back in sync, it is the first replica again: the controller's preferred election hands leadership back.
     for (const p of led) {
-      await waitFor(`partition ${p} led again by ${victim.id}`, async () => (await state('spread', p))?.leader === victim.id);
+      await waitFor(`partition ${p} led again by ${victim.id}`, async () => (await state('spread', p))?.leader === victim.id, 30_000);
       expect(await state('spread', p)).toMatchObject({ leader: victim.id, leaderEpoch: 2, controllerEpoch: after.epoch });
     }
     expect(logDirs(restarted, 'spread')).toEqual(Object.entries(topic!.partitions).filter(([, r]) => r.includes(victim.id)).map(([p]) => Number(p)).sort((a, b) => a - b));

@@ -41,6 +41,8 @@ function snapshot(topics: Record<string, TopicSpec>, extra: Partial<ClusterSnaps
     overrides: new Map(),
     pendingDeletions: new Set(),
     deletionAcks: new Map(),
+    shuttingDown: new Set(),
+    preferredElection: null,
     ...extra,
   };
   for (const [name, spec] of Object.entries(topics)) {
@@ -63,8 +65,12 @@ const acknowledged: string[] = [];
 function manager(dataDir = tempDir('replicas')): { replicas: ReplicaManager; dataDir: string; clock: ManualClock } {
   const clock = new ManualClock(T0);
   const replicas = new ReplicaManager(
-    { brokerId: 1, topicDefaults: DEFAULT_TOPIC_CONFIG, flushMessages: Number.POSITIVE_INFINITY, flushMs: Number.POSITIVE_INFINITY, inlineWriteBytesMax: 16 * 1024, retentionCheckIntervalMs: 60_000 },
-    { logs: new LogManager(dataDir, silent), clock, fenced: () => fenced, acknowledgeDeletion: async (topic) => void acknowledged.push(topic), logger: silent },
+    { brokerId: 1, topicDefaults: DEFAULT_TOPIC_CONFIG, flushMessages: Number.POSITIVE_INFINITY, flushMs: Number.POSITIVE_INFINITY, inlineWriteBytesMax: 16 * 1024, retentionCheckIntervalMs: 60_000,
+      replicaLagTimeMaxMs: 5000, replicaFetchWaitMaxMs: 500, replicaFetchMaxBytes: 1 << 20, replicaFetchResponseMaxBytes: 10 << 20, replicaFetchBackoffMs: 200, highWatermarkCheckpointIntervalMs: 1000 },
+    {
+      logs: new LogManager(dataDir, silent), clock, fenced: () => fenced, acknowledgeDeletion: async (topic) => void acknowledged.push(topic), logger: silent,
+      writeState: async () => { throw new Error('no coordinator in this test'); },
+    },
   );
   managers.push(replicas);
   return { replicas, dataDir, clock };
