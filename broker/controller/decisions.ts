@@ -75,8 +75,12 @@ export function electedState(state: PartitionState, replicas: readonly number[],
   if (leader !== undefined) {
     return { state: { leader, leaderEpoch: state.leaderEpoch + 1, isr: state.isr.filter(eligible), controllerEpoch }, unclean: false };
   }
-  // Nobody else in sync. A live leader in a controlled shutdown keeps leading (its followers are not in sync).
-  if (state.leader >= 0 && live.has(state.leader)) return null;
+  // Nobody else in sync. A live leader in a controlled shutdown keeps leading (its followers
+  // are not in sync), but dead followers still leave its ISR.
+  if (state.leader >= 0 && live.has(state.leader)) {
+    const isr = state.isr.filter((id) => id === state.leader || eligible(id));
+    return isr.length === state.isr.length ? null : { state: { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, controllerEpoch }, unclean: false };
+  }
   if (context.unclean) {
     const anyLive = replicas.find(eligible);
     if (anyLive !== undefined) return { state: { leader: anyLive, leaderEpoch: state.leaderEpoch + 1, isr: [anyLive], controllerEpoch }, unclean: true };

@@ -804,9 +804,21 @@ export class PartitionLog {
     if (this.noteEpochInMemory(epoch, startOffset)) this.inBackground('epoch checkpoint', () => this.writeCheckpoints());
   }
 
+  /**
+   * Kafka's LeaderEpochFileCache.assign: an epoch already recorded at or before this offset
+   * changes nothing; otherwise every trailing entry with an equal or higher epoch, or an equal
+   * or later start, goes (an epoch a leadership recorded without writing in it, then replaced
+   * by the batches a new leader copied here) and the new entry ends the cache.
+   */
   private noteEpochInMemory(epoch: number, startOffset: number): boolean {
+    if (epoch < 0) return false;
     const last = this.epochs[this.epochs.length - 1];
-    if (epoch < 0 || (last !== undefined && last.epoch >= epoch)) return false;
+    if (last !== undefined && last.epoch === epoch && last.startOffset <= startOffset) return false;
+    while (this.epochs.length > 0) {
+      const tail = this.epochs[this.epochs.length - 1]!;
+      if (tail.epoch < epoch && tail.startOffset < startOffset) break;
+      this.epochs.pop();
+    }
     this.epochs.push({ epoch, startOffset });
     return true;
   }

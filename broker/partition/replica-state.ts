@@ -147,11 +147,14 @@ export class ReplicaState {
     this.leaderIdNow = update.leader;
     this.leaderEpochNow = update.leaderEpoch;
     this.controllerEpochNow = update.controllerEpoch;
+    // A re-read of the version already applied (another partition's change re-applies every
+    // state) must not end an ISR write in flight: the maximal ISR holds until a new version.
+    const newVersion = update.version < 0 || update.version > this.versionNow;
     if (update.version >= 0) this.versionNow = update.version;
     this.isrNow = [...update.isr];
     this.replicasNow = [...update.replicas];
     this.roleNow = role;
-    this.pendingIsrNow = null;
+    if (newVersion || role !== 'leader') this.pendingIsrNow = null;
     if (role === 'leader' && (previousRole !== 'leader' || leaderEpochChanged)) {
       // A new leadership: nothing is known of the followers' logs yet (Kafka resets them too).
       this.followers.clear();

@@ -199,11 +199,12 @@ export class ReplicaFetcher {
     for (const state of states) {
       await state.partition.followerIdle();
       const epochs = state.partition.epochs();
-      const log = state.partition.log;
-      if (epochs.length === 0 || log.logEndOffset === log.logStartOffset) {
-        state.phase = 'fetching'; // nothing of its own to compare: fetch from the log end
+      if (epochs.length === 0) {
+        state.phase = 'fetching'; // no epoch of its own to compare: fetch from the log end
         continue;
       }
+      // Also for an empty log (Kafka asks whenever the cache has an entry): an epoch this
+      // broker recorded while leading without writing must go before copied batches arrive.
       asked.push({ state, epoch: epochs[epochs.length - 1]!.epoch });
     }
     if (asked.length === 0) return;

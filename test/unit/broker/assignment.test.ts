@@ -70,27 +70,32 @@ describe("Kafka's default partitioner", () => {
 
 describe('controller decisions', () => {
   const state = (leader: number, isr: number[], leaderEpoch = 0): PartitionState => ({ leader, leaderEpoch, isr, controllerEpoch: 1 });
+  const context = (live: number[], shuttingDown: number[] = [], unclean = false) => ({ live: new Set(live), shuttingDown: new Set(shuttingDown), unclean, controllerEpoch: 9 });
 
   test.each([
-    { replicas: [1, 2, 3], live: [1, 2, 3], leader: 1, isr: [1] },
-    { replicas: [2, 3, 1], live: [1, 3], leader: 3, isr: [3] },
+    { replicas: [1, 2, 3], live: [1, 2, 3], leader: 1, isr: [1, 2, 3] },
+    { replicas: [2, 3, 1], live: [1, 3], leader: 3, isr: [3, 1] },
     { replicas: [2, 3], live: [1], leader: -1, isr: [2] },
-  ])('a new partition on $replicas with live $live: leader $leader', ({ replicas, live, leader, isr }) => {
+  ])('a new partition on $replicas with live $live: leader $leader, ISR $isr (every live replica)', ({ replicas, live, leader, isr }) => {
     expect(initialState(replicas, new Set(live), 7)).toEqual({ leader, leaderEpoch: 0, isr, controllerEpoch: 7 });
   });
 
   test.each([
-    { name: 'live leader: nothing to do', before: state(1, [1, 2]), live: [1, 2], after: null },
-    { name: 'dead leader, live ISR member takes over', before: state(1, [1, 2, 3], 4), live: [2, 3], after: { leader: 2, leaderEpoch: 5, isr: [2, 3], controllerEpoch: 9 } },
-    { name: 'dead leader, no live ISR member: offline, ISR kept', before: state(1, [1], 4), live: [2, 3], after: { leader: -1, leaderEpoch: 5, isr: [1], controllerEpoch: 9 } },
+    { name: 'live leader, live ISR: nothing to do', before: state(1, [1, 2]), live: [1, 2], after: null },
+    { name: 'live leader, dead follower: it leaves the ISR, same epoch', before: state(1, [1, 2, 3], 4), live: [1, 2], after: { state: { leader: 1, leaderEpoch: 4, isr: [1, 2], controllerEpoch: 9 }, unclean: false } },
+    { name: 'dead leader, live ISR member takes over', before: state(1, [1, 2, 3], 4), live: [2, 3], after: { state: { leader: 2, leaderEpoch: 5, isr: [2, 3], controllerEpoch: 9 }, unclean: false } },
+    { name: 'dead leader, no live ISR member: offline, ISR kept', before: state(1, [1], 4), live: [2, 3], after: { state: { leader: -1, leaderEpoch: 5, isr: [1], controllerEpoch: 9 }, unclean: false } },
+    { name: 'dead leader, no live ISR member, unclean enabled: first live replica, ISR = [it]', before: state(1, [1], 4), live: [2, 3], unclean: true, after: { state: { leader: 2, leaderEpoch: 5, isr: [2], controllerEpoch: 9 }, unclean: true } },
     { name: 'offline and still nothing alive: no write', before: state(-1, [1], 5), live: [2], after: null },
-    { name: 'offline, ISR member back: it leads again', before: state(-1, [1], 5), live: [1, 2], after: { leader: 1, leaderEpoch: 6, isr: [1], controllerEpoch: 9 } },
-  ])('$name', ({ before, live, after }) => {
-    expect(electedState(before, [1, 2, 3], new Set(live), 9)).toEqual(after);
+    { name: 'offline, ISR member back: it leads again', before: state(-1, [1], 5), live: [1, 2], after: { state: { leader: 1, leaderEpoch: 6, isr: [1], controllerEpoch: 9 }, unclean: false } },
+    { name: 'leader shutting down: next ISR member leads, the leader leaves the ISR', before: state(1, [1, 2, 3], 4), live: [1, 2, 3], shuttingDown: [1], after: { state: { leader: 2, leaderEpoch: 5, isr: [2, 3], controllerEpoch: 9 }, unclean: false } },
+    { name: 'leader shutting down, nobody else in sync: it keeps leading', before: state(1, [1], 4), live: [1, 2, 3], shuttingDown: [1], after: null },
+  ])('$name', ({ before, live, shuttingDown, unclean, after }) => {
+    expect(electedState(before, [1, 2, 3], context(live, shuttingDown, unclean))).toEqual(after);
   });
 
-  test('plans creates for missing states and updates (with the version read) for dead leaders; skips topics being deleted', () => {
-    const view: Pick<ClusterSnapshot, 'brokers' | 'assignments' | 'states' | 'pendingDeletions'> = {
+  test('plans creates for missing states and updates (with the version read and a reason) for dead leaders; skips topics being deleted', () => {
+    const view: Pick<ClusterSnapshot, 'brokers' | 'assignments' | 'states' | 'pendingDeletions' | 'shuttingDown'> = {
       brokers: [{ id: 2, host: 'h', port: 1, rack: null }, { id: 3, host: 'h', port: 2, rack: null }],
       assignments: new Map([
         ['a', { partitions: [[1, 2], [2, 3]], version: 0 }],
@@ -98,10 +103,11 @@ describe('controller decisions', () => {
       ]),
       states: new Map([['a/0', { state: state(1, [1, 2]), version: 3 }]]),
       pendingDeletions: new Set(['gone']),
+      shuttingDown: new Set(),
     };
     expect(planStateChanges(view, 4)).toEqual([
-      { kind: 'update', topic: 'a', partition: 0, version: 3, previousLeader: 1, state: { leader: 2, leaderEpoch: 1, isr: [2], controllerEpoch: 4 } },
-      { kind: 'create', topic: 'a', partition: 1, state: { leader: 2, leaderEpoch: 0, isr: [2], controllerEpoch: 4 } },
+      { kind: 'update', topic: 'a', partition: 0, version: 3, previousLeader: 1, reason: 'election', state: { leader: 2, leaderEpoch: 1, isr: [2], controllerEpoch: 4 } },
+      { kind: 'create', topic: 'a', partition: 1, state: { leader: 2, leaderEpoch: 0, isr: [2, 3], controllerEpoch: 4 } },
     ]);
   });
 });
