@@ -223,6 +223,26 @@ export class Partition {
    * (CVE-2018-1288: a forged replica id must not move the high watermark).
    */
   async readForReplica(replicaId: number, fetchOffset: number, maxBytes: number, minOneBatch: boolean, currentLeaderEpoch: number): Promise<ConsumerRead> {
+    this.checkReplicaFetch(replicaId, fetchOffset, currentLeaderEpoch);
+    this.noteFollowerFetch(replicaId, fetchOffset);
+    const read = await this.log.read(fetchOffset, maxBytes, minOneBatch);
+    return { records: read.records, highWatermark: this.state.highWatermark, logStartOffset: this.log.logStartOffset };
+  }
+
+  /**
+   * readForReplica when the log answers from memory (nothing new, or the new batches in its
+   * in-memory tail): the follower's copy of a fresh append leaves in the same turn of the
+   * event loop, without a round trip through the I/O pool. Null otherwise (nothing noted).
+   */
+  readForReplicaNow(replicaId: number, fetchOffset: number, maxBytes: number, minOneBatch: boolean, currentLeaderEpoch: number): ConsumerRead | null {
+    this.checkReplicaFetch(replicaId, fetchOffset, currentLeaderEpoch);
+    const records = this.log.readNow(fetchOffset, maxBytes, minOneBatch);
+    if (records === null) return null;
+    this.noteFollowerFetch(replicaId, fetchOffset);
+    return { records, highWatermark: this.state.highWatermark, logStartOffset: this.log.logStartOffset };
+  }
+
+  private checkReplicaFetch(replicaId: number, fetchOffset: number, currentLeaderEpoch: number): void {
     this.checkLeader(currentLeaderEpoch);
     if (replicaId === this.deps.brokerId || !this.state.replicas.includes(replicaId)) {
       throw new KafkaProtocolError(KafkaError.CLUSTER_AUTHORIZATION_FAILED, `broker ${replicaId} is not a follower of ${this.key} (replicas ${JSON.stringify(this.state.replicas)})`);
@@ -233,11 +253,12 @@ export class Partition {
     if (fetchOffset < this.log.logStartOffset || fetchOffset > this.log.logEndOffset) {
       throw new KafkaProtocolError(KafkaError.OFFSET_OUT_OF_RANGE, `${this.key}: follower ${replicaId} fetches at ${fetchOffset}, outside [${this.log.logStartOffset}, ${this.log.logEndOffset}]`);
     }
+  }
+
+  private noteFollowerFetch(replicaId: number, fetchOffset: number): void {
     const { highWatermarkAdvanced, expandCandidate } = this.state.followerFetched(replicaId, fetchOffset, this.deps.clock.now());
     if (highWatermarkAdvanced) this.highWatermarkAdvanced();
     if (expandCandidate) this.deps.isrChangeWanted(this);
-    const read = await this.log.read(fetchOffset, maxBytes, minOneBatch);
-    return { records: read.records, highWatermark: this.state.highWatermark, logStartOffset: this.log.logStartOffset };
   }
 
   // ---------------------------------------------------------------------------------------

@@ -318,7 +318,14 @@ export class ReplicaManager {
       if (found.errorCode === KafkaError.NOT_LEADER_OR_FOLLOWER && this.syncTask.isRunning) return null;
       return { topic: entry.topic, partition: entry.partition, errorCode: found.errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY };
     }
-    if (replicaId >= 0) return null;
+    if (replicaId >= 0) {
+      try {
+        const read = limit > 0 || minOneBatch ? found.readForReplicaNow(replicaId, entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch) : null;
+        return read === null ? null : { topic: entry.topic, partition: entry.partition, errorCode: KafkaError.NONE, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records };
+      } catch (error) {
+        return { topic: entry.topic, partition: entry.partition, errorCode: kafkaCodeOf(error), highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset, records: EMPTY };
+      }
+    }
     const highWatermark = found.highWatermark;
     let records: Buffer | null;
     try {
