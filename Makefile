@@ -13,7 +13,7 @@ DATA_DIR ?= ./data
 METRICS_PORT ?= 7181
 export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT
 
-.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash pause resume restart stop status bench bench-idle bench-coordinator clean
+.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover chaos clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
@@ -29,6 +29,8 @@ help:
 	@echo "make bench              brokers against NATS JetStream (produce, consume, end-to-end latency)"
 	@echo "make bench-idle         a broker's memory with 50 idle long-polling consumers over 10 minutes"
 	@echo "make bench-coordinator  benchmark the coordinator against Apache ZooKeeper"
+	@echo "make bench-failover     failover time: SIGKILL a partition leader, first acks=all produce on the new leader (20 kills)"
+	@echo "make chaos              seeded faults against a private 5-broker cluster under acks=all load, then a verifier (SECONDS=600 SEED=… BROKERS=5)"
 	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any),"
 	@echo "           READY_TIMEOUT_S (30), STOP_TIMEOUT_S (30, per process)"
 
@@ -89,6 +91,14 @@ bench-idle: build
 bench-coordinator: build
 	@bash scripts/ensure-deps.sh zookeeper
 	$(NODE) dist/scripts/bench-coordinator.js
+
+# SIGKILL of a partition leader → first acknowledged acks=all produce on the new leader, p50/p99 over 20 kills (BENCH_FAILOVER_KILLS).
+bench-failover: build
+	$(NODE) dist/scripts/bench-failover.js
+
+# Seeded fault run + verifier (scripts/chaos.ts); exits non-zero on any lost or divergent record. More settings: scripts/chaos/options.ts.
+chaos: build
+	$(NODE) dist/scripts/chaos.js $(if $(SECONDS),--seconds $(SECONDS)) $(if $(SEED),--seed $(SEED)) $(if $(BROKERS),--brokers $(BROKERS))
 
 clean:
 	rm -rf dist run

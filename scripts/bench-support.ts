@@ -1,8 +1,10 @@
 /**
  * What the benchmarks share: free ports on 127.0.0.1, child processes stopped by pid at the end,
- * bounded waits, and a Samsa coordinator + broker started from dist/.
+ * bounded waits, a Samsa coordinator + brokers started from dist/, and nats-server (alone or a
+ * 3-node JetStream cluster).
  */
 import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 
@@ -61,21 +63,95 @@ export function start(command: string, args: string[]): Started {
 }
 
 export function stopChildren(): void {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
-/** A coordinator and broker 1 (replication factor 1, no fsync per batch: Kafka's default) under `root`; BENCH_BROKER_ARGS adds broker flags. */
-export async function startSamsa(root: string, brokerArgs: string[] = []): Promise<{ coordinator: Started; broker: Started; brokerPort: number }> {
+/** Sends `signal` to one started process and waits (bounded) until it has exited. */
+export async function stopProcess(started: Started, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<void> {
+  const { child } = started;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function brokerExtraArgs(): string[] {
+  return (process.env.BENCH_BROKER_ARGS ?? '').split(' ').filter(Boolean);
+}
+
+export interface SamsaBroker {
+  id: number;
+  port: number;
+  dataDir: string;
+  process: Started;
+}
+
+export interface SamsaCluster {
+  coordinator: Started;
+  coordinatorPort: number;
+  brokers: SamsaBroker[];
+  brokerArgs: string[];
+}
+
+/** Starts broker `id` against the coordinator and waits until it logged broker.ready. */
+export async function startSamsaBroker(coordinatorPort: number, id: number, port: number, dataDir: string, brokerArgs: string[] = []): Promise<SamsaBroker> {
+  const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
+  const broker = start(process.execPath, [samsa, 'broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', dataDir, '--session-timeout-ms', '10000', '--log-level', 'info', ...brokerArgs, ...brokerExtraArgs()]);
+  await waitUntil(`broker ${id}`, () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
+  if (broker.child.exitCode !== null) throw new Error(`broker ${id} exited: ${broker.output()}`);
+  return { id, port, dataDir, process: broker };
+}
+
+/**
+ * A coordinator and brokers 1..n under `root`, each broker on its own free port and data dir
+ * (no fsync per batch: Kafka's default). BENCH_BROKER_ARGS adds broker flags.
+ */
+export async function startSamsaCluster(root: string, brokers: number, brokerArgs: string[] = []): Promise<SamsaCluster> {
   const coordinatorPort = await freePort();
-  const brokerPort = await freePort();
-  log(`samsa (${SAMSA_ROOT}): coordinator on ${coordinatorPort}, broker 1 on ${brokerPort}`);
   const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
   const coordinator = start(process.execPath, [samsa, 'coordinator', '--port', String(coordinatorPort), '--data-dir', path.join(root, 'coordinator'), '--metrics-port', '-1']);
   await waitUntil('the coordinator', () => canConnect(coordinatorPort));
-  const broker = start(process.execPath, [samsa, 'broker', '--id', '1', '--port', String(brokerPort), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', path.join(root, 'broker-1'), '--session-timeout-ms', '10000', '--log-level', 'info', ...brokerArgs, ...(process.env.BENCH_BROKER_ARGS ?? '').split(' ').filter(Boolean)]);
-  await waitUntil('broker 1', () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
-  if (broker.child.exitCode !== null) throw new Error(`broker exited: ${broker.output()} ${coordinator.output()}`);
-  return { coordinator, broker, brokerPort };
+  const started: SamsaBroker[] = [];
+  for (let id = 1; id <= brokers; id++) started.push(await startSamsaBroker(coordinatorPort, id, await freePort(), path.join(root, `broker-${id}`), brokerArgs));
+  log(`samsa (${SAMSA_ROOT}): coordinator on ${coordinatorPort}, brokers ${started.map((b) => `${b.id} on ${b.port}`).join(', ')}`);
+  return { coordinator, coordinatorPort, brokers: started, brokerArgs };
+}
+
+/** Stops a cluster: brokers by SIGTERM (controlled shutdown), the coordinator last. */
+export async function stopSamsaCluster(cluster: SamsaCluster): Promise<void> {
+  for (const broker of cluster.brokers) await stopProcess(broker.process);
+  await stopProcess(cluster.coordinator);
+}
+
+export function natsServerBinary(): string {
+  return ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((candidate) => fs.existsSync(candidate)) ?? 'nats-server';
+}
+
+/**
+ * `servers` nats-server processes with JetStream (file storage under `root`), each with its
+ * server_name; with more than one, cluster routes between them on free 127.0.0.1 ports.
+ * Returns the client ports once every server accepts connections.
+ */
+export async function startNats(root: string, servers: number): Promise<{ ports: number[]; processes: Started[] }> {
+  const ports: number[] = [];
+  const routePorts: number[] = [];
+  for (let i = 0; i < servers; i++) {
+    ports.push(await freePort());
+    routePorts.push(await freePort());
+  }
+  const processes = ports.map((port, i) => {
+    const args = ['-js', '-sd', path.join(root, `nats-${i + 1}`), '-a', '127.0.0.1', '-p', String(port), '-n', `bench-${i + 1}`];
+    if (servers > 1) {
+      const routes = routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
+      args.push('--cluster_name', 'bench', '--cluster', `nats://127.0.0.1:${routePorts[i]}`, '--routes', routes);
+    }
+    return start(natsServerBinary(), args);
+  });
+  for (const port of ports) await waitUntil(`nats-server on ${port}`, () => canConnect(port));
+  log(`jetstream: ${servers} nats-server -js on ${ports.join(', ')}${servers > 1 ? ` (routes on ${routePorts.join(', ')})` : ''}`);
+  return { ports, processes };
 }
 
 /** Runs `main`, then stops every child by pid, whatever happened. */

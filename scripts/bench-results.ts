@@ -1,0 +1,85 @@
+/**
+ * One JSON line per workload of `make bench`, and the medians and ratios printed from them.
+ */
+export type System = 'samsa' | 'jetstream';
+/** Who produced: Samsa's codec producer, kcat (librdkafka), kafkajs; JetStream's js.publish() or core publish with a reply subject. */
+export type Client = 'codec' | 'kcat' | 'kafkajs' | 'js.publish' | 'core-publish';
+export type Workload = 'produce' | 'consume' | 'e2e';
+
+export interface Result {
+  system: System;
+  /** Replication factor (JetStream: the stream's replicas). */
+  rf: number;
+  /** Samsa's acks (-1 = all); JetStream acknowledges after a quorum of the stream's replicas stored the message. */
+  acks?: number;
+  client?: Client;
+  workload: Workload;
+  recordBytes: number;
+  /** e2e: the records/s the producer aims at. */
+  rate?: number;
+  records: number;
+  seconds: number;
+  recordsPerSecond: number;
+  mbPerSecond: number;
+  /** Records whose produce (publish) was answered with an error. */
+  errors?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+}
+
+export type Labels = Pick<Result, 'system' | 'rf' | 'acks' | 'client' | 'workload' | 'recordBytes' | 'rate'>;
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return 0;
+  return Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(3));
+}
+
+/** Builds a result, prints it as one JSON line, and returns it. */
+export function report(labels: Labels, records: number, seconds: number, latencies?: number[], errors = 0): Result {
+  const out: Result = {
+    ...labels,
+    records,
+    seconds: Number(seconds.toFixed(3)),
+    recordsPerSecond: Math.round(records / seconds),
+    mbPerSecond: Number(((records * labels.recordBytes) / seconds / 1e6).toFixed(2)),
+  };
+  if (errors > 0) out.errors = errors;
+  if (latencies !== undefined) {
+    const sorted = Float64Array.from(latencies).sort();
+    out.p50Ms = percentile(sorted, 50);
+    out.p99Ms = percentile(sorted, 99);
+    out.p999Ms = percentile(sorted, 99.9);
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  return out;
+}
+
+export function key(labels: Partial<Labels>): string {
+  return [labels.system, labels.rf, labels.acks ?? '', labels.client ?? '', labels.workload, labels.recordBytes, labels.rate ?? ''].join('/');
+}
+
+/** Results of repeated runs of the same workload; `median` picks the run with the median records/s (e2e: the median p99). */
+export class Results {
+  private readonly runs = new Map<string, Result[]>();
+
+  add(result: Result): void {
+    const k = key(result);
+    this.runs.set(k, [...(this.runs.get(k) ?? []), result]);
+  }
+
+  median(labels: Partial<Labels>): Result | undefined {
+    const runs = this.runs.get(key(labels));
+    if (runs === undefined || runs.length === 0) return undefined;
+    const by = labels.workload === 'e2e' ? (r: Result) => r.p99Ms ?? 0 : (r: Result) => r.recordsPerSecond;
+    return [...runs].sort((a, b) => by(a) - by(b))[Math.floor((runs.length - 1) / 2)];
+  }
+
+  all(): Result[] {
+    return [...this.runs.values()].flat();
+  }
+}
+
+export function printLine(line: object): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
