@@ -56,6 +56,13 @@ const OFFSET_FOR_LEADER_EPOCH_VERSION = 3;
 const REQUEST_SLACK_MS = 10_000;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * After a leadership error the state that resolves it (this broker's or the leader's) is
+ * usually milliseconds away: retry soon rather than after the full backoff, so a follower
+ * joins a new leader's ISR (and acks=all resumes) quickly after a failover.
+ */
+const LEADERSHIP_RETRY_MS = 25;
+
 /** Errors that mean "this leader no longer serves this partition in this epoch": wait for the next state. */
 const LEADERSHIP_ERRORS = new Set<number>([KafkaError.NOT_LEADER_OR_FOLLOWER, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.UNKNOWN_TOPIC_OR_PARTITION]);
 
@@ -67,6 +74,10 @@ export class ReplicaFetcher {
   private readonly done: Promise<void>;
   private readonly logger: Logger;
   private connectFailuresLogged = 0;
+  /** A long-polling fetch is on the wire. */
+  private fetching = false;
+  /** The in-flight fetch was cut on purpose (a partition to add): no warning, no backoff. */
+  private interrupted = false;
 
   constructor(
     readonly leaderId: number,
@@ -92,6 +103,12 @@ export class ReplicaFetcher {
     this.states.set(partition.key, { partition, leaderEpoch, phase: 'truncating', retryAtMs: 0 });
     this.logger.info({ topic: partition.topic, partition: partition.partition, leaderEpoch }, 'fetcher.partition_added');
     this.wake();
+    // A long poll on the wire would hold the new partition back for up to fetchWaitMaxMs (and
+    // with it acks=all on a leader that just took over): cut it; the next request carries all.
+    if (this.fetching && this.connection !== null) {
+      this.interrupted = true;
+      this.connection.close();
+    }
   }
 
   unfollow(key: string): void {
@@ -157,9 +174,13 @@ export class ReplicaFetcher {
         await this.fetch(connection, fetching);
       } catch (error) {
         if (!this.running) break;
-        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'fetcher.request_failed');
         connection.close();
         this.connection = null;
+        if (this.interrupted) {
+          this.interrupted = false;
+          continue;
+        }
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'fetcher.request_failed');
         await this.pause(this.settings.backoffMs);
       }
     }
@@ -189,8 +210,8 @@ export class ReplicaFetcher {
     }
   }
 
-  private backoff(state: FetchState): void {
-    state.retryAtMs = this.deps.clock.now() + this.settings.backoffMs;
+  private backoff(state: FetchState, delayMs = this.settings.backoffMs): void {
+    state.retryAtMs = this.deps.clock.now() + delayMs;
   }
 
   /** One OffsetForLeaderEpoch round for the partitions that start following (KIP-101/279). */
@@ -221,7 +242,7 @@ export class ReplicaFetcher {
       const answer = answers.get(state.partition.key);
       if (answer === undefined || answer.errorCode !== KafkaError.NONE) {
         this.logger.debug({ topic: state.partition.topic, partition: state.partition.partition, error: answer === undefined ? 'missing' : kafkaErrorName(answer.errorCode) }, 'fetcher.epoch_lookup_failed');
-        this.backoff(state);
+        this.backoff(state, answer !== undefined && LEADERSHIP_ERRORS.has(answer.errorCode) ? LEADERSHIP_RETRY_MS : this.settings.backoffMs);
         continue;
       }
       const log = state.partition.log;
@@ -249,6 +270,7 @@ export class ReplicaFetcher {
         partitionMaxBytes: this.settings.partitionFetchMaxBytes,
       },
     })));
+    this.fetching = true;
     const response = await connection.request<FetchResponse>(ApiKey.Fetch, FETCH_API_VERSION, {
       replicaId: this.settings.brokerId,
       maxWaitMs: this.settings.fetchWaitMaxMs,
@@ -260,7 +282,7 @@ export class ReplicaFetcher {
       topics,
       forgottenTopicsData: [],
       rackId: '',
-    });
+    }).finally(() => (this.fetching = false));
     if (response.errorCode !== KafkaError.NONE) throw new Error(`fetch refused: ${kafkaErrorName(response.errorCode)}`);
     const results = new Map<string, FetchResponse['responses'][number]['partitions'][number]>();
     for (const topic of response.responses) for (const p of topic.partitions) results.set(`${topic.topic}/${p.partitionIndex}`, p);
@@ -299,7 +321,11 @@ export class ReplicaFetcher {
       state.phase = 'truncating';
       return;
     }
-    if (!LEADERSHIP_ERRORS.has(result.errorCode)) this.logger.warn({ ...where, error: kafkaErrorName(result.errorCode) }, 'fetcher.partition_error');
+    if (LEADERSHIP_ERRORS.has(result.errorCode)) {
+      this.backoff(state, LEADERSHIP_RETRY_MS);
+      return;
+    }
+    this.logger.warn({ ...where, error: kafkaErrorName(result.errorCode) }, 'fetcher.partition_error');
     this.backoff(state);
   }
 }
