@@ -28,6 +28,9 @@ import { Controller } from './controller/controller';
 import { KafkaServer } from './kafka/server';
 import { LogManager } from './log/log-manager';
 
+/** A stop still running after this long is logged with the step it is in. */
+const CLOSE_STEP_WARNING_MS = 15_000;
+
 export interface RunningBroker {
   port: number;
   close(): Promise<void>;
@@ -244,15 +247,28 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   return {
     port,
     close: async () => {
-      await controlledShutdown().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'broker.controlled_shutdown_failed'));
+      // Each step is named so that a stop that hangs says where (the watchdog below logs it).
+      let step = 'controlled shutdown';
+      const watchdog = setTimeout(() => logger.error({ step, waitedMs: CLOSE_STEP_WARNING_MS }, 'broker.stop_slow'), CLOSE_STEP_WARNING_MS);
+      watchdog.unref();
+      // Bounded as a whole: with the coordinator out of reach each call would wait out its own timeout.
+      await Promise.race([
+        controlledShutdown().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'broker.controlled_shutdown_failed')),
+        new Promise<void>((resolve) => setTimeout(resolve, config.controlledShutdownTimeoutMs + 1000).unref()),
+      ]);
       closing = true;
       if (cutOffTimer !== null) clearTimeout(cutOffTimer);
       replicas.purgatory.shutdown(); // waiting requests answer before their connections go
+      step = 'kafka server';
       await server.close();
       cache.stop();
+      step = 'controller';
       await controller.stop().catch(() => undefined);
+      step = 'coordinator session';
       await client.close();
+      step = 'logs';
       await replicas.close();
+      clearTimeout(watchdog);
       logger.info({}, 'broker.stopped');
     },
   };

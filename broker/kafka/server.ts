@@ -116,9 +116,12 @@ export class KafkaServer {
 
   async close(): Promise<void> {
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    // net.Server.close calls back only once every connection has ended: stop listening, cut
+    // the open connections, then wait (awaiting first hung for as long as a client stayed).
+    const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const connection of this.connections) connection.socket.destroy();
     this.connections.clear();
+    await closed;
   }
 
   private sweep(): void {
