@@ -95,6 +95,8 @@ export interface FetchParams {
 
 /** No request waits longer than this, whatever it asks (a bound on parked requests). */
 export const REQUEST_WAIT_MAX_MS = 30_000;
+/** Reads again (instead of parking) at most this often when records arrived during a fetch's read. */
+const FETCH_REREADS_MAX = 3;
 /** Longest a request waits for a running sync that is making this broker a partition's leader. */
 export const SYNC_WAIT_MAX_MS = 5000;
 
@@ -256,17 +258,34 @@ export class ReplicaManager {
   async fetch(params: FetchParams): Promise<FetchPartitionResult[]> {
     const entries = dedupe(params.entries);
     const maxBytes = params.maxBytes > 0 ? params.maxBytes : 0x7fffffff;
-    const first = await this.readAll(params.replicaId, entries, maxBytes);
     const minBytes = Math.max(0, params.minBytes);
     const maxWaitMs = Math.min(Math.max(0, params.maxWaitMs), REQUEST_WAIT_MAX_MS);
-    const bytes = first.reduce((sum, result) => sum + result.records.length, 0);
-    const anyError = first.some((result) => result.errorCode !== KafkaError.NONE);
-    // Kafka answers at once when minBytes is 0, when there is enough, or when anything failed.
-    if (minBytes === 0 || bytes >= minBytes || anyError || maxWaitMs === 0 || entries.length === 0) return first;
-    const keys = entries.map((e) => partitionKey(e.topic, e.partition));
-    // A follower waits for the leader's log to grow; a consumer for the high watermark to move.
-    await new Promise<void>((resolve) => this.purgatory.wait(new DelayedFetch(keys, minBytes - bytes, params.replicaId >= 0 ? 'append' : 'highWatermark', resolve), maxWaitMs));
-    return this.readAll(params.replicaId, entries, maxBytes);
+    const follower = params.replicaId >= 0;
+    // What the read can see of each partition: the log end for a follower, the high watermark
+    // for a consumer. A read is asynchronous; whatever arrives while it runs notifies nobody
+    // (the request is not parked yet), so it is caught by comparing these before and after
+    // (without it, a lone append waited out the whole long poll).
+    const progress = (): number[] => entries.map((e) => {
+      const local = this.partitions.get(partitionKey(e.topic, e.partition));
+      return local === undefined ? -1 : follower ? local.log.logEndOffset : local.highWatermark;
+    });
+    let seen = progress();
+    let result = await this.readAll(params.replicaId, entries, maxBytes);
+    for (let reread = 0; ; reread++) {
+      const bytes = result.reduce((sum, entry) => sum + entry.records.length, 0);
+      const anyError = result.some((entry) => entry.errorCode !== KafkaError.NONE);
+      // Kafka answers at once when minBytes is 0, when there is enough, or when anything failed.
+      if (minBytes === 0 || bytes >= minBytes || anyError || maxWaitMs === 0 || entries.length === 0) return result;
+      const now = progress();
+      if (reread >= FETCH_REREADS_MAX || now.every((value, index) => value === seen[index])) {
+        const keys = entries.map((e) => partitionKey(e.topic, e.partition));
+        // A follower waits for the leader's log to grow; a consumer for the high watermark to move.
+        await new Promise<void>((resolve) => this.purgatory.wait(new DelayedFetch(keys, minBytes - bytes, follower ? 'append' : 'highWatermark', resolve), maxWaitMs));
+        return this.readAll(params.replicaId, entries, maxBytes);
+      }
+      seen = now;
+      result = await this.readAll(params.replicaId, entries, maxBytes);
+    }
   }
 
   /**

@@ -166,12 +166,15 @@ export class ReplicaFetcher {
           continue;
         }
         const fetching = ready.filter((state) => state.phase === 'fetching');
+        const waiting = [...this.states.values()].filter((state) => state.retryAtMs > now);
+        const nextRetry = waiting.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...waiting.map((state) => state.retryAtMs));
         if (fetching.length === 0) {
-          const next = Math.min(...[...this.states.values()].map((state) => state.retryAtMs));
-          await this.pause(Math.max(10, next - now));
+          await this.pause(Math.max(10, Math.min(nextRetry, now + 60_000) - now));
           continue;
         }
-        await this.fetch(connection, fetching);
+        // A partition waiting to retry (a new leader not ready yet) must not sit out a whole
+        // long poll of the others: the poll ends when its retry is due.
+        await this.fetch(connection, fetching, Math.max(0, Math.min(this.settings.fetchWaitMaxMs, nextRetry - now)));
       } catch (error) {
         if (!this.running) break;
         connection.close();
@@ -258,7 +261,7 @@ export class ReplicaFetcher {
     }
   }
 
-  private async fetch(connection: KafkaConnection, states: FetchState[]): Promise<void> {
+  private async fetch(connection: KafkaConnection, states: FetchState[], maxWaitMs: number): Promise<void> {
     const sent = states.map((state) => ({ state, fetchOffset: state.partition.log.logEndOffset }));
     const topics = groupByTopic(sent.map(({ state, fetchOffset }) => ({
       topic: state.partition.topic,
@@ -273,7 +276,7 @@ export class ReplicaFetcher {
     this.fetching = true;
     const response = await connection.request<FetchResponse>(ApiKey.Fetch, FETCH_API_VERSION, {
       replicaId: this.settings.brokerId,
-      maxWaitMs: this.settings.fetchWaitMaxMs,
+      maxWaitMs,
       minBytes: 1,
       maxBytes: this.settings.fetchMaxBytes,
       isolationLevel: 0,
