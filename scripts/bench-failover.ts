@@ -20,6 +20,11 @@ import { percentile, printLine } from './bench-results';
 import { log, runBenchmark, SamsaBroker, startSamsaBroker, startSamsaCluster, stopSamsaCluster, waitUntil } from './bench-support';
 
 const KILLS = Number(process.env.BENCH_FAILOVER_KILLS ?? 20);
+/** SIGKILL (a crash: noticed when its coordinator connection drops) or SIGSTOP (a pause: noticed when its session times out; SIGCONT after). */
+const SIGNAL = (process.env.BENCH_FAILOVER_SIGNAL ?? 'SIGKILL') as 'SIGKILL' | 'SIGSTOP';
+if (SIGNAL !== 'SIGKILL' && SIGNAL !== 'SIGSTOP') throw new Error('BENCH_FAILOVER_SIGNAL is SIGKILL or SIGSTOP');
+// The aim is stated for default settings: the broker's own 3 s session timeout (the other benchmarks use 10 s).
+process.env.BENCH_SESSION_TIMEOUT_MS ??= '3000';
 const TOPIC = 'failover';
 const PARTITIONS = 6;
 const PARTITION = 0;
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
       const survivors = brokers.filter((b) => b !== victim);
       const exited = new Promise<void>((resolve) => victim.process.child.once('exit', () => resolve()));
       const killedAt = performance.now();
-      victim.process.child.kill('SIGKILL');
+      victim.process.child.kill(SIGNAL);
       forget(victim.id);
       let electedMs: number | undefined;
       let failoverMs: number | undefined;
@@ -129,6 +134,11 @@ async function main(): Promise<void> {
       if (failoverMs === undefined) throw new Error(`partition ${PARTITION} not writable ${FAILOVER_CAP_MS} ms after killing broker ${victim.id}`);
       failovers.push(failoverMs);
       if (electedMs !== undefined) elections.push(electedMs);
+      if (SIGNAL === 'SIGSTOP') {
+        log(`resuming broker ${victim.id}`);
+        victim.process.child.kill('SIGCONT');
+        continue;
+      }
       await exited;
       log(`restarting broker ${victim.id}`);
       brokers[brokers.indexOf(victim)] = await startSamsaBroker(cluster.coordinatorPort, victim.id, victim.port, victim.dataDir, cluster.brokerArgs);
@@ -136,7 +146,7 @@ async function main(): Promise<void> {
     const sorted = [...failovers].sort((a, b) => a - b);
     const sortedElections = [...elections].sort((a, b) => a - b);
     printLine({
-      failover: 'SIGKILL of the leader → first acknowledged acks=all produce on the new leader', kills: failovers.length,
+      failover: `${SIGNAL} of the leader → first acknowledged acks=all produce on the new leader`, kills: failovers.length,
       p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), minMs: Number(sorted[0]!.toFixed(1)), maxMs: Number(sorted[sorted.length - 1]!.toFixed(1)),
       metadataP50Ms: percentile(sortedElections, 50), metadataP99Ms: percentile(sortedElections, 99),
     });

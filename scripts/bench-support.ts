@@ -98,7 +98,7 @@ export interface SamsaCluster {
 /** Starts broker `id` against the coordinator and waits until it logged broker.ready. */
 export async function startSamsaBroker(coordinatorPort: number, id: number, port: number, dataDir: string, brokerArgs: string[] = []): Promise<SamsaBroker> {
   const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
-  const broker = start(process.execPath, [samsa, 'broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', dataDir, '--session-timeout-ms', '10000', '--log-level', 'info', ...brokerArgs, ...brokerExtraArgs()]);
+  const broker = start(process.execPath, [samsa, 'broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', dataDir, '--session-timeout-ms', process.env.BENCH_SESSION_TIMEOUT_MS ?? '10000', '--log-level', 'info', ...brokerArgs, ...brokerExtraArgs()]);
   await waitUntil(`broker ${id}`, () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
   if (broker.child.exitCode !== null) throw new Error(`broker ${id} exited: ${broker.output()}`);
   return { id, port, dataDir, process: broker };
