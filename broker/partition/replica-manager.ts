@@ -25,6 +25,7 @@ import type { LogManager } from '../log/log-manager';
 import { Purgatory } from '../purgatory';
 import { ReplicaFetcherManager } from '../replication/fetcher-manager';
 import { DelayedFetch, DelayedProduce, FetchPartitionResult } from './delayed';
+import { FetchSessions } from './fetch-sessions';
 import { readHighWatermarks, writeHighWatermarks } from './hw-checkpoint';
 import { Partition, PartitionEvent, partitionKey } from './partition';
 
@@ -112,6 +113,7 @@ export function kafkaCodeOf(error: unknown): number {
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   readonly purgatory = new Purgatory<PartitionEvent>('partitions');
+  private readonly fetchSessions = new FetchSessions();
   private view: ClusterSnapshot | null = null;
   private readonly syncTask: SerialTask;
   private readonly orphansLogged = new Set<string>();
@@ -286,6 +288,18 @@ export class ReplicaManager {
       seen = now;
       result = await this.readAll(params.replicaId, entries, maxBytes);
     }
+  }
+
+  /**
+   * A Fetch that may belong to an incremental fetch session (KIP-227, fetch-sessions.ts): the
+   * session decides which partitions are read (the request's, or every partition of the
+   * session) and which results the response lists (with a session: only what changed).
+   */
+  async fetchInSession(params: FetchParams, session: { sessionId: number; sessionEpoch: number; forgotten: ReadonlyArray<{ topic: string; partitions: readonly number[] }> }): Promise<{ errorCode: number; sessionId: number; results: FetchPartitionResult[] }> {
+    const context = this.fetchSessions.resolve({ ...session, entries: params.entries }, this.deps.clock.now());
+    if (!('respond' in context)) return { errorCode: context.errorCode, sessionId: 0, results: [] };
+    const results = await this.fetch({ ...params, entries: context.entries });
+    return { errorCode: KafkaError.NONE, sessionId: context.sessionId, results: context.respond(results) };
   }
 
   /**

@@ -78,6 +78,8 @@ export class ReplicaFetcher {
   private fetching = false;
   /** The in-flight fetch was cut on purpose (a partition to add): no warning, no backoff. */
   private interrupted = false;
+  /** The incremental fetch session with the leader (id 0: none yet; the next request opens one). */
+  private session: { id: number; epoch: number; sent: Map<string, { topic: string; partition: number; fetchOffset: number; leaderEpoch: number }> } = { id: 0, epoch: 0, sent: new Map() };
 
   constructor(
     readonly leaderId: number,
@@ -196,6 +198,8 @@ export class ReplicaFetcher {
     this.connection = null;
     const endpoint = this.deps.endpoint(this.leaderId);
     if (endpoint === null) return null;
+    // A request lost with its connection may have moved the session on the leader: start anew.
+    this.resetSession();
     try {
       this.connection = await KafkaConnection.connect(endpoint.host, endpoint.port, {
         clientId: `samsa-replica-${this.settings.brokerId}`,
@@ -261,9 +265,25 @@ export class ReplicaFetcher {
     }
   }
 
+  /** The fetch session with the leader starts over (a new connection, a refused session). */
+  private resetSession(): void {
+    this.session = { id: 0, epoch: 0, sent: new Map() };
+  }
+
   private async fetch(connection: KafkaConnection, states: FetchState[], maxWaitMs: number): Promise<void> {
     const sent = states.map((state) => ({ state, fetchOffset: state.partition.log.logEndOffset }));
-    const topics = groupByTopic(sent.map(({ state, fetchOffset }) => ({
+    // An incremental fetch session (KIP-227): after the first request, name only the partitions
+    // whose position or epoch changed, and drop the ones no longer fetched; the leader answers
+    // only for partitions with something new. Idle partitions then cost nothing per round trip.
+    const session = this.session;
+    const full = session.id === 0;
+    const named = full ? sent : sent.filter(({ state, fetchOffset }) => {
+      const before = session.sent.get(state.partition.key);
+      return before === undefined || before.fetchOffset !== fetchOffset || before.leaderEpoch !== state.leaderEpoch;
+    });
+    const fetched = new Set(sent.map(({ state }) => state.partition.key));
+    const forgotten = full ? [] : [...session.sent.values()].filter((entry) => !fetched.has(`${entry.topic}/${entry.partition}`));
+    const topics = groupByTopic(named.map(({ state, fetchOffset }) => ({
       topic: state.partition.topic,
       entry: {
         partition: state.partition.partition,
@@ -280,27 +300,46 @@ export class ReplicaFetcher {
       minBytes: 1,
       maxBytes: this.settings.fetchMaxBytes,
       isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
+      sessionId: session.id,
+      sessionEpoch: full ? 0 : session.epoch,
       topics,
-      forgottenTopicsData: [],
+      forgottenTopicsData: groupByTopic(forgotten.map((entry) => ({ topic: entry.topic, entry: entry.partition }))),
       rackId: '',
     }).finally(() => (this.fetching = false));
+    if (response.errorCode === KafkaError.FETCH_SESSION_ID_NOT_FOUND || response.errorCode === KafkaError.INVALID_FETCH_SESSION_EPOCH) {
+      // The leader dropped the session (restarted, evicted it): start a new one at once.
+      this.logger.debug({ error: kafkaErrorName(response.errorCode) }, 'fetcher.session_reset');
+      this.resetSession();
+      return;
+    }
     if (response.errorCode !== KafkaError.NONE) throw new Error(`fetch refused: ${kafkaErrorName(response.errorCode)}`);
+    if (this.session === session) {
+      if (full) this.session = { id: response.sessionId, epoch: 1, sent: new Map() };
+      else session.epoch = session.epoch >= 0x7fffffff ? 1 : session.epoch + 1;
+      const now = this.session;
+      for (const entry of forgotten) now.sent.delete(`${entry.topic}/${entry.partition}`);
+      if (now.id !== 0) for (const { state, fetchOffset } of named) now.sent.set(state.partition.key, { topic: state.partition.topic, partition: state.partition.partition, fetchOffset, leaderEpoch: state.leaderEpoch });
+    }
     const results = new Map<string, FetchResponse['responses'][number]['partitions'][number]>();
     for (const topic of response.responses) for (const p of topic.partitions) results.set(`${topic.topic}/${p.partitionIndex}`, p);
-    for (const { state, fetchOffset } of sent) {
-      if (this.states.get(state.partition.key) !== state) continue; // unfollowed or a new epoch meanwhile
+    // The partitions' logs are independent: their appends run side by side; the next fetch goes
+    // once all have landed (its offsets are their log ends).
+    await Promise.all(sent.map(({ state, fetchOffset }) => {
+      if (this.states.get(state.partition.key) !== state) return undefined; // unfollowed or a new epoch meanwhile
       const result = results.get(state.partition.key);
-      if (result === undefined) continue;
-      await this.handle(state, fetchOffset, result);
-    }
+      return result === undefined ? undefined : this.handle(state, fetchOffset, result);
+    }));
   }
 
   private async handle(state: FetchState, fetchOffset: number, result: FetchResponse['responses'][number]['partitions'][number]): Promise<void> {
     const { partition } = state;
     const where = { topic: partition.topic, partition: partition.partition };
     if (result.errorCode === KafkaError.NONE) {
+      if (result.records === null || result.records.length === 0) {
+        // Nothing new (most partitions of most fetches): only the leader's high watermark.
+        partition.followerHighWatermark(state.leaderEpoch, Number(result.highWatermark));
+        return;
+      }
       try {
         await partition.appendAsFollower(state.leaderEpoch, result.records ?? EMPTY, Number(result.highWatermark));
       } catch (error) {
@@ -335,6 +374,7 @@ export class ReplicaFetcher {
 
 interface FetchResponse {
   errorCode: number;
+  sessionId: number;
   responses: Array<{
     topic: string;
     partitions: Array<{ partitionIndex: number; errorCode: number; highWatermark: bigint; logStartOffset: bigint; records: Buffer | null }>;

@@ -4,13 +4,16 @@
  * purgatory when fewer than minBytes are available. This file only maps the request and the
  * response layouts; a partition named twice is answered once.
  */
-import { KafkaError } from '../../../shared/kafka/errors';
 import type { FetchPartitionResult } from '../../partition/delayed';
 import type { Handler } from './types';
 
 export const fetch: Handler<'Fetch'> = async ({ context, request }) => {
   const topics = request.topics;
-  const results = await context.replicas.fetch({
+  // Fetch v7+ may run in an incremental fetch session (KIP-227; followers use them); -1 is none.
+  const session = 'sessionEpoch' in request
+    ? { sessionId: request.sessionId, sessionEpoch: request.sessionEpoch, forgotten: request.forgottenTopicsData.map(({ topic, partitions }) => ({ topic, partitions })) }
+    : { sessionId: 0, sessionEpoch: -1, forgotten: [] };
+  const { errorCode, sessionId, results } = await context.replicas.fetchInSession({
     replicaId: request.replicaId,
     maxWaitMs: request.maxWaitMs,
     minBytes: request.minBytes,
@@ -18,7 +21,7 @@ export const fetch: Handler<'Fetch'> = async ({ context, request }) => {
     entries: topics.flatMap(({ topic, partitions }) =>
       partitions.map((p) => ({ topic, partition: p.partition, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: 'currentLeaderEpoch' in p ? p.currentLeaderEpoch : -1 })),
     ),
-  });
+  }, session);
   // Grouped by topic in the order topics first appear.
   const byTopic = new Map<string, FetchPartitionResult[]>();
   for (const result of results) {
@@ -28,8 +31,8 @@ export const fetch: Handler<'Fetch'> = async ({ context, request }) => {
   }
   return {
     throttleTimeMs: 0,
-    errorCode: KafkaError.NONE,
-    sessionId: 0,
+    errorCode,
+    sessionId,
     responses: [...byTopic].map(([topic, partitions]) => ({
       topic,
       partitions: partitions.map((r) => ({
