@@ -18,6 +18,7 @@
  * client whose session went gets FETCH_SESSION_ID_NOT_FOUND and starts a new one.
  */
 import { KafkaError } from '../../shared/kafka/errors';
+import type { FetchPartitionResult } from './delayed';
 import type { FetchEntry } from './replica-manager';
 
 export interface FetchSessionLimits {
@@ -58,14 +59,8 @@ export type SessionContext =
   /** `entries`: every partition to read (the request's, or the whole session's); `respond` filters the results. */
   | { errorCode: 0; sessionId: number; entries: FetchEntry[]; respond<T extends PartitionResult>(results: T[]): T[] };
 
-export interface PartitionResult {
-  topic: string;
-  partition: number;
-  errorCode: number;
-  highWatermark: number;
-  logStartOffset: number;
-  records: Buffer;
-}
+/** One partition's answer, as the replica manager gives it. */
+export type PartitionResult = FetchPartitionResult;
 
 const FINAL_EPOCH = -1;
 const INITIAL_EPOCH = 0;
