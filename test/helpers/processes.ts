@@ -25,6 +25,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** True when nothing on this machine holds `port` on 127.0.0.1 (checked by binding it, then closing). */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` consecutive free ports (the first returned), for `make cluster`'s PORT_BASE + id.
+ * Taken below the kernel's ephemeral range (32768 and up here): a port next to a kernel-given
+ * one can be held by any outgoing connection (which a connect check does not see, and which
+ * makes the broker's bind fail); ports under 32768 are never given to outgoing connections.
+ * Each is checked by binding; bounded attempts.
+ */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = 20_000 + Math.floor(Math.random() * (32_000 - 20_000 - count));
+    let all = true;
+    for (let i = 0; i < count && all; i++) all = await canBind(first + i);
+    if (all) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports below the ephemeral range`);
+}
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `samsa-${prefix}-`));
 }

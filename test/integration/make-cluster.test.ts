@@ -8,7 +8,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { canConnect, freePort, REPO_ROOT, SAMSA_BIN, tempDir, waitFor } from '../helpers/processes';
+import { freePort, freePortRun, REPO_ROOT, SAMSA_BIN, tempDir, waitFor } from '../helpers/processes';
 
 jest.setTimeout(90_000);
 
@@ -54,14 +54,9 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
-/** Three consecutive free ports for brokers 1..3 (PORT_BASE + id); bounded retries. */
+/** Three consecutive free ports for brokers 1..3 (PORT_BASE + id). */
 async function freeRun(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await freePort();
-    if (first + 2 > 65535) continue;
-    if (!(await canConnect(first + 1)) && !(await canConnect(first + 2))) return first - 1;
-  }
-  throw new Error('no 3 consecutive free ports');
+  return (await freePortRun(3)) - 1;
 }
 
 beforeAll(async () => {

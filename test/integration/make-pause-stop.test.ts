@@ -7,7 +7,7 @@
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { canConnect, freePort, REPO_ROOT, tempDir } from '../helpers/processes';
+import { freePort, freePortRun, REPO_ROOT, tempDir } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
@@ -53,18 +53,15 @@ const loggedAt = (name: string, event: string): number => {
   return (JSON.parse(line) as { time: number }).time;
 };
 
+/** Three consecutive free ports for brokers 1..3 (PORT_BASE + id). */
 async function freeRun(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await freePort();
-    if (first + 2 > 65535) continue;
-    if (!(await canConnect(first + 1)) && !(await canConnect(first + 2))) return first - 1;
-  }
-  throw new Error('no 3 consecutive free ports');
+  return (await freePortRun(3)) - 1;
 }
 
 beforeAll(async () => {
   env = { COORDINATOR_PORT: String(await freePort()), PORT_BASE: String(await freeRun()), RUN_DIR: runDir, DATA_DIR: dataDir, METRICS_PORT: '0', READY_TIMEOUT_S: '30', STOP_TIMEOUT_S: String(STOP_TIMEOUT_S) };
-  expect(await make('cluster')).toMatchObject({ code: 0 });
+  const up = await make('cluster');
+  if (up.code !== 0) throw new Error(`make cluster failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
 });
 
 afterAll(async () => {
