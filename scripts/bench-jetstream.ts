@@ -10,7 +10,7 @@
  */
 import { performance } from 'perf_hooks';
 import { Labels, report, Result } from './bench-results';
-import { waitUntil } from './bench-support';
+import { sendAtFixedRate, waitUntil, WORKLOAD_CAP_MS } from './bench-support';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const nats = require('nats') as typeof import('nats');
@@ -19,7 +19,6 @@ type NatsConnection = import('nats').NatsConnection;
 const SUBJECTS = 6;
 /** Messages in flight (js.publish: concurrent publishes; core: the window of unanswered publishes). */
 const IN_FLIGHT = Number(process.env.BENCH_NATS_IN_FLIGHT ?? 1024);
-const WORKLOAD_CAP_MS = Number(process.env.BENCH_WORKLOAD_CAP_MS ?? 120_000);
 
 /** Creates the stream (retrying while a new cluster elects its meta leader) and connects to the server that leads it. */
 export async function createStream(ports: number[], name: string, replicas: number): Promise<NatsConnection> {
@@ -166,17 +165,10 @@ export async function endToEndStream(nc: NatsConnection, stream: string, recordB
       if (++received + errors >= total) break;
     }
   })();
-  const period = 1000 / rate;
   const onFailure = (): void => {
     errors++;
   };
-  for (let i = 0; i < total && performance.now() - started < WORKLOAD_CAP_MS; i++) {
-    const wait = started + i * period - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    const value = Buffer.alloc(recordBytes);
-    value.writeDoubleBE(performance.now(), 0);
-    js.publish(`${stream}.${i % SUBJECTS}`, value).catch(onFailure);
-  }
+  await sendAtFixedRate(total, rate, recordBytes, started, (i, value) => void js.publish(`${stream}.${i % SUBJECTS}`, value).catch(onFailure));
   await reader;
   clearTimeout(timer);
   return report(labels, latencies.length, (performance.now() - measuredFrom) / 1000, latencies, errors);

@@ -16,7 +16,7 @@ import { KafkaConnection } from '../shared/kafka/client';
 import { kafkaErrorName as errorName } from '../shared/kafka/errors';
 import { buildRecordBatch, decodeRecords, iterateBatches } from '../shared/kafka/record-batch';
 import { Labels, report, Result } from './bench-results';
-import { waitUntil } from './bench-support';
+import { sendAtFixedRate, waitUntil, WORKLOAD_CAP_MS } from './bench-support';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
@@ -29,8 +29,6 @@ const CONNECTIONS_PER_BROKER = 2;
 /** kcat's librdkafka batch.size and linger.ms. */
 const KCAT_BATCH_BYTES = Number(process.env.BENCH_KCAT_BATCH_BYTES ?? 1_000_000);
 const KCAT_LINGER_MS = 5;
-/** No workload runs longer than this; a capped one reports what it did. */
-export const WORKLOAD_CAP_MS = Number(process.env.BENCH_WORKLOAD_CAP_MS ?? 120_000);
 
 export interface SamsaTarget {
   /** Broker id → its port and connections. */
@@ -325,22 +323,17 @@ export async function endToEnd(target: SamsaTarget, topic: string, leaders: numb
       }
     }
   });
-  const period = 1000 / rate;
   const onAnswer = (response: unknown): void => {
     if (firstError(response) !== 0) errors++;
   };
   const onFailure = (): void => {
     errors++;
   };
-  for (let i = 0; i < total && performance.now() - started < WORKLOAD_CAP_MS; i++) {
-    const wait = started + i * period - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    const value = Buffer.alloc(recordBytes);
-    value.writeDoubleBE(performance.now(), 0);
+  await sendAtFixedRate(total, rate, recordBytes, started, (i, value) => {
     const partition = i % PARTITIONS;
     const batch = buildRecordBatch([{ key: null, value }]);
     connectionsOf(target, leaders[partition]!)[0]!.request(ApiKey.Produce, 7, { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] }).then(onAnswer, onFailure);
-  }
+  });
   producing = false;
   await Promise.all(readers);
   return report(labels, latencies.length, (performance.now() - measuredFrom) / 1000, latencies, errors);

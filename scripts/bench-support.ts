@@ -7,6 +7,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { performance } from 'perf_hooks';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Whose `bin/samsa.js` runs the servers: this checkout, or SAMSA_ROOT (another build, e.g. a worktree of an older commit, for a before/after in one run). */
@@ -155,6 +156,26 @@ export async function startNats(root: string, servers: number): Promise<{ ports:
 }
 
 /** Runs `main`, then stops every child by pid, whatever happened. */
+/** No workload runs longer than this (BENCH_WORKLOAD_CAP_MS); a capped one reports what it did. */
+export const WORKLOAD_CAP_MS = Number(process.env.BENCH_WORKLOAD_CAP_MS ?? 120_000);
+
+/**
+ * The sending side of an end-to-end latency workload, the same for every system: `total`
+ * records of `recordBytes`, record i due at `started + i / rate`, each stamped with the time
+ * it leaves (performance.now(), the first 8 bytes) and handed to `send`, which must not wait
+ * for an answer. Bounded by WORKLOAD_CAP_MS.
+ */
+export async function sendAtFixedRate(total: number, rate: number, recordBytes: number, started: number, send: (index: number, value: Buffer) => void): Promise<void> {
+  const period = 1000 / rate;
+  for (let i = 0; i < total && performance.now() - started < WORKLOAD_CAP_MS; i++) {
+    const wait = started + i * period - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const value = Buffer.alloc(recordBytes);
+    value.writeDoubleBE(performance.now(), 0);
+    send(i, value);
+  }
+}
+
 export function runBenchmark(main: () => Promise<void>): void {
   main().then(
     () => {

@@ -115,6 +115,7 @@ export function planStateChanges(view: DecisionView, controllerEpoch: number, op
   const topics = [...view.assignments.keys()].sort();
   for (const topic of topics) {
     if (view.pendingDeletions.has(topic)) continue;
+    const unclean = options.unclean(topic); // a topic's config, worked out once for all its partitions
     view.assignments.get(topic)!.partitions.forEach((replicas, partition) => {
       if (replicas.length === 0) return; // not a partition anyone can hold; the cache logs such assignments
       const current = view.states.get(`${topic}/${partition}`);
@@ -123,7 +124,7 @@ export function planStateChanges(view: DecisionView, controllerEpoch: number, op
         return;
       }
       if (current.state.controllerEpoch > controllerEpoch) return;
-      const elected = electedState(current.state, replicas, { live, shuttingDown, unclean: options.unclean(topic), controllerEpoch });
+      const elected = electedState(current.state, replicas, { live, shuttingDown, unclean, controllerEpoch });
       if (elected !== null) {
         actions.push({ kind: 'update', topic, partition, state: elected.state, version: current.version, previousLeader: current.state.leader, reason: elected.unclean ? 'unclean' : elected.state.leader === current.state.leader ? 'isr' : 'election' });
         return;

@@ -57,10 +57,13 @@ export interface SessionRequest {
 export type SessionContext =
   | { errorCode: number }
   /** `entries`: every partition to read (the request's, or the whole session's); `respond` filters the results. */
-  | { errorCode: 0; sessionId: number; entries: FetchEntry[]; respond<T extends PartitionResult>(results: T[]): T[] };
+  | { errorCode: 0; sessionId: number; entries: readonly FetchEntry[]; respond<T extends PartitionResult>(results: T[]): T[] };
 
 /** One partition's answer, as the replica manager gives it. */
 export type PartitionResult = FetchPartitionResult;
+
+/** Without a session every result is listed. */
+const everyResult = <T extends PartitionResult>(results: T[]): T[] => results;
 
 const FINAL_EPOCH = -1;
 const INITIAL_EPOCH = 0;
@@ -85,15 +88,15 @@ export class FetchSessions {
     const { sessionId, sessionEpoch } = request;
     if (sessionEpoch === FINAL_EPOCH) {
       if (sessionId !== 0) this.sessions.delete(sessionId);
-      return { errorCode: 0, sessionId: 0, entries: [...request.entries], respond: (results) => results };
+      return { errorCode: 0, sessionId: 0, entries: request.entries, respond: everyResult };
     }
     if (sessionEpoch === INITIAL_EPOCH) {
       if (sessionId !== 0) this.sessions.delete(sessionId);
       const session = this.create(now);
-      if (session === null) return { errorCode: 0, sessionId: 0, entries: [...request.entries], respond: (results) => results };
+      if (session === null) return { errorCode: 0, sessionId: 0, entries: request.entries, respond: everyResult };
       for (const entry of request.entries) session.partitions.set(key(entry.topic, entry.partition), { entry, highWatermark: -2, logStartOffset: -2, errorCode: 0 });
       // The first response is in full: it records what it told for each partition.
-      return { errorCode: 0, sessionId: session.id, entries: [...request.entries], respond: (results) => this.record(session, results, false) };
+      return { errorCode: 0, sessionId: session.id, entries: request.entries, respond: (results) => this.record(session, results, false) };
     }
     const session = this.sessions.get(sessionId);
     if (session === undefined) return { errorCode: KafkaError.FETCH_SESSION_ID_NOT_FOUND };

@@ -118,15 +118,6 @@ export class Partition {
     return this.state.controllerEpoch;
   }
 
-  get pendingIsr(): readonly number[] | null {
-    return this.state.pendingIsr;
-  }
-
-  /** A follower's known log end on this leader (-1 unknown), for the cluster view. */
-  followerLogEnd(id: number): number {
-    return this.state.follower(id)?.logEndOffset ?? -1;
-  }
-
   /** Applies the partition's state znode (ignored when older than what was applied). */
   applyState(update: PartitionStateUpdate): void {
     const outcome = this.state.apply(update, this.deps.clock.now());

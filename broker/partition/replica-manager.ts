@@ -91,7 +91,7 @@ export interface FetchParams {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
-  entries: FetchEntry[];
+  entries: readonly FetchEntry[];
 }
 
 /** No request waits longer than this, whatever it asks (a bound on parked requests). */

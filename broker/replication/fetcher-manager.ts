@@ -44,11 +44,6 @@ export class ReplicaFetcherManager {
     }
   }
 
-  /** Leaders fetched from, with how many partitions each (for the logs and tests). */
-  summary(): Array<{ leaderId: number; partitions: number }> {
-    return [...this.fetchers].map(([leaderId, fetcher]) => ({ leaderId, partitions: fetcher.size }));
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     const fetchers = [...this.fetchers.values()];

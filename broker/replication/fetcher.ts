@@ -94,10 +94,6 @@ export class ReplicaFetcher {
     return this.states.size;
   }
 
-  has(key: string): boolean {
-    return this.states.has(key);
-  }
-
   /** Follows `partition` on this leader in `leaderEpoch`; a new epoch starts again with truncation. */
   follow(partition: Partition, leaderEpoch: number): void {
     const existing = this.states.get(partition.key);

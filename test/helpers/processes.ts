@@ -177,10 +177,10 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs a command to completion (bounded by `timeoutMs`), feeding `input` on stdin; never rejects. */
-export function runCommand(command: string, args: string[], input?: string, options: { timeoutMs?: number } = {}): Promise<CommandResult> {
+/** Runs a command to completion (bounded by `timeoutMs`) in the repository, feeding `input` on stdin, with `env` added to this process's; never rejects. */
+export function runCommand(command: string, args: string[], input?: string, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = execFile(command, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(command, args, { cwd: REPO_ROOT, timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...options.env } }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
     });
     if (input !== undefined) child.stdin!.end(input);

@@ -4,27 +4,14 @@
  * METRICS_PORT), so it never collides with a developer's cluster. `-o build` skips the build
  * (jest runs against what is already built; `make test` builds first).
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { freePort, freePortRun, REPO_ROOT, SAMSA_BIN, tempDir, waitFor } from '../helpers/processes';
+import { freePort, freePortRun, runCommand, SAMSA_BIN, tempDir, waitFor } from '../helpers/processes';
 
 jest.setTimeout(90_000);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(command, args, { cwd: REPO_ROOT, timeout: 60_000, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+const run = (command: string, args: string[], env: NodeJS.ProcessEnv) => runCommand(command, args, undefined, { env, timeoutMs: 60_000 });
 
 const root = tempDir('make-cluster');
 const runDir = path.join(root, 'run');

@@ -4,26 +4,13 @@
  * of a running broker (stopped with SIGTERM first), and a stop that ends the brokers one at a
  * time and the coordinator last, resuming a paused broker so that SIGTERM, not SIGKILL, ends it.
  */
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { freePort, freePortRun, REPO_ROOT, tempDir } from '../helpers/processes';
+import { freePort, freePortRun, runCommand, tempDir } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(command, args, { cwd: REPO_ROOT, timeout: 90_000, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+const run = (command: string, args: string[], env: NodeJS.ProcessEnv) => runCommand(command, args, undefined, { env, timeoutMs: 90_000 });
 
 const root = tempDir('make-pause');
 const runDir = path.join(root, 'run');
