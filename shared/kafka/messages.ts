@@ -31,6 +31,7 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  OffsetDelete: 47,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -62,6 +63,7 @@ export const API_NAMES: Readonly<Record<number, ApiName>> = Object.freeze({
   36: 'SaslAuthenticate',
   37: 'CreatePartitions',
   42: 'DeleteGroups',
+  47: 'OffsetDelete',
 });
 
 /** Produce request v3. */
@@ -3114,6 +3116,42 @@ export type DeleteGroupsResponseV1 = {
   }>;
 };
 
+/** OffsetDelete request v0. */
+export type OffsetDeleteRequestV0 = {
+  /** The unique group identifier. */
+  groupId: string;
+  /** The topics to delete offsets for */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to delete offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+    }>;
+  }>;
+};
+
+/** OffsetDelete response v0. */
+export type OffsetDeleteResponseV0 = {
+  /** The top-level error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses for each partition in the topic. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+};
+
 /** API name → version → decoded request body, for the versions in shared/kafka/versions.ts. */
 export interface RequestTypes {
   Produce: {
@@ -3247,6 +3285,9 @@ export interface RequestTypes {
   DeleteGroups: {
     0: DeleteGroupsRequestV0;
     1: DeleteGroupsRequestV1;
+  };
+  OffsetDelete: {
+    0: OffsetDeleteRequestV0;
   };
 }
 
@@ -3383,5 +3424,8 @@ export interface ResponseTypes {
   DeleteGroups: {
     0: DeleteGroupsResponseV0;
     1: DeleteGroupsResponseV1;
+  };
+  OffsetDelete: {
+    0: OffsetDeleteResponseV0;
   };
 }

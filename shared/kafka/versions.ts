@@ -32,6 +32,8 @@ export const PROTOCOL_RANGES = {
   AlterConfigs: { min: 0, max: 1 },
   CreatePartitions: { min: 0, max: 1 },
   DeleteGroups: { min: 0, max: 1 },
+  // Deletes committed offsets of partitions a group no longer consumes (KIP-496); v0 only, not flexible.
+  OffsetDelete: { min: 0, max: 0 },
   // Followers ask where their latest epoch ends on a new leader (KIP-101); v4 is flexible.
   OffsetForLeaderEpoch: { min: 0, max: 3 },
 } as const;
