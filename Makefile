@@ -13,7 +13,7 @@ DATA_DIR ?= ./data
 METRICS_PORT ?= 7181
 export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT
 
-.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover chaos clean
+.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover bench-groups chaos clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench              brokers against NATS JetStream (produce, consume, end-to-end latency)"
 	@echo "make bench-idle         a broker's memory with 50 idle long-polling consumers over 10 minutes"
 	@echo "make bench-coordinator  benchmark the coordinator against Apache ZooKeeper"
+	@echo "make bench-groups       consumer groups: a kafkajs group of 3 reading with auto-commit, rebalance times (join/leave/crash)"
 	@echo "make bench-failover     failover time: SIGKILL a partition leader, first acks=all produce on the new leader (20 kills)"
 	@echo "make chaos              seeded faults against a private 5-broker cluster under acks=all load, then a verifier (SECONDS=600 SEED=… BROKERS=5)"
 	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any),"
@@ -95,6 +96,10 @@ bench-coordinator: build
 # SIGKILL of a partition leader → first acknowledged acks=all produce on the new leader, p50/p99 over 20 kills (BENCH_FAILOVER_KILLS).
 bench-failover: build
 	$(NODE) dist/scripts/bench-failover.js
+
+# Consumer groups alone (also part of make bench): records/s of a kafkajs group of 3, rebalance p50/p99 over 20 rounds.
+bench-groups: build
+	$(NODE) dist/scripts/bench-groups.js
 
 # Seeded fault run + verifier (scripts/chaos.ts); exits non-zero on any lost or divergent record. More settings: scripts/chaos/options.ts.
 chaos: build

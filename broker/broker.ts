@@ -25,6 +25,7 @@ import { ReplicaManager } from './partition/replica-manager';
 import type { BrokerConfig } from './config';
 import type { BrokerContext } from './context';
 import { Controller } from './controller/controller';
+import { GroupCoordinator, OFFSET_COMMIT_DEFAULTS } from './group/coordinator';
 import { KafkaServer } from './kafka/server';
 import { LogManager } from './log/log-manager';
 
@@ -78,6 +79,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     if (fenced) logger.warn({ reason }, 'broker.fenced');
     else logger.info({ reason }, 'broker.unfenced');
     replicas.fencingChanged();
+    groups.refresh(); // a fenced broker coordinates no group
   };
   const watchSession = (session: CoordinatorClient): void => {
     session.on('state', (state) => {
@@ -137,13 +139,31 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
       logger: logger.child({ component: 'replicas' }),
     },
   );
-  cache.on('change', (view) => void replicas.sync(view));
   const admin = new Admin(() => client, cache, config, logger.child({ component: 'admin' }));
+  const groups = new GroupCoordinator(
+    {
+      ...OFFSET_COMMIT_DEFAULTS,
+      offsetsTopicPartitions: config.offsetsTopicPartitions,
+      offsetsTopicReplicationFactor: config.offsetsTopicReplicationFactor,
+      offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
+      offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+      group: {
+        groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        groupMaxSize: 2 ** 31 - 1,
+      },
+    },
+    { replicas, admin, cluster: () => cache.view, clock, logger: logger.child({ component: 'groups' }) },
+  );
+  // Groups follow leadership of __consumer_offsets: loaded or unloaded once the replicas are in step.
+  cache.on('change', (view) => void replicas.sync(view).then(() => groups.refresh()));
   const context: BrokerContext = {
     logger,
     cluster: () => cache.view,
     replicas,
     admin,
+    groups,
   };
   const controller = new Controller(config.id, cache, logger.child({ component: 'controller' }), {
     topicDefaults: config.topicDefaults,
@@ -242,6 +262,8 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   }
   server.markReady(); // the metadata cache is loaded: requests may be answered now
   replicas.startTimers();
+  groups.start();
+  groups.refresh();
   logger.info({ port, dataDir: config.dataDir }, 'broker.ready');
 
   return {
@@ -259,6 +281,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
       closing = true;
       if (cutOffTimer !== null) clearTimeout(cutOffTimer);
       replicas.purgatory.shutdown(); // waiting requests answer before their connections go
+      groups.close();
       step = 'kafka server';
       await server.close();
       cache.stop();

@@ -35,6 +35,11 @@ const ENTRIES: ReadonlyArray<[string, (config: Readonly<BrokerConfig>) => string
   ['min.insync.replicas', (c) => String(c.topicDefaults['min.insync.replicas'])],
   ['message.max.bytes', (c) => String(c.topicDefaults['max.message.bytes'])],
   ['log.cleanup.policy', (c) => c.topicDefaults['cleanup.policy']],
+  ['log.cleaner.delete.retention.ms', (c) => String(c.topicDefaults['delete.retention.ms'])],
+  ['log.cleaner.min.cleanable.ratio', (c) => String(c.topicDefaults['min.cleanable.dirty.ratio'])],
+  ['log.cleaner.min.compaction.lag.ms', (c) => String(c.topicDefaults['min.compaction.lag.ms'])],
+  // The cleaner runs after retention on its timer (Kafka's log.cleaner.backoff.ms is separate).
+  ['log.cleaner.backoff.ms', (c) => String(c.retentionCheckIntervalMs)],
   ['log.retention.check.interval.ms', (c) => String(c.retentionCheckIntervalMs)],
   ['log.flush.interval.messages', (c) => never(c.flushMessages)],
   ['log.flush.interval.ms', (c) => never(c.flushMs)],

@@ -59,6 +59,19 @@ export interface BrokerConfig {
   controlledShutdown: boolean;
   /** How long a controlled shutdown waits for its leaderships to move before stopping anyway. */
   controlledShutdownTimeoutMs: number;
+  /** Kafka's offsets.topic.num.partitions: partitions of __consumer_offsets when it is created. */
+  offsetsTopicPartitions: number;
+  /** Kafka's offsets.topic.replication.factor (capped at the live brokers when the topic is created). */
+  offsetsTopicReplicationFactor: number;
+  /** Kafka's offsets.retention.minutes: committed offsets of a group empty this long are removed. */
+  offsetsRetentionMinutes: number;
+  /** Kafka's offsets.retention.check.interval.ms. */
+  offsetsRetentionCheckIntervalMs: number;
+  /** Kafka's group.initial.rebalance.delay.ms: the first rebalance of an empty group waits this long for more members. */
+  groupInitialRebalanceDelayMs: number;
+  /** Kafka's group.min.session.timeout.ms / group.max.session.timeout.ms: the session timeouts members may ask for. */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
 }
 
 export interface BrokerFlags {
@@ -91,6 +104,13 @@ export interface BrokerFlags {
   leaderImbalanceCheckIntervalMs?: number;
   controlledShutdown?: boolean;
   controlledShutdownTimeoutMs?: number;
+  offsetsTopicPartitions?: number;
+  offsetsTopicReplicationFactor?: number;
+  offsetsRetentionMinutes?: number;
+  offsetsRetentionCheckIntervalMs?: number;
+  groupInitialRebalanceDelayMs?: number;
+  groupMinSessionTimeoutMs?: number;
+  groupMaxSessionTimeoutMs?: number;
 }
 
 /** Defaults of the connection and request limits (Kafka's own defaults where Kafka has the setting and one is given). */
@@ -129,6 +149,17 @@ export const REPLICATION_DEFAULTS = Object.freeze({
   controlledShutdownTimeoutMs: 5000,
 });
 
+/** Consumer-group defaults: Kafka's. */
+export const GROUP_DEFAULTS = Object.freeze({
+  offsetsTopicPartitions: 50,
+  offsetsTopicReplicationFactor: 3,
+  offsetsRetentionMinutes: 7 * 24 * 60,
+  offsetsRetentionCheckIntervalMs: 600_000,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+});
+
 export class BrokerConfigError extends Error {
   override readonly name = 'BrokerConfigError';
 }
@@ -140,6 +171,9 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = Object.freeze({
   'min.insync.replicas': 1,
   'max.message.bytes': 1_048_588,
   'cleanup.policy': 'delete',
+  'delete.retention.ms': 86_400_000,
+  'min.cleanable.dirty.ratio': 0.5,
+  'min.compaction.lag.ms': 0,
   'unclean.leader.election.enable': 'false',
 });
 
@@ -184,6 +218,13 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
     leaderImbalanceCheckIntervalMs: flags.leaderImbalanceCheckIntervalMs ?? REPLICATION_DEFAULTS.leaderImbalanceCheckIntervalMs,
     controlledShutdown: flags.controlledShutdown ?? true,
     controlledShutdownTimeoutMs: flags.controlledShutdownTimeoutMs ?? REPLICATION_DEFAULTS.controlledShutdownTimeoutMs,
+    offsetsTopicPartitions: flags.offsetsTopicPartitions ?? GROUP_DEFAULTS.offsetsTopicPartitions,
+    offsetsTopicReplicationFactor: flags.offsetsTopicReplicationFactor ?? GROUP_DEFAULTS.offsetsTopicReplicationFactor,
+    offsetsRetentionMinutes: flags.offsetsRetentionMinutes ?? GROUP_DEFAULTS.offsetsRetentionMinutes,
+    offsetsRetentionCheckIntervalMs: flags.offsetsRetentionCheckIntervalMs ?? GROUP_DEFAULTS.offsetsRetentionCheckIntervalMs,
+    groupInitialRebalanceDelayMs: flags.groupInitialRebalanceDelayMs ?? GROUP_DEFAULTS.groupInitialRebalanceDelayMs,
+    groupMinSessionTimeoutMs: flags.groupMinSessionTimeoutMs ?? GROUP_DEFAULTS.groupMinSessionTimeoutMs,
+    groupMaxSessionTimeoutMs: flags.groupMaxSessionTimeoutMs ?? GROUP_DEFAULTS.groupMaxSessionTimeoutMs,
   };
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new BrokerConfigError(`--port ${config.port} is not a TCP port`);
   if (config.coordinators.length === 0) throw new BrokerConfigError('--coordinator needs at least one URL');
@@ -206,6 +247,13 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
   requireInteger('--coordinator-disconnect-grace-ms', config.coordinatorDisconnectGraceMs, 0, config.sessionTimeoutMs);
   requireInteger('--leader-imbalance-check-interval-ms', config.leaderImbalanceCheckIntervalMs, 100, 2 ** 31 - 1);
   requireInteger('--controlled-shutdown-timeout-ms', config.controlledShutdownTimeoutMs, 0, 600_000);
+  requireInteger('--offsets-topic-partitions', config.offsetsTopicPartitions, 1, 10_000);
+  requireInteger('--offsets-topic-replication-factor', config.offsetsTopicReplicationFactor, 1, 1000);
+  requireInteger('--offsets-retention-minutes', config.offsetsRetentionMinutes, 1, 2 ** 31 - 1);
+  requireInteger('--offsets-retention-check-interval-ms', config.offsetsRetentionCheckIntervalMs, 10, 2 ** 31 - 1);
+  requireInteger('--group-initial-rebalance-delay-ms', config.groupInitialRebalanceDelayMs, 0, 600_000);
+  requireInteger('--group-min-session-timeout-ms', config.groupMinSessionTimeoutMs, 1, 2 ** 31 - 1);
+  requireInteger('--group-max-session-timeout-ms', config.groupMaxSessionTimeoutMs, config.groupMinSessionTimeoutMs, 2 ** 31 - 1);
   // Infinity (the default) leaves flushing to the OS, as Kafka does.
   if (config.flushMessages !== Number.POSITIVE_INFINITY) requireInteger('--flush-messages', config.flushMessages, 1, Number.MAX_SAFE_INTEGER);
   if (config.flushMs !== Number.POSITIVE_INFINITY) requireInteger('--flush-ms', config.flushMs, 0, 2 ** 31 - 1);

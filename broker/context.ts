@@ -5,6 +5,7 @@
  * broker only through BrokerContext, so both sides can be built and tested on their own.
  */
 import type { Logger } from '../shared/logging';
+import type { GroupCoordinator } from './group/coordinator';
 import type { ReplicaManager } from './partition/replica-manager';
 
 export interface BrokerEndpoint {
@@ -49,7 +50,14 @@ export interface TopicConfig {
   'segment.bytes': number;
   'min.insync.replicas': number;
   'max.message.bytes': number;
+  /** 'delete', 'compact' or both ('compact,delete', any order, as Kafka takes them). */
   'cleanup.policy': string;
+  /** Compacted topics: how long a tombstone stays readable after its batch was first cleaned (Kafka: 1 day). */
+  'delete.retention.ms': number;
+  /** Compacted topics: a log is cleaned when dirty bytes / cleanable bytes reach this (Kafka: 0.5). */
+  'min.cleanable.dirty.ratio': number;
+  /** Compacted topics: a segment holding a record younger than this is not cleaned (Kafka: 0). */
+  'min.compaction.lag.ms': number;
   /** 'true' lets a replica outside the ISR lead when no ISR member is alive (losing what it lacks); Kafka's default is 'false'. */
   'unclean.leader.election.enable': string;
 }
@@ -61,6 +69,9 @@ export const TOPIC_CONFIG_KEYS: ReadonlyArray<keyof TopicConfig> = [
   'min.insync.replicas',
   'max.message.bytes',
   'cleanup.policy',
+  'delete.retention.ms',
+  'min.cleanable.dirty.ratio',
+  'min.compaction.lag.ms',
   'unclean.leader.election.enable',
 ];
 
@@ -103,4 +114,6 @@ export interface BrokerContext {
   /** The partitions this broker holds: the only way a handler reaches a log. */
   readonly replicas: ReplicaManager;
   readonly admin: AdminOperations;
+  /** Consumer groups whose partition of __consumer_offsets this broker leads. */
+  readonly groups: GroupCoordinator;
 }

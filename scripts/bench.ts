@@ -12,7 +12,7 @@
  * are stopped by pid. Knobs (environment):
  *   BENCH_SYSTEMS=samsa,jetstream  BENCH_RF=1,3  BENCH_SIZES=100,1024  BENCH_ACKS=all,1 (RF 3)
  *   BENCH_PRODUCERS=codec,kcat,kafkajs  BENCH_NATS_PUBLISHERS=js.publish,core-publish
- *   BENCH_WORKLOADS=produce,consume,e2e,validation  BENCH_E2E_RATES=1000,10000
+ *   BENCH_WORKLOADS=produce,consume,e2e,groups,validation (groups: scripts/bench-groups.ts, Samsa only)  BENCH_E2E_RATES=1000,10000
  *   BENCH_E2E_SECONDS=5  BENCH_E2E_WARMUP_SECONDS=5  BENCH_RECORDS (100 B, 1,000,000)  BENCH_RECORDS_1K (200,000)
  *   BENCH_RECORDS_KAFKAJS (50,000)  BENCH_RECORDS_NATS (300,000: JetStream publishes at most this many)
  *   BENCH_REPEAT=1 (produce runs per workload; ratios use the median)  BENCH_QUICK=1 (short runs)
@@ -21,6 +21,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { runGroupBench } from './bench-groups';
 import { consumeStream, createStream, deleteStream, endToEndStream, publishCore, publishJs } from './bench-jetstream';
 import { Client, Labels, printLine, Result, Results } from './bench-results';
 import { closeTarget, connectTarget, consume, createTopic, endToEnd, produceCodec, produceKafkajs, produceKcat, writeKcatInput } from './bench-samsa';
@@ -37,7 +38,7 @@ const SIZES = list('BENCH_SIZES', '100,1024').map(Number);
 const ACKS_RF3 = list('BENCH_ACKS', 'all,1').map((a) => (a === 'all' ? -1 : Number(a)));
 const PRODUCERS = list('BENCH_PRODUCERS', 'codec,kcat,kafkajs') as Client[];
 const NATS_PUBLISHERS = list('BENCH_NATS_PUBLISHERS', 'js.publish,core-publish') as Client[];
-const WORKLOADS = list('BENCH_WORKLOADS', 'produce,consume,e2e,validation');
+const WORKLOADS = list('BENCH_WORKLOADS', 'produce,consume,e2e,groups,validation');
 const E2E_RATES = list('BENCH_E2E_RATES', '1000,10000').map(Number);
 const E2E_SECONDS = num('BENCH_E2E_SECONDS', 5, 1);
 /** Sent at the rate before the measured seconds: fresh processes compile their hot paths then (hundreds of ms at first at RF 3). */
@@ -99,6 +100,10 @@ async function runSamsa(root: string, rf: number, results: Results): Promise<voi
         log(`samsa RF ${rf}: end-to-end latency, acks=${acksName(acks)}, ${rate} records/s for ${E2E_WARMUP_SECONDS} + ${E2E_SECONDS} s`);
         results.add(await endToEnd(target, name, leaders, 100, rate, E2E_SECONDS, E2E_WARMUP_SECONDS, acks, { system: 'samsa', rf, acks, client: 'codec', workload: 'e2e', recordBytes: 100, rate }));
       }
+    }
+    if (WORKLOADS.includes('groups')) {
+      log(`samsa RF ${rf}: consumer groups (kafkajs group of 3 with auto-commit; rebalance times)`);
+      await runGroupBench(target, rf);
     }
   } finally {
     closeTarget(target);

@@ -23,15 +23,33 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Valid range per numeric key (Kafka's: retention.* may be -1 for "no limit"; the int-typed ones fit in an int32). */
 type TextKey = 'cleanup.policy' | 'unclean.leader.election.enable';
 const TEXT_KEYS: readonly string[] = ['cleanup.policy', 'unclean.leader.election.enable'];
+/** Kafka's only double-typed topic config here: a ratio in [0, 1]. */
+type RatioKey = 'min.cleanable.dirty.ratio';
 
-const NUMERIC_RANGES: Record<Exclude<keyof TopicConfig, TextKey>, { min: number; max: number }> = {
+const NUMERIC_RANGES: Record<Exclude<keyof TopicConfig, TextKey | RatioKey>, { min: number; max: number }> = {
   'retention.ms': { min: -1, max: Number.MAX_SAFE_INTEGER },
   'retention.bytes': { min: -1, max: Number.MAX_SAFE_INTEGER },
   // Kafka's floor is 14 bytes (a batch header); a segment under a KiB is never useful, so ours is 1024.
   'segment.bytes': { min: 1024, max: INT32_MAX },
   'min.insync.replicas': { min: 1, max: INT32_MAX },
   'max.message.bytes': { min: 0, max: INT32_MAX },
+  'delete.retention.ms': { min: 0, max: Number.MAX_SAFE_INTEGER },
+  'min.compaction.lag.ms': { min: 0, max: Number.MAX_SAFE_INTEGER },
 };
+
+/** The policies in a cleanup.policy value: 'delete', 'compact' or both, comma-separated in any order (Kafka's list type). */
+export function cleanupPolicies(value: string): { compact: boolean; delete: boolean } {
+  const parts = value.split(',').map((part) => part.trim());
+  return { compact: parts.includes('compact'), delete: parts.includes('delete') };
+}
+
+function cleanupPolicyProblem(value: string): string | null {
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.some((part) => part !== 'delete' && part !== 'compact') || new Set(parts).size !== parts.length) {
+    return `cleanup.policy '${value.slice(0, 64)}': expected 'delete', 'compact' or 'compact,delete'`;
+  }
+  return null;
+}
 
 /** Validates overrides; returns them normalised, or the first problem. A null value removes the key. */
 export function validateOverrides(configs: Array<{ name: string; value: string | null }>): { overrides: TopicOverrides } | { problem: string } {
@@ -44,7 +62,15 @@ export function validateOverrides(configs: Array<{ name: string; value: string |
     if (value === null) continue;
     const key = name as keyof TopicConfig;
     if (key === 'cleanup.policy') {
-      if (value !== 'delete') return { problem: `cleanup.policy '${value}': only 'delete' is supported (compaction is not)` };
+      const problem = cleanupPolicyProblem(value);
+      if (problem !== null) return { problem };
+      overrides[key] = value.split(',').map((part) => part.trim()).join(',');
+      continue;
+    } else if (key === 'min.cleanable.dirty.ratio') {
+      // A plain decimal: Number() would also take '', '0x1' and 'Infinity'.
+      if (!/^(\d{1,16}(\.\d{1,16})?|\.\d{1,16})$/.test(value) || Number(value) > 1) return { problem: `${name} must be a number from 0 to 1, got '${value.slice(0, 64)}'` };
+      overrides[key] = String(Number(value));
+      continue;
     } else if (key === 'unclean.leader.election.enable') {
       if (value !== 'true' && value !== 'false') return { problem: `unclean.leader.election.enable must be true or false, got '${value.slice(0, 64)}'` };
     } else {
@@ -72,10 +98,15 @@ export function effectiveConfig(defaults: TopicConfig, overrides: TopicOverrides
 }
 
 export function logConfigFor(topic: TopicConfig, broker: { flushMessages: number; flushMs: number; inlineWriteBytesMax: number }): LogConfig {
+  const policies = cleanupPolicies(topic['cleanup.policy']);
   return {
     segmentBytes: topic['segment.bytes'],
-    retentionMs: topic['retention.ms'],
-    retentionBytes: topic['retention.bytes'],
+    // Retention deletes segments only under the 'delete' policy (Kafka's): a compact-only topic keeps every key for ever.
+    retentionMs: policies.delete ? topic['retention.ms'] : -1,
+    retentionBytes: policies.delete ? topic['retention.bytes'] : -1,
+    compaction: policies.compact
+      ? { deleteRetentionMs: topic['delete.retention.ms'], minCleanableDirtyRatio: topic['min.cleanable.dirty.ratio'], minCompactionLagMs: topic['min.compaction.lag.ms'] }
+      : null,
     maxMessageBytes: topic['max.message.bytes'],
     flushMessages: broker.flushMessages,
     flushMs: broker.flushMs,

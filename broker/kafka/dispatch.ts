@@ -8,14 +8,25 @@ import { alterConfigs } from './handlers/alter-configs';
 import { apiVersions } from './handlers/api-versions';
 import { createPartitions } from './handlers/create-partitions';
 import { createTopics } from './handlers/create-topics';
+import { deleteGroups } from './handlers/delete-groups';
 import { deleteRecords } from './handlers/delete-records';
 import { deleteTopics } from './handlers/delete-topics';
 import { describeConfigs } from './handlers/describe-configs';
+import { describeGroups } from './handlers/describe-groups';
 import { fetch } from './handlers/fetch';
+import { findCoordinator } from './handlers/find-coordinator';
+import { heartbeat } from './handlers/heartbeat';
+import { joinGroup } from './handlers/join-group';
+import { leaveGroup } from './handlers/leave-group';
+import { listGroups } from './handlers/list-groups';
 import { listOffsets } from './handlers/list-offsets';
 import { metadata } from './handlers/metadata';
+import { offsetCommit } from './handlers/offset-commit';
+import { offsetDelete } from './handlers/offset-delete';
+import { offsetFetch } from './handlers/offset-fetch';
 import { offsetForLeaderEpoch } from './handlers/offset-for-leader-epoch';
 import { produce } from './handlers/produce';
+import { syncGroup } from './handlers/sync-group';
 import type { Handler, LooseHandler } from './handlers/types';
 
 const TABLE: { [K in AdvertisedApi]: Handler<K> | LooseHandler } = {
@@ -31,6 +42,17 @@ const TABLE: { [K in AdvertisedApi]: Handler<K> | LooseHandler } = {
   AlterConfigs: alterConfigs,
   CreatePartitions: createPartitions,
   OffsetForLeaderEpoch: offsetForLeaderEpoch,
+  FindCoordinator: findCoordinator,
+  JoinGroup: joinGroup,
+  SyncGroup: syncGroup,
+  Heartbeat: heartbeat,
+  LeaveGroup: leaveGroup,
+  OffsetCommit: offsetCommit,
+  OffsetFetch: offsetFetch,
+  DescribeGroups: describeGroups,
+  ListGroups: listGroups,
+  DeleteGroups: deleteGroups,
+  OffsetDelete: offsetDelete,
 };
 
 /**

@@ -242,8 +242,10 @@ export class KafkaServer {
         return shut('unsupported api or version', { apiKey, apiVersion });
       }
       let request: unknown;
+      let clientId: string | null;
       try {
         const header = decodeRequestHeader(frame);
+        clientId = header.clientId;
         request = decodeRequest(apiKey, apiVersion, frame, header.bodyOffset);
       } catch (error) {
         if (error instanceof KafkaCodecError) return shut('malformed request', { apiKey, apiVersion, err: error.message });
@@ -252,7 +254,7 @@ export class KafkaServer {
       pending.push(slot);
       connection.inFlight = pending.length;
       Promise.resolve()
-        .then(() => handler({ context: this.context, config: this.config, version: apiVersion, request }))
+        .then(() => handler({ context: this.context, config: this.config, version: apiVersion, request, client: { id: clientId, host: ip } }))
         .then(
           (body) => {
             slot.response = body === null ? null : encodeResponseChunks(apiKey, apiVersion, correlationId, body);

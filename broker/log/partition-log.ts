@@ -28,8 +28,17 @@
  * entries for trusted segments and the batches themselves for the rest.
  *
  * Deletions happen only through retention (log.retention), DeleteRecords
- * (log.records_deleted), truncation for replication (log.truncated, log.truncated_fully) and
- * topic deletion (log.deleted), each logged with its own event.
+ * (log.records_deleted), truncation for replication (log.truncated, log.truncated_fully),
+ * compaction (log.compacted: cleaner.ts rewrites closed segments, replaceCompacted swaps them
+ * in) and topic deletion (log.deleted), each logged with its own event.
+ *
+ * Compaction swaps a segment crash-safely (Kafka's scheme): the cleaner writes and fsyncs
+ * `<base>.log.cleaned`; under the lock it is renamed to `<base>.log.swap` (the commit point,
+ * directory fsynced), the old index files go and the swap file is renamed over `<base>.log`.
+ * At open, a `.cleaned` file is an unfinished pass (deleted: the old segment is intact) and a
+ * `.swap` file a committed one (completed; its indexes are rebuilt by scanning). Compacted
+ * segments end where their last kept batch ends, so segments need not be contiguous: a gap
+ * after a segment is a hole (a lost tail) only when that segment may have lost data.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -37,7 +46,8 @@ import type { Logger } from '../../shared/logging';
 import { KafkaError } from '../../shared/kafka/errors';
 import { BASE_OFFSET, BatchInfo, PARTITION_LEADER_EPOCH, RecordBatchError, validateBatches } from '../../shared/kafka/record-batch';
 import { syncDirectory, writeFileAtomically } from './file-io';
-import { BatchLocation, OpenMode, Segment, SEGMENT_POSITION_MAX, SegmentWriteError } from './segment';
+import type { CompactionSettings } from './compaction-plan';
+import { BatchLocation, OpenMode, Segment, SEGMENT_POSITION_MAX, segmentName, SegmentWriteError } from './segment';
 import { TailCache } from './tail-cache';
 
 export interface LogConfig {
@@ -59,6 +69,8 @@ export interface LogConfig {
    * the event loop. 0: every write through the pool.
    */
   inlineWriteBytesMax: number;
+  /** cleanup.policy includes 'compact': the cleaner rewrites this log, and records need keys. Absent/null: not compacted. */
+  compaction?: CompactionSettings | null;
 }
 
 /** Kafka's defaults. */
@@ -105,6 +117,10 @@ const RECOVERY_POINT_FILE = 'recovery-point';
 const CLEAN_SHUTDOWN_FILE = 'clean-shutdown';
 /** Where recovery moves segments it cannot keep in line (after corruption in a non-last segment): kept, never deleted. */
 const UNRECOVERED_SUFFIX = '.unrecovered';
+/** A compacted segment being written (not yet committed). */
+export const CLEANED_SUFFIX = '.cleaned';
+/** A compacted segment committed to replace the one of its base offset. */
+export const SWAP_SUFFIX = '.swap';
 const EMPTY = Buffer.alloc(0);
 
 interface PendingAppend {
@@ -112,6 +128,8 @@ interface PendingAppend {
   batches: BatchInfo[];
   /** The leader epoch to stamp, or null for a follower append (offsets and epochs kept). */
   leaderEpoch: number | null;
+  /** A follower append: the log end offset its fetch was made at (null: unknown, the batches must start there). */
+  fetchOffset: number | null;
   now: number;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
@@ -162,8 +180,9 @@ export class PartitionLog {
 
   private async load(now: number): Promise<void> {
     const started = performance.now();
-    const names = await fs.promises.readdir(this.dir);
+    let names = await fs.promises.readdir(this.dir);
     await Promise.all(names.filter((name) => name.endsWith('.tmp')).map((name) => fs.promises.rm(path.join(this.dir, name), { force: true })));
+    if (await this.finishCompaction(names)) names = await fs.promises.readdir(this.dir);
     const bases = names
       .filter((name) => /^\d{20}\.log$/.test(name))
       .map((name) => Number(name.slice(0, 20)))
@@ -183,7 +202,9 @@ export class PartitionLog {
       if (opened.trusted) trusted++;
       if (opened.distrust !== null) distrusted.push(`${opened.segment.name}: ${opened.distrust}`);
       truncatedBytes += opened.truncatedBytes;
-      if (next !== undefined && opened.segment.nextOffset !== next) {
+      // A segment that was fsynced (trusted) and kept whole may end before the next begins: compaction dropped its last batches.
+      const hole = next !== undefined && (opened.segment.nextOffset > next || (opened.segment.nextOffset < next && (!trust || opened.truncatedBytes > 0)));
+      if (hole) {
         // A hole before the next segment (a crash lost part of a segment that was not yet
         // fsynced): the later segments cannot follow on. Kafka deletes them; they are set
         // aside instead, never deleted, and the log continues from here.
@@ -245,6 +266,26 @@ export class PartitionLog {
   }
 
   /**
+   * What a crash left of a compaction: `.cleaned` files (uncommitted) are deleted, `.swap`
+   * files (committed) replace their segment. Returns whether anything changed.
+   */
+  private async finishCompaction(names: string[]): Promise<boolean> {
+    let changed = false;
+    for (const name of names.filter((entry) => entry.endsWith(CLEANED_SUFFIX))) {
+      await fs.promises.rm(path.join(this.dir, name), { force: true });
+      this.logger.warn({ file: name }, 'log.compaction_rolled_back');
+      changed = true;
+    }
+    for (const name of names.filter((entry) => /^\d{20}\.log\.swap$/.test(entry))) {
+      await completeSwap(this.dir, Number(name.slice(0, 20)));
+      this.logger.warn({ file: name, segment: name.slice(0, 20) }, 'log.compaction_swap_completed');
+      changed = true;
+    }
+    if (changed) await syncDirectory(this.dir);
+    return changed;
+  }
+
+  /**
    * Entries of the checkpoint below the first segment that was scanned (the trusted part),
    * then the epoch changes of the scanned segments. Without a usable checkpoint the trusted
    * segments' batch headers are read for their epochs.
@@ -302,6 +343,68 @@ export class PartitionLog {
     this.config = config;
   }
 
+  /** This log's compaction settings, or null when its topic is not compacted. */
+  get compaction(): CompactionSettings | null {
+    return this.config.compaction ?? null;
+  }
+
+  /**
+   * What the cleaner may read: the segments as they are now (the active one last) and the
+   * offset below which every segment is fsynced with its indexes (only those are cleaned, so a
+   * compacted segment is always one that recovery trusts).
+   */
+  cleanerView(): { segments: readonly Segment[]; logStartOffset: number; syncedUpTo: number } {
+    return { segments: [...this.segments], logStartOffset: this.startOffset, syncedUpTo: this.recoveryPoint };
+  }
+
+  /**
+   * Swaps in the compacted copy of `old` (an fsynced file at `cleanedFile`; null when nothing
+   * of it survives: the segment is deleted, unless it is the first, which keeps the log start).
+   * Refused (false, the cleaned file deleted) when `old` changed since it was read: removed by
+   * retention or DeleteRecords, cut by a truncation, or made active again. Under the lock, so
+   * no append, truncation or retention sees a half-swapped log.
+   */
+  replaceCompacted(old: Segment, readSize: number, cleanedFile: string | null, details: Record<string, unknown>): Promise<boolean> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    return this.exclusive(async () => {
+      const index = this.segments.indexOf(old);
+      if (index < 0 || index === this.segments.length - 1 || old.removed || old.size !== readSize) {
+        if (cleanedFile !== null) await fs.promises.rm(cleanedFile, { force: true });
+        return false;
+      }
+      // The recovery point on disk must cover this segment, so that recovery trusts its gaps.
+      await this.writeCheckpoints();
+      this.tail.clear();
+      this.dirty.delete(old);
+      if (cleanedFile === null && index > 0) {
+        this.segments.splice(index, 1);
+        await this.undoable('remove compacted segment', () => old.remove());
+        this.logger.info({ ...details, segment: old.name, removed: true }, 'log.compacted');
+        return true;
+      }
+      const file = cleanedFile ?? `${old.logPath}${CLEANED_SUFFIX}`;
+      if (cleanedFile === null) await fs.promises.writeFile(file, EMPTY);
+      try {
+        await fs.promises.rename(file, `${old.logPath}${SWAP_SUFFIX}`);
+        await syncDirectory(this.dir);
+      } catch (error) {
+        await fs.promises.rm(file, { force: true }).catch(() => undefined);
+        throw error;
+      }
+      // Committed: a restart from here on completes the swap. The old segment's descriptor still
+      // reads the replaced file, so reads in flight finish on it; its names now belong to the new one.
+      await this.undoable('compaction swap', () => completeSwap(this.dir, old.baseOffset));
+      old.removed = true;
+      void old.close();
+      const opened = await this.undoable('open compacted segment', () => Segment.open(this.dir, old.baseOffset, this.config.indexIntervalBytes, 'recover'));
+      this.segments[index] = opened.segment;
+      await this.undoable('index compacted segment', () => opened.segment.saveIndexes());
+      this.logger.info({ ...details, segment: old.name, removed: false }, 'log.compacted');
+      return true;
+    });
+  }
+
   /** The error every call gets while the log cannot serve, or null. */
   private refusal(): LogStorageError | null {
     if (this.isOffline) return new LogStorageError(`log ${this.dir} is offline after a storage error`);
@@ -322,15 +425,19 @@ export class PartitionLog {
     if (refused !== null) return Promise.reject(refused);
     let batches: BatchInfo[];
     try {
-      batches = validateBatches(records, this.config.maxMessageBytes).batches;
+      batches = validateBatches(records, this.config.maxMessageBytes, { requireKeys: (this.config.compaction ?? null) !== null }).batches;
     } catch (error) {
       return Promise.reject(error);
     }
     return this.enqueue(records, batches, leaderEpoch, now);
   }
 
-  /** Appends batches copied from the leader, keeping their offsets and epochs (replication). */
-  appendAsFollower(records: Buffer, now: number): Promise<AppendResult> {
+  /**
+   * Appends batches copied from the leader, keeping their offsets and epochs (replication).
+   * With `fetchOffset` (the log end the fetch asked from), the batches may start past it: the
+   * leader compacted what lay between (Kafka's followers accept such gaps the same way).
+   */
+  appendAsFollower(records: Buffer, now: number, fetchOffset: number | null = null): Promise<AppendResult> {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
     let batches: BatchInfo[];
@@ -339,19 +446,21 @@ export class PartitionLog {
       batches = validateBatches(records, SEGMENT_POSITION_MAX, { origin: 'replication' }).batches;
       for (let i = 1; i < batches.length; i++) {
         const previous = batches[i - 1]!;
-        if (batches[i]!.baseOffset !== previous.baseOffset + previous.lastOffsetDelta + 1) {
+        // With the fetch offset known, gaps are normal (compacted on the leader); going back never is.
+        const expected = previous.baseOffset + previous.lastOffsetDelta + 1;
+        if (fetchOffset === null ? batches[i]!.baseOffset !== expected : batches[i]!.baseOffset < expected) {
           throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `follower batch at ${batches[i]!.baseOffset} does not follow ${previous.baseOffset + previous.lastOffsetDelta}`);
         }
       }
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.enqueue(records, batches, null, now);
+    return this.enqueue(records, batches, null, now, fetchOffset);
   }
 
-  private enqueue(records: Buffer, batches: BatchInfo[], leaderEpoch: number | null, now: number): Promise<AppendResult> {
+  private enqueue(records: Buffer, batches: BatchInfo[], leaderEpoch: number | null, now: number, fetchOffset: number | null = null): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ records, batches, leaderEpoch, now, resolve, reject });
+      this.queue.push({ records, batches, leaderEpoch, fetchOffset, now, resolve, reject });
       if (this.drainScheduled) return;
       this.drainScheduled = true;
       void this.exclusive(() => this.drain());
@@ -402,7 +511,9 @@ export class PartitionLog {
       const append = group[index]!;
       const first = append.batches[0]!;
       const last = append.batches[append.batches.length - 1]!;
-      if (append.leaderEpoch === null && first.baseOffset !== next) {
+      const follower = append.leaderEpoch === null;
+      const gapFromFetch = follower && first.baseOffset > next && append.fetchOffset === next;
+      if (follower && first.baseOffset !== next && !gapFromFetch) {
         // A follower append that no longer lines up (a truncation came first): it alone fails.
         if (chunk.length === 0 && index === from) {
           append.reject(new RecordBatchError(KafkaError.OFFSET_OUT_OF_RANGE, `follower append at ${first.baseOffset}, log ends at ${next}`));
@@ -411,7 +522,7 @@ export class PartitionLog {
         break;
       }
       const count = append.leaderEpoch === null ? last.baseOffset + last.lastOffsetDelta - first.baseOffset + 1 : append.batches.reduce((sum, b) => sum + b.lastOffsetDelta + 1, 0);
-      const lastOffset = next + count - 1;
+      const lastOffset = (follower ? first.baseOffset : next) + count - 1;
       const fits = this.active.size + bytes + append.records.length <= segmentBytes && lastOffset - this.active.baseOffset <= SEGMENT_POSITION_MAX;
       if (!fits) {
         if (chunk.length > 0) break;
@@ -420,8 +531,9 @@ export class PartitionLog {
           next = this.logEndOffset;
         }
       }
-      const base = next;
+      const base = follower ? first.baseOffset : next;
       for (const batch of append.batches) {
+        if (follower) next = batch.baseOffset; // offsets as the leader has them, gaps included
         const leaderEpoch = append.leaderEpoch ?? batch.partitionLeaderEpoch;
         if (append.leaderEpoch !== null) {
           // Two 32-bit halves, not writeBigInt64BE(BigInt(...)): that allocates BigInts per batch (offsets stay below 2^53).
@@ -887,6 +999,14 @@ export class PartitionLog {
     await fs.promises.rm(this.dir, { recursive: true, force: true });
     this.logger.warn(summary, 'log.deleted');
   }
+}
+
+/** The second half of a compaction swap (also run by recovery): the old indexes go, the swap file becomes the segment. */
+async function completeSwap(dir: string, baseOffset: number): Promise<void> {
+  const stem = path.join(dir, segmentName(baseOffset));
+  await Promise.all([`${stem}.index`, `${stem}.timeindex`].map((file) => fs.promises.rm(file, { force: true })));
+  await fs.promises.rename(`${stem}.log${SWAP_SUFFIX}`, `${stem}.log`);
+  await syncDirectory(dir);
 }
 
 /** Drops batches at or past `upTo` from a read. */

@@ -285,11 +285,11 @@ export class Partition {
     return run;
   }
 
-  /** Appends batches fetched from the leader of `leaderEpoch`, then takes the leader's high watermark. */
-  appendAsFollower(leaderEpoch: number, records: Buffer, leaderHighWatermark: number): Promise<void> {
+  /** Appends batches fetched (at `fetchOffset`, when known) from the leader of `leaderEpoch`, then takes the leader's high watermark. */
+  appendAsFollower(leaderEpoch: number, records: Buffer, leaderHighWatermark: number, fetchOffset: number | null = null): Promise<void> {
     return this.asFollower(leaderEpoch, 'append', async () => {
       if (records.length > 0) {
-        await this.log.appendAsFollower(records, this.deps.clock.now());
+        await this.log.appendAsFollower(records, this.deps.clock.now(), fetchOffset);
         this.state.localLogEndChanged(this.log.logEndOffset);
       }
       this.state.leaderReportedHighWatermark(leaderHighWatermark);

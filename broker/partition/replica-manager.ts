@@ -21,6 +21,7 @@ import { SerialTask } from '../../shared/serial-task';
 import type { ClusterSnapshot, PartitionState } from '../cluster/metadata-cache';
 import { effectiveConfig, logConfigFor } from '../cluster/topic-config';
 import type { TopicConfig } from '../context';
+import { LogCleaner } from '../log/cleaner';
 import type { LogManager } from '../log/log-manager';
 import { Purgatory } from '../purgatory';
 import { ReplicaFetcherManager } from '../replication/fetcher-manager';
@@ -615,6 +616,7 @@ export class ReplicaManager {
     const every = Math.min(this.settings.retentionCheckIntervalMs, flushEvery);
     let lastRetention = this.deps.clock.now();
     let retaining = false;
+    const cleaner = new LogCleaner(this.logger);
     this.timer = setInterval(() => {
       const now = this.deps.clock.now();
       for (const partition of this.partitions.values()) partition.log.flushIfDue(now);
@@ -629,6 +631,8 @@ export class ReplicaManager {
             this.logger.error({ topic: partition.topic, partition: partition.partition, err: error instanceof Error ? error.message : String(error) }, 'log.retention_failed');
           }
         }
+        // Compaction (cleanup.policy=compact): one log per pass, each broker its own copies, never past the high watermark.
+        await cleaner.runPass([...this.partitions.values()].map((partition) => ({ log: partition.log, topic: partition.topic, partition: partition.partition, upTo: partition.highWatermark })), now);
       })().finally(() => (retaining = false));
     }, every);
     this.timer.unref();

@@ -337,7 +337,7 @@ export class ReplicaFetcher {
         return;
       }
       try {
-        await partition.appendAsFollower(state.leaderEpoch, result.records ?? EMPTY, Number(result.highWatermark));
+        await partition.appendAsFollower(state.leaderEpoch, result.records ?? EMPTY, Number(result.highWatermark), fetchOffset);
       } catch (error) {
         this.logger.warn({ ...where, fetchOffset, err: (error as Error).message }, 'fetcher.append_failed');
         this.backoff(state);

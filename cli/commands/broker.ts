@@ -3,7 +3,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { startBroker } from '../../broker/broker';
-import { LIMIT_DEFAULTS, loadBrokerConfig, REPLICATION_DEFAULTS } from '../../broker/config';
+import { GROUP_DEFAULTS, LIMIT_DEFAULTS, loadBrokerConfig, REPLICATION_DEFAULTS } from '../../broker/config';
 import { createLogger, loggingOptionsFromEnv } from '../../shared/logging';
 
 interface BrokerArgs {
@@ -36,6 +36,13 @@ interface BrokerArgs {
   'leader-imbalance-check-interval-ms'?: number;
   'controlled-shutdown'?: boolean;
   'controlled-shutdown-timeout-ms'?: number;
+  'offsets-topic-partitions'?: number;
+  'offsets-topic-replication-factor'?: number;
+  'offsets-retention-minutes'?: number;
+  'offsets-retention-check-interval-ms'?: number;
+  'group-initial-rebalance-delay-ms'?: number;
+  'group-min-session-timeout-ms'?: number;
+  'group-max-session-timeout-ms'?: number;
   'log-level'?: string;
 }
 
@@ -73,6 +80,13 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       .option('leader-imbalance-check-interval-ms', { type: 'number', describe: `Kafka leader.imbalance.check.interval.ms (default ${REPLICATION_DEFAULTS.leaderImbalanceCheckIntervalMs})` })
       .option('controlled-shutdown', { type: 'boolean', describe: 'Kafka controlled.shutdown.enable: on SIGTERM/SIGINT, hand leaderships to other in-sync replicas before exiting (default true)' })
       .option('controlled-shutdown-timeout-ms', { type: 'number', describe: `how long a controlled shutdown waits for its leaderships to move (default ${REPLICATION_DEFAULTS.controlledShutdownTimeoutMs})` })
+      .option('offsets-topic-partitions', { type: 'number', describe: `Kafka offsets.topic.num.partitions: partitions of __consumer_offsets, made on first group use (default ${GROUP_DEFAULTS.offsetsTopicPartitions})` })
+      .option('offsets-topic-replication-factor', { type: 'number', describe: `Kafka offsets.topic.replication.factor, capped at the live brokers (default ${GROUP_DEFAULTS.offsetsTopicReplicationFactor})` })
+      .option('offsets-retention-minutes', { type: 'number', describe: `Kafka offsets.retention.minutes: offsets of a group empty this long are removed (default ${GROUP_DEFAULTS.offsetsRetentionMinutes})` })
+      .option('offsets-retention-check-interval-ms', { type: 'number', describe: `Kafka offsets.retention.check.interval.ms (default ${GROUP_DEFAULTS.offsetsRetentionCheckIntervalMs})` })
+      .option('group-initial-rebalance-delay-ms', { type: 'number', describe: `Kafka group.initial.rebalance.delay.ms: an empty group's first rebalance waits this long for more members (default ${GROUP_DEFAULTS.groupInitialRebalanceDelayMs})` })
+      .option('group-min-session-timeout-ms', { type: 'number', describe: `Kafka group.min.session.timeout.ms (default ${GROUP_DEFAULTS.groupMinSessionTimeoutMs})` })
+      .option('group-max-session-timeout-ms', { type: 'number', describe: `Kafka group.max.session.timeout.ms (default ${GROUP_DEFAULTS.groupMaxSessionTimeoutMs})` })
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error (default info)' })
       .example('$0 broker --id 1', 'broker 1 on 127.0.0.1:9092, data in ./data/broker-1'),
   handler: async (args) => {
@@ -106,6 +120,13 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       leaderImbalanceCheckIntervalMs: args['leader-imbalance-check-interval-ms'],
       controlledShutdown: args['controlled-shutdown'],
       controlledShutdownTimeoutMs: args['controlled-shutdown-timeout-ms'],
+      offsetsTopicPartitions: args['offsets-topic-partitions'],
+      offsetsTopicReplicationFactor: args['offsets-topic-replication-factor'],
+      offsetsRetentionMinutes: args['offsets-retention-minutes'],
+      offsetsRetentionCheckIntervalMs: args['offsets-retention-check-interval-ms'],
+      groupInitialRebalanceDelayMs: args['group-initial-rebalance-delay-ms'],
+      groupMinSessionTimeoutMs: args['group-min-session-timeout-ms'],
+      groupMaxSessionTimeoutMs: args['group-max-session-timeout-ms'],
     });
     const logger = createLogger(loggingOptionsFromEnv(process.env, args['log-level']));
     const broker = await startBroker(config, logger);

@@ -3,12 +3,16 @@
  * and prints partition, offset, timestamp, key and value, one per line (or JSON), from batches
  * in any codec (gzip, snappy, lz4, zstd: shared/kafka/compression.ts). Starts at
  * the end unless --from-beginning or --offset; stops after --max records, after --timeout-ms
- * without new records, or on Ctrl-C.
+ * without new records, or on Ctrl-C. With --group it is a consumer group member instead
+ * (cli/group-consume.ts): it reads the partitions the group assigns it, from the committed
+ * offsets, and commits as it goes.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaError } from '../../shared/kafka/errors';
-import { decodeRecords, iterateBatches } from '../../shared/kafka/record-batch';
+import { DecodedRecord, decodeRecords, iterateBatches } from '../../shared/kafka/record-batch';
+import { consumeInGroup } from '../group-consume';
+import { SESSION_TIMEOUT_MS_DEFAULT } from '../group-member';
 import { BootstrapArgs, bootstrapOptions, kafkaFailure, withSession } from '../kafka-admin';
 
 const FETCH_MAX_WAIT_MS = 500;
@@ -23,6 +27,15 @@ function formatTimestamp(timestamp: number): string {
   return timestamp >= 0 && !Number.isNaN(date.getTime()) ? date.toISOString() : String(timestamp);
 }
 
+/** One output line: tab-separated partition, offset, timestamp, key, value; or JSON with the headers. */
+export function formatRecord(json: boolean, partition: number, record: DecodedRecord): string {
+  const key = record.key?.toString('utf8') ?? null;
+  const value = record.value?.toString('utf8') ?? null;
+  return json
+    ? JSON.stringify({ partition, offset: record.offset, timestamp: record.timestamp, key, value, headers: Object.fromEntries(record.headers.map((h) => [h.key, h.value?.toString('utf8') ?? null])) })
+    : `${partition}\t${record.offset}\t${formatTimestamp(record.timestamp)}\t${key ?? ''}\t${value ?? ''}`;
+}
+
 interface ConsumeArgs extends BootstrapArgs {
   topic: string;
   'from-beginning': boolean;
@@ -30,6 +43,8 @@ interface ConsumeArgs extends BootstrapArgs {
   offset?: number;
   max?: number;
   'timeout-ms'?: number;
+  group?: string;
+  'session-timeout-ms': number;
 }
 
 export const consumeCommand: CommandModule<unknown, ConsumeArgs> = {
@@ -38,21 +53,42 @@ export const consumeCommand: CommandModule<unknown, ConsumeArgs> = {
   builder: (yargs) =>
     bootstrapOptions(yargs)
       .positional('topic', { type: 'string', demandOption: true })
-      .option('from-beginning', { type: 'boolean', default: false, describe: 'start at the earliest offset (default: the end)' })
+      .option('from-beginning', { type: 'boolean', default: false, describe: 'start at the earliest offset (default: the end); with --group: where partitions without a committed offset start' })
       .option('partition', { type: 'number', describe: 'only this partition' })
       .option('offset', { type: 'number', describe: 'start here (needs --partition)' })
-      .option('max', { type: 'number', describe: 'exit after this many records' })
+      .option('max', { type: 'number', alias: 'max-messages', describe: 'exit after this many records' })
       .option('timeout-ms', { type: 'number', describe: 'exit after this long without a new record' })
-      .example('$0 consume orders --from-beginning --max 10', '') as Argv<ConsumeArgs>,
+      .option('group', { type: 'string', describe: 'join this consumer group: read the partitions it assigns (range assignor), from its committed offsets, committing after each printed batch; leave it on exit' })
+      .option('session-timeout-ms', { type: 'number', default: SESSION_TIMEOUT_MS_DEFAULT, describe: 'with --group: the coordinator drops this member after this long without a heartbeat' })
+      .conflicts('group', ['partition', 'offset'])
+      .example('$0 consume orders --from-beginning --max 10', '')
+      .example('$0 consume orders --group billing', 'run it twice: the two members split the partitions')
+      .example('$0 consume orders --group billing --from-beginning --max 100', 'a new group starts at the earliest offsets; later runs resume where it left off') as Argv<ConsumeArgs>,
   handler: async (args) => {
     if (args.offset !== undefined && args.partition === undefined) throw kafkaFailure(KafkaError.INVALID_REQUEST, '--offset needs --partition');
+    if (args.group !== undefined && args.group === '') throw kafkaFailure(KafkaError.INVALID_GROUP_ID, '--group needs a non-empty group id');
     let stopped = false;
+    const stopListeners: Array<() => void> = [];
     const stop = (): void => {
       stopped = true;
+      for (const listener of stopListeners) listener();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     await withSession(args, async (session) => {
+      if (args.group !== undefined) {
+        return consumeInGroup(session, {
+          topic: args.topic,
+          groupId: args.group,
+          fromBeginning: args['from-beginning'],
+          max: args.max,
+          timeoutMs: args['timeout-ms'],
+          sessionTimeoutMs: args['session-timeout-ms'],
+          print: (partition, record) => process.stdout.write(`${formatRecord(args.json, partition, record)}\n`),
+          stopped: () => stopped,
+          onStop: (listener) => stopListeners.push(listener),
+        });
+      }
       const metadata = await session.metadata([args.topic]);
       const topic = metadata.topics[0];
       if (topic === undefined || topic.partitions.length === 0) throw kafkaFailure(topic?.errorCode ?? KafkaError.UNKNOWN_TOPIC_OR_PARTITION, args.topic);
@@ -102,12 +138,7 @@ export const consumeCommand: CommandModule<unknown, ConsumeArgs> = {
                 if (args.max !== undefined && printed >= args.max) continue;
                 printed++;
                 lastRecordAt = Date.now();
-                const key = record.key?.toString('utf8') ?? null;
-                const value = record.value?.toString('utf8') ?? null;
-                const line = args.json
-                  ? JSON.stringify({ partition: part.partitionIndex, offset: record.offset, timestamp: record.timestamp, key, value, headers: Object.fromEntries(record.headers.map((h) => [h.key, h.value?.toString('utf8') ?? null])) })
-                  : `${part.partitionIndex}\t${record.offset}\t${formatTimestamp(record.timestamp)}\t${key ?? ''}\t${value ?? ''}`;
-                process.stdout.write(`${line}\n`);
+                process.stdout.write(`${formatRecord(args.json, part.partitionIndex, record)}\n`);
               }
             }
           }

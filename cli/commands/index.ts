@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { brokerCommand } from './broker';
 import { clusterCommand } from './cluster';
 import { consumeCommand } from './consume';
+import { groupCommand } from './group';
 import { produceCommand } from './produce';
 import { topicCommand } from './topic';
 import { coordinatorCommand } from './coordinator';
@@ -15,6 +16,7 @@ export const commandModules: CommandModule<any, any>[] = [
   topicCommand,
   produceCommand,
   consumeCommand,
+  groupCommand,
   clusterCommand,
   ...treeCommands,
 ];

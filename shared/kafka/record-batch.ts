@@ -103,6 +103,8 @@ export interface ValidateOptions {
   now?: number;
   timestampBeforeMaxMs?: number;
   timestampAfterMaxMs?: number;
+  /** Refuse (INVALID_RECORD) a client batch holding a record without a key: the topic is compacted. */
+  requireKeys?: boolean;
 }
 
 /** Reads the header of the batch at `position` (the caller checked HEADER_SIZE bytes are there). */
@@ -154,10 +156,10 @@ export function validateBatches(buf: Buffer, maxBatchBytes: number, options: Val
     const actual = crc32c(buf, position + ATTRIBUTES, position + size);
     if (expected !== actual) throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `CRC mismatch: batch says ${expected.toString(16)}, bytes give ${actual.toString(16)}`);
     const info = parseBatchHeader(buf, position);
-    checkCounts(info);
+    checkCounts(info, fromClient);
     if (fromClient) {
       checkProducerFields(buf, info);
-      const largest = inspectRecords(buf, info, range, maxDecompressed);
+      const largest = inspectRecords(buf, info, range, maxDecompressed, options.requireKeys ?? false);
       if (largest !== info.maxTimestamp) {
         buf.writeBigInt64BE(BigInt(largest), position + MAX_TIMESTAMP);
         buf.writeUInt32BE(crc32c(buf, position + ATTRIBUTES, position + size), position + CRC);
@@ -177,12 +179,16 @@ function timestampRange(options: ValidateOptions): TimestampRange {
   return { minTimestamp: Math.max(0, options.now - before), maxTimestamp: Math.min(MAX_TIMESTAMP_MS, options.now + after) };
 }
 
-/** What every batch needs, whoever sent it: a known codec, and a count the log can assign offsets by. */
-function checkCounts(info: BatchInfo): void {
+/**
+ * What every batch needs, whoever sent it: a known codec, and a count the log can assign
+ * offsets by. A replicated batch may hold fewer records than its offsets span: the leader's
+ * cleaner compacted it (offset gaps are normal there).
+ */
+function checkCounts(info: BatchInfo, fromClient: boolean): void {
   const codec = info.attributes & COMPRESSION_MASK;
   if (codec > 4) throw new RecordBatchError(KafkaError.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${codec}`);
   if (info.recordCount <= 0) throw new RecordBatchError(KafkaError.INVALID_RECORD, `record count ${info.recordCount}: a batch needs at least one record`);
-  if (info.lastOffsetDelta !== info.recordCount - 1) {
+  if (fromClient ? info.lastOffsetDelta !== info.recordCount - 1 : info.lastOffsetDelta < info.recordCount - 1) {
     throw new RecordBatchError(KafkaError.CORRUPT_MESSAGE, `record count ${info.recordCount} does not match last offset delta ${info.lastOffsetDelta}`);
   }
 }
@@ -206,12 +212,12 @@ function checkProducerFields(buf: Buffer, info: BatchInfo): void {
 }
 
 /** Walks the batch's records (decompressed if need be); returns their largest timestamp. */
-function inspectRecords(buf: Buffer, info: BatchInfo, range: TimestampRange, maxDecompressed: number): number {
+function inspectRecords(buf: Buffer, info: BatchInfo, range: TimestampRange, maxDecompressed: number, requireKeys: boolean): number {
   const start = info.position + HEADER_SIZE;
   const end = info.position + info.size;
-  if (info.compression === 'none') return walkRecords(buf, start, end, info.baseTimestamp, info.recordCount, range);
+  if (info.compression === 'none') return walkRecords(buf, start, end, info.baseTimestamp, info.recordCount, range, requireKeys);
   const records = decompressRecords(info.compression, buf.subarray(start, end), maxDecompressed);
-  return walkRecords(records, 0, records.length, info.baseTimestamp, info.recordCount, range);
+  return walkRecords(records, 0, records.length, info.baseTimestamp, info.recordCount, range, requireKeys);
 }
 
 function decompressRecords(codec: CompressionCodec, payload: Buffer, maxBytes: number): Buffer {

@@ -8,7 +8,8 @@
  *
  * Error codes: CORRUPT_MESSAGE for bytes that do not parse or disagree with the count;
  * INVALID_RECORD for offset deltas out of sequence; INVALID_TIMESTAMP for timestamps outside
- * [minTimestamp, maxTimestamp] (-1, "no timestamp", is always allowed, as in Kafka).
+ * [minTimestamp, maxTimestamp] (-1, "no timestamp", is always allowed, as in Kafka), and for
+ * a record without a key when keys are required (compacted topics).
  */
 import { KafkaError } from './errors';
 import { RecordBatchError } from './record-batch-error';
@@ -61,18 +62,19 @@ function varlong(buf: Buffer, end: number): number {
   throw corrupt('varlong longer than 10 bytes');
 }
 
-/** Skips a varint-length-prefixed byte string that may be null (-1). */
-function skipNullableBytes(buf: Buffer, end: number, what: string): void {
+/** Skips a varint-length-prefixed byte string that may be null (-1); returns its length. */
+function skipNullableBytes(buf: Buffer, end: number, what: string): number {
   const length = varint32(buf, end);
   if (length < -1) throw corrupt(`${what} length ${length}`);
   if (length > 0) at += length;
+  return length;
 }
 
 /**
  * Walks `recordCount` records in buf[start, end), records of a batch whose base timestamp is
  * `baseTimestamp` (already checked to be -1 or within `range`). Returns the largest timestamp.
  */
-export function walkRecords(buf: Buffer, start: number, end: number, baseTimestamp: number, recordCount: number, range: TimestampRange): number {
+export function walkRecords(buf: Buffer, start: number, end: number, baseTimestamp: number, recordCount: number, range: TimestampRange, requireKeys = false): number {
   at = start;
   let largest = NO_TIMESTAMP;
   for (let index = 0; index < recordCount; index++) {
@@ -90,7 +92,8 @@ export function walkRecords(buf: Buffer, start: number, end: number, baseTimesta
     }
     const offsetDelta = varint32(buf, recordEnd);
     if (offsetDelta !== index) throw new RecordBatchError(KafkaError.INVALID_RECORD, `record ${index} has offset delta ${offsetDelta}`);
-    skipNullableBytes(buf, recordEnd, 'key');
+    // A compacted topic cannot keep a record without a key (Kafka's INVALID_RECORD for the whole batch).
+    if (skipNullableBytes(buf, recordEnd, 'key') < 0 && requireKeys) throw new RecordBatchError(KafkaError.INVALID_RECORD, `record ${index} has no key, which a compacted topic requires`);
     skipNullableBytes(buf, recordEnd, 'value');
     const headerCount = varint32(buf, recordEnd);
     if (headerCount < 0 || headerCount > recordEnd - at) throw corrupt(`record ${index}: ${headerCount} headers`);

@@ -6,8 +6,8 @@
  * `protocol`: the guide's recommended range (../shared/kafka-protocol, section 4): every range
  * ends below the API's first flexible version, except ApiVersions v3, which librdkafka sends
  * first. The codec is tested against all of them and messages.ts has a type per version.
- * ADVERTISED_APIS: the subset the broker serves today (ApiVersions answers it; group APIs come
- * with consumer groups). Add an API's name there when its handler lands.
+ * ADVERTISED_APIS: the subset the broker serves today (ApiVersions answers it). Add an API's
+ * name there when its handler lands.
  */
 export const PROTOCOL_RANGES = {
   Produce: { min: 3, max: 7 },
@@ -45,6 +45,6 @@ export const SASL_RANGES = {
 } as const;
 
 /** What the broker serves today (at the full protocol range), in the order ApiVersions lists them. */
-export const ADVERTISED_APIS = ['Produce', 'Fetch', 'ListOffsets', 'Metadata', 'ApiVersions', 'CreateTopics', 'DeleteTopics', 'DeleteRecords', 'DescribeConfigs', 'AlterConfigs', 'CreatePartitions', 'OffsetForLeaderEpoch'] as const;
+export const ADVERTISED_APIS = ['Produce', 'Fetch', 'ListOffsets', 'Metadata', 'ApiVersions', 'CreateTopics', 'DeleteTopics', 'DeleteRecords', 'DescribeConfigs', 'AlterConfigs', 'CreatePartitions', 'OffsetForLeaderEpoch', 'FindCoordinator', 'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'OffsetCommit', 'OffsetFetch', 'DescribeGroups', 'ListGroups', 'DeleteGroups', 'OffsetDelete'] as const;
 
 export type AdvertisedApi = (typeof ADVERTISED_APIS)[number];

@@ -26,7 +26,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** True when nothing on this machine holds `port` on 127.0.0.1 (checked by binding it, then closing). */
-function canBind(port: number): Promise<boolean> {
+export function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();

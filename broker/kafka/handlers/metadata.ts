@@ -19,6 +19,7 @@
 import { KafkaError } from '../../../shared/kafka/errors';
 import { topicNameProblem } from '../../cluster/topic-config';
 import type { TopicView } from '../../context';
+import { OFFSETS_TOPIC } from '../../group/offsets-log';
 import type { Handler, ResponseBody } from './types';
 
 type TopicBody = ResponseBody<'Metadata'>['topics'][number];
@@ -27,7 +28,7 @@ function topicBody(topic: TopicView, reportLeaderless: boolean): TopicBody {
   return {
     errorCode: KafkaError.NONE,
     name: topic.name,
-    isInternal: false,
+    isInternal: topic.name === OFFSETS_TOPIC,
     partitions: topic.partitions.map((p) => ({
       errorCode: p.leader < 0 && reportLeaderless ? KafkaError.LEADER_NOT_AVAILABLE : KafkaError.NONE,
       partitionIndex: p.partition,
@@ -56,7 +57,8 @@ export const metadata: Handler<'Metadata'> = ({ context, request, config }) => {
         topics.push(topic.markedForDeletion ? failed(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION) : topicBody(topic, alone));
       } else if (topicNameProblem(name) !== null) {
         topics.push(failed(name, KafkaError.INVALID_TOPIC_EXCEPTION));
-      } else if (!allowAutoCreate) {
+      } else if (!allowAutoCreate || name === OFFSETS_TOPIC) {
+        // __consumer_offsets is made by the group coordinator, with its own settings, on first use.
         topics.push(failed(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION));
       } else {
         // Retriable either way: started now, or (past the per-request bound) on a later request.

@@ -4,7 +4,8 @@
  * within the request's timeoutMs). An acks=0 request gets no response at all, as in Kafka.
  */
 import { KafkaError } from '../../../shared/kafka/errors';
-import type { Acks } from '../../partition/replica-manager';
+import { OFFSETS_TOPIC } from '../../group/offsets-log';
+import type { Acks, ProduceEntry, ProduceResult, ReplicaManager } from '../../partition/replica-manager';
 import type { Handler } from './types';
 
 export const produce: Handler<'Produce'> = async ({ context, request }) => {
@@ -12,9 +13,14 @@ export const produce: Handler<'Produce'> = async ({ context, request }) => {
   const topics = request.topicData;
   const entries = topics.flatMap((topic) => topic.partitionData.map((p) => ({ topic: topic.name, partition: p.index, records: p.records })));
   const validAcks = acks === 0 || acks === 1 || acks === -1;
-  const results = validAcks
-    ? await context.replicas.appendRecords(acks as Acks, request.timeoutMs, entries)
-    : entries.map(() => ({ errorCode: KafkaError.INVALID_REQUIRED_ACKS, baseOffset: -1, logStartOffset: -1 }));
+  const refused = (errorCode: number) => ({ errorCode, baseOffset: -1, logStartOffset: -1 });
+  // Clients may not write to internal topics (Kafka: "Cannot append to internal topic").
+  const internal = entries.some((entry) => entry.topic === OFFSETS_TOPIC);
+  const results = !validAcks
+    ? entries.map(() => refused(KafkaError.INVALID_REQUIRED_ACKS))
+    : !internal
+      ? await context.replicas.appendRecords(acks as Acks, request.timeoutMs, entries)
+      : await appendSkippingInternal(context.replicas, acks as Acks, request.timeoutMs, entries);
   if (acks === 0) return null;
   let next = 0;
   return {
@@ -28,6 +34,13 @@ export const produce: Handler<'Produce'> = async ({ context, request }) => {
     })),
   };
 };
+
+async function appendSkippingInternal(replicas: ReplicaManager, acks: Acks, timeoutMs: number, entries: ProduceEntry[]): Promise<ProduceResult[]> {
+  const allowed = entries.filter((entry) => entry.topic !== OFFSETS_TOPIC);
+  const appended = await replicas.appendRecords(acks, timeoutMs, allowed);
+  let next = 0;
+  return entries.map((entry) => (entry.topic === OFFSETS_TOPIC ? { errorCode: KafkaError.INVALID_TOPIC_EXCEPTION, baseOffset: -1, logStartOffset: -1 } : appended[next++]!));
+}
 
 /**
  * Produce v0-2 (message format v0/v1): listed but not served (api-versions.ts). Every partition

@@ -44,6 +44,8 @@ interface InputBase {
   context: BrokerContext;
   /** This broker's configuration (limits such as autoCreateTopicsPerRequestMax; DescribeConfigs). */
   config: Readonly<BrokerConfig>;
+  /** Who sent the request: the header's client id and the peer address (JoinGroup records both). */
+  client: { id: string | null; host: string };
 }
 
 /** Discriminated by version: `input.version === 4` narrows `input.request` to v4. */

@@ -11,5 +11,8 @@ test('defaults are marked default; flags make a setting static', () => {
   expect(byName.get('max.connections')?.isDefault).toBe(true);
   expect(byName.get('log.flush.interval.messages')?.value).toBe('9223372036854775807');
   expect(byName.get('listeners')?.value).toBe('PLAINTEXT://127.0.0.1:9094,PLAINTEXT://[::1]:9094');
+  expect(byName.get('log.cleaner.delete.retention.ms')).toEqual({ name: 'log.cleaner.delete.retention.ms', value: '86400000', isDefault: true });
+  expect(byName.get('log.cleaner.min.cleanable.ratio')?.value).toBe('0.5');
+  expect(byName.get('log.cleaner.min.compaction.lag.ms')?.value).toBe('0');
   expect(new Set(byName.keys()).size).toBe(describeBrokerConfig(config).length);
 });

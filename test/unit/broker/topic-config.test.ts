@@ -48,7 +48,21 @@ describe('config overrides', () => {
     ['max.message.bytes', '0', true, '0'],
     ['max.message.bytes', '-1', false, null],
     ['cleanup.policy', 'delete', true, 'delete'],
-    ['cleanup.policy', 'compact', false, null],
+    ['cleanup.policy', 'compact', true, 'compact'],
+    ['cleanup.policy', 'compact,delete', true, 'compact,delete'],
+    ['cleanup.policy', 'delete, compact', true, 'delete,compact'],
+    ['cleanup.policy', 'compact,compact', false, null],
+    ['cleanup.policy', 'purge', false, null],
+    ['cleanup.policy', '', false, null],
+    ['delete.retention.ms', '0', true, '0'],
+    ['delete.retention.ms', '-1', false, null],
+    ['min.compaction.lag.ms', '60000', true, '60000'],
+    ['min.cleanable.dirty.ratio', '0.25', true, '0.25'],
+    ['min.cleanable.dirty.ratio', '1', true, '1'],
+    ['min.cleanable.dirty.ratio', '.5', true, '0.5'],
+    ['min.cleanable.dirty.ratio', '1.01', false, null],
+    ['min.cleanable.dirty.ratio', '-0.1', false, null],
+    ['min.cleanable.dirty.ratio', 'Infinity', false, null],
     ['unknown.key', '1', false, null],
   ])('%s=%j valid=%s', (name, value, valid, normalised) => {
     const result = validateOverrides([{ name: name as string, value: value as string }]);
@@ -84,6 +98,14 @@ describe('effective config', () => {
       flushMessages: 10,
       flushMs: 500,
       inlineWriteBytesMax: 777,
+      compaction: null,
     });
+  });
+
+  test('compact topics get compaction settings and no retention unless delete is also named', () => {
+    const compact = logConfigFor(effectiveConfig(DEFAULT_TOPIC_CONFIG, { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'delete.retention.ms': '5' }), { flushMessages: 1, flushMs: 1, inlineWriteBytesMax: 1 });
+    expect(compact).toMatchObject({ retentionMs: -1, retentionBytes: -1, compaction: { deleteRetentionMs: 5, minCleanableDirtyRatio: 0.1, minCompactionLagMs: 0 } });
+    const both = logConfigFor(effectiveConfig(DEFAULT_TOPIC_CONFIG, { 'cleanup.policy': 'delete,compact' }), { flushMessages: 1, flushMs: 1, inlineWriteBytesMax: 1 });
+    expect(both).toMatchObject({ retentionMs: DEFAULT_TOPIC_CONFIG['retention.ms'], compaction: { deleteRetentionMs: 86_400_000, minCleanableDirtyRatio: 0.5 } });
   });
 });
