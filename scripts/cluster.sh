@@ -180,7 +180,13 @@ case "${1:-}" in
   start-broker) start_broker "${2:?broker id}"; await_broker "$2" ;;
   crash)
     pidfile="$RUN_DIR/broker-${2:?broker id}.pid"
-    if alive "$pidfile"; then kill -KILL "$(cat "$pidfile")"; rm -f "$pidfile"; echo "broker $2 killed with SIGKILL"; else echo "broker $2 is not running" >&2; exit 1; fi
+    if ! alive "$pidfile"; then echo "broker $2 is not running" >&2; exit 1; fi
+    pid=$(cat "$pidfile")
+    kill -KILL "$pid"
+    # SIGKILL is delivered asynchronously: say "killed" once the process is gone (a large heap takes a moment to free).
+    for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.05; done
+    rm -f "$pidfile"
+    echo "broker $2 killed with SIGKILL"
     ;;
   pause) signal_broker "${2:?broker id}" STOP paused ;;
   resume) signal_broker "${2:?broker id}" CONT resumed ;;
