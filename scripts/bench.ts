@@ -16,7 +16,7 @@
  *   BENCH_E2E_SECONDS=5  BENCH_E2E_WARMUP_SECONDS=5  BENCH_RECORDS (100 B, 1,000,000)  BENCH_RECORDS_1K (200,000)
  *   BENCH_RECORDS_KAFKAJS (50,000)  BENCH_RECORDS_NATS (300,000: JetStream publishes at most this many)
  *   BENCH_REPEAT=1 (produce runs per workload; ratios use the median)  BENCH_QUICK=1 (short runs)
- *   BENCH_BROKER_ARGS, SAMSA_ROOT (another build's servers)
+ *   BENCH_BROKER_ARGS, BENCH_BROKER_NODE_ARGS (Node/V8 flags of the broker processes), SAMSA_ROOT (another build's servers)
  */
 import * as fs from 'fs';
 import * as os from 'os';
