@@ -27,6 +27,8 @@ export interface PartitionView {
 
 export interface TopicView {
   name: string;
+  /** Kafka's topic id in its text form (shared/kafka/uuid.ts), from "topic_id" in /brokers/topics/<t>; ZERO_UUID until the controller has given an old topic one. */
+  topicId: string;
   /** Partitions 0..n-1 in order. A partition whose state znode is not there yet has leader -1. */
   partitions: PartitionView[];
   /** Set while a deletion is pending (/admin/delete_topics/<t>). */
@@ -41,6 +43,8 @@ export interface ClusterView {
   /** Live brokers (/brokers/ids), sorted by id. */
   brokers: BrokerEndpoint[];
   topics: Map<string, TopicView>;
+  /** The same topics by id (topics without an id yet are not in it). */
+  topicsById: Map<string, TopicView>;
 }
 
 /** Effective topic configuration: broker defaults overlaid with /config/topics/<t>. */

@@ -2,8 +2,8 @@
  * One JSON line per workload of `make bench`, and the medians and ratios printed from them.
  */
 export type System = 'samsa' | 'jetstream';
-/** Who produced: Samsa's codec producer, kcat (librdkafka), kafkajs; JetStream's js.publish() or core publish with a reply subject. */
-export type Client = 'codec' | 'kcat' | 'kafkajs' | 'js.publish' | 'core-publish';
+/** Who produced: Samsa's codec producer, kcat (librdkafka), kafkajs, @platformatic/kafka; JetStream's js.publish() or core publish with a reply subject. */
+export type Client = 'codec' | 'kcat' | 'kafkajs' | 'platformatic' | 'js.publish' | 'core-publish';
 export type Workload = 'produce' | 'consume' | 'e2e';
 
 export interface Result {

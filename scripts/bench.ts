@@ -11,10 +11,10 @@
  * Every loop is bounded in count and time; all servers listen on 127.0.0.1 on free ports and
  * are stopped by pid. Knobs (environment):
  *   BENCH_SYSTEMS=samsa,jetstream  BENCH_RF=1,3  BENCH_SIZES=100,1024  BENCH_ACKS=all,1 (RF 3)
- *   BENCH_PRODUCERS=codec,kcat,kafkajs  BENCH_NATS_PUBLISHERS=js.publish,core-publish
+ *   BENCH_PRODUCERS=codec,kcat,kafkajs,platformatic (@platformatic/kafka: producer, and its consumer)  BENCH_NATS_PUBLISHERS=js.publish,core-publish
  *   BENCH_WORKLOADS=produce,consume,e2e,groups,validation (groups: scripts/bench-groups.ts, Samsa only)  BENCH_E2E_RATES=1000,10000
  *   BENCH_E2E_SECONDS=5  BENCH_E2E_WARMUP_SECONDS=5  BENCH_RECORDS (100 B, 1,000,000)  BENCH_RECORDS_1K (200,000)
- *   BENCH_RECORDS_KAFKAJS (50,000)  BENCH_RECORDS_NATS (300,000: JetStream publishes at most this many)
+ *   BENCH_RECORDS_KAFKAJS (50,000; platformatic too)  BENCH_RECORDS_NATS (300,000: JetStream publishes at most this many)
  *   BENCH_REPEAT=1 (produce runs per workload; ratios use the median)  BENCH_QUICK=1 (short runs)
  *   BENCH_BROKER_ARGS, BENCH_BROKER_NODE_ARGS (Node/V8 flags of the broker processes), SAMSA_ROOT (another build's servers)
  */
@@ -27,6 +27,7 @@ import { Client, Labels, printLine, Result, Results } from './bench-results';
 import { closeTarget, connectTarget, consume, createTopic, endToEnd, produceCodec, produceKafkajs, produceKcat, writeKcatInput } from './bench-samsa';
 import { log, runBenchmark, startNats, startSamsaCluster, stopProcess, stopSamsaCluster } from './bench-support';
 import { validationCost } from './bench-validate';
+import { consumePlatformatic, producePlatformatic } from './bench-platformatic';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const list = (name: string, fallback: string): string[] => (process.env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -36,7 +37,7 @@ const SYSTEMS = list('BENCH_SYSTEMS', 'samsa,jetstream');
 const RFS = list('BENCH_RF', '1,3').map(Number);
 const SIZES = list('BENCH_SIZES', '100,1024').map(Number);
 const ACKS_RF3 = list('BENCH_ACKS', 'all,1').map((a) => (a === 'all' ? -1 : Number(a)));
-const PRODUCERS = list('BENCH_PRODUCERS', 'codec,kcat,kafkajs') as Client[];
+const PRODUCERS = list('BENCH_PRODUCERS', 'codec,kcat,kafkajs,platformatic') as Client[];
 const NATS_PUBLISHERS = list('BENCH_NATS_PUBLISHERS', 'js.publish,core-publish') as Client[];
 const WORKLOADS = list('BENCH_WORKLOADS', 'produce,consume,e2e,groups,validation');
 const E2E_RATES = list('BENCH_E2E_RATES', '1000,10000').map(Number);
@@ -86,7 +87,12 @@ async function runSamsa(root: string, rf: number, results: Results): Promise<voi
                   results.add(await consume(target, name, leaders, { system: 'samsa', rf, workload: 'consume', recordBytes }));
                 }
               } else if (client === 'kcat') results.add(await produceKcat(target, name, leaders, kcatFile, records, recordBytes, acks, labels));
-              else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
+              else if (client === 'platformatic') {
+                // Its consumer reads back what its producer wrote (a fresh group, from the earliest offset).
+                const produced = await producePlatformatic(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels);
+                results.add(produced);
+                if (WORKLOADS.includes('consume') && run === 0 && acks === acksList[0]) results.add(await consumePlatformatic(target, name, produced.records + 1, { system: 'samsa', rf, client, workload: 'consume', recordBytes }));
+              } else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
             }
           }
         }

@@ -11,7 +11,8 @@ import { KafkaError } from '../../shared/kafka/errors';
 import type { Logger } from '../../shared/logging';
 import type { AdminOperations, AdminResult, CreateTopicSpec, TopicConfig } from '../context';
 import { AssignmentError, assignReplicas } from '../controller/assignment';
-import { ClusterSnapshot, MetadataCache, PATHS, topicPath } from './metadata-cache';
+import { randomTopicId } from '../../shared/kafka/uuid';
+import { ClusterSnapshot, MetadataCache, PATHS, topicNodeData, topicPath } from './metadata-cache';
 import { effectiveConfig, topicNameProblem, validateOverrides } from './topic-config';
 
 export interface AdminSettings {
@@ -67,7 +68,7 @@ export class Admin implements AdminOperations {
   }
 
   /** Validates a creation and chooses its assignment: the two znodes to create, or why not. */
-  private planCreate(spec: CreateTopicSpec): { failure: AdminResult } | { ops: CreateOp[]; partitions: number[][] } {
+  private planCreate(spec: CreateTopicSpec): { failure: AdminResult } | { ops: CreateOp[]; partitions: number[][]; topicId: string } {
     const refuse = (errorCode: number, message: string): { failure: AdminResult } => ({ failure: fail(spec.name, errorCode, message) });
     const problem = topicNameProblem(spec.name);
     if (problem !== null) return refuse(KafkaError.INVALID_TOPIC_EXCEPTION, problem);
@@ -101,9 +102,12 @@ export class Admin implements AdminOperations {
         throw error;
       }
     }
-    const assignment = JSON.stringify({ partitions: Object.fromEntries(partitions.map((replicas, p) => [String(p), replicas])) });
+    // A new id on every creation: a topic deleted and created again under its name is another topic to clients holding the old id.
+    const topicId = randomTopicId();
+    const assignment = topicNodeData(partitions, topicId);
     return {
       partitions,
+      topicId,
       ops: [
         { op: 'create', path: `${PATHS.configTopics}/${spec.name}`, data: JSON.stringify(validated.overrides), mode: 'persistent' },
         { op: 'create', path: topicPath(spec.name), data: assignment, mode: 'persistent' },
@@ -115,14 +119,14 @@ export class Admin implements AdminOperations {
     const plan = this.planCreate(spec);
     if ('failure' in plan) return plan.failure;
     if (validateOnly) return ok(spec.name);
-    const { ops, partitions } = plan;
+    const { ops, partitions, topicId } = plan;
     try {
       await this.client().multi(ops);
     } catch (error) {
       if (hasCode(error, 'NodeExists')) return fail(spec.name, KafkaError.TOPIC_ALREADY_EXISTS, `topic '${spec.name}' already exists`);
       throw error;
     }
-    this.logger.info({ topic: spec.name, partitions: partitions.length, replicationFactor: partitions[0]!.length }, 'topic.created');
+    this.logger.info({ topic: spec.name, topicId, partitions: partitions.length, replicationFactor: partitions[0]!.length }, 'topic.created');
     await this.cache.refresh();
     return ok(spec.name);
   }
@@ -182,7 +186,7 @@ export class Admin implements AdminOperations {
       }
       const partitions = [...current.partitions, ...added];
       try {
-        await this.client().setData(topicPath(spec.name), JSON.stringify({ partitions: Object.fromEntries(partitions.map((r, p) => [String(p), r])) }), current.version);
+        await this.client().setData(topicPath(spec.name), topicNodeData(partitions, current.topicId), current.version);
       } catch (error) {
         if (hasCode(error, 'BadVersion')) {
           results.push(fail(spec.name, KafkaError.REASSIGNMENT_IN_PROGRESS, 'the topic changed meanwhile; retry'));

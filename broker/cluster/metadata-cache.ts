@@ -22,6 +22,7 @@ import { EventEmitter } from 'events';
 import type { Logger } from '../../shared/logging';
 import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { hasCode, unlessCode, WatchEventFrame } from '../../shared/coordinator/protocol';
+import { isUuidString, ZERO_UUID } from '../../shared/kafka/uuid';
 import type { BrokerEndpoint, ClusterView, PartitionView, TopicView } from '../context';
 import type { TopicOverrides } from './topic-config';
 
@@ -53,9 +54,16 @@ export interface PartitionState {
   controllerEpoch: number;
 }
 
+/** /brokers/topics/<t> as read: the replica assignment, the topic id (absent on topics created before ids existed) and the znode version. */
+export interface TopicAssignment {
+  partitions: number[][];
+  version: number;
+  topicId?: string;
+}
+
 export interface ClusterSnapshot extends ClusterView {
-  /** Replica assignment per topic (partition → broker ids), with its znode version. */
-  assignments: Map<string, { partitions: number[][]; version: number }>;
+  /** Replica assignment per topic (partition → broker ids), with its topic id and znode version. */
+  assignments: Map<string, TopicAssignment>;
   /** Partition state znodes with their versions (key `topic/partition`); each carries the controllerEpoch that wrote it. */
   states: Map<string, { state: PartitionState; version: number }>;
   overrides: Map<string, TopicOverrides>;
@@ -77,7 +85,7 @@ interface RawTree {
   controllerId: number;
   controllerEpoch: number;
   brokers: Map<number, BrokerEndpoint>;
-  assignments: Map<string, { partitions: number[][]; version: number }>;
+  assignments: Map<string, TopicAssignment>;
   states: Map<string, { state: PartitionState; version: number }>;
   overrides: Map<string, TopicOverrides>;
   deletions: Map<string, Set<number>>;
@@ -104,12 +112,15 @@ function cloneRaw(raw: RawTree): RawTree {
 /** The snapshot handed to readers (pure). */
 export function buildSnapshot(raw: RawTree, loaded: boolean): ClusterSnapshot {
   const topics = new Map<string, TopicView>();
+  const topicsById = new Map<string, TopicView>();
   for (const [name, assignment] of [...raw.assignments].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const partitions: PartitionView[] = assignment.partitions.map((replicas, p) => {
       const state = raw.states.get(`${name}/${p}`)?.state;
       return { partition: p, replicas, leader: state?.leader ?? -1, leaderEpoch: state?.leaderEpoch ?? 0, isr: state?.isr ?? [] };
     });
-    topics.set(name, { name, partitions, markedForDeletion: raw.deletions.has(name) });
+    const view: TopicView = { name, topicId: assignment.topicId ?? ZERO_UUID, partitions, markedForDeletion: raw.deletions.has(name) };
+    topics.set(name, view);
+    if (assignment.topicId !== undefined) topicsById.set(assignment.topicId, view);
   }
   return {
     loaded,
@@ -118,6 +129,7 @@ export function buildSnapshot(raw: RawTree, loaded: boolean): ClusterSnapshot {
     controllerEpoch: raw.controllerEpoch,
     brokers: [...raw.brokers.values()].sort((a, b) => a.id - b.id),
     topics,
+    topicsById,
     assignments: new Map(raw.assignments),
     states: new Map(raw.states),
     overrides: new Map(raw.overrides),
@@ -148,9 +160,22 @@ const isBrokerId = (value: unknown): value is number => Number.isInteger(value) 
 export const PARTITIONS_PER_TOPIC_MAX = 10_000;
 
 export function parseAssignment(text: string): Parsed<number[][]> {
+  const parsed = parseTopicNode(text);
+  return 'problem' in parsed ? parsed : { value: parsed.value.partitions };
+}
+
+/**
+ * The topic znode as Kafka's ZooKeeper mode writes it: {"topic_id": "<22-char id>",
+ * "partitions": {"0": [1, 2], …}} (Kafka adds "version" and the reassignment maps, which are
+ * ignored). A topic written before ids existed has no "topic_id"; one that is not an id is
+ * malformed (an invented id would not match what clients hold).
+ */
+export function parseTopicNode(text: string): Parsed<{ partitions: number[][]; topicId?: string }> {
   const parsed = json(text);
   if ('problem' in parsed) return parsed;
   if (!isObject(parsed.value) || !isObject(parsed.value.partitions)) return { problem: 'no "partitions" object' };
+  const topicId = parsed.value.topic_id;
+  if (topicId !== undefined && (!isUuidString(topicId) || topicId === ZERO_UUID)) return { problem: '"topic_id" is not a Kafka UUID' };
   const raw = parsed.value.partitions;
   const count = Object.keys(raw).length;
   if (count === 0) return { problem: 'no partitions' };
@@ -162,7 +187,13 @@ export function parseAssignment(text: string): Parsed<number[][]> {
     if (replicas.length === 0 || !replicas.every(isBrokerId) || new Set(replicas).size !== replicas.length) return { problem: `partition ${p}: replicas must be distinct broker ids` };
     partitions.push(replicas as number[]);
   }
-  return { value: partitions };
+  return { value: topicId === undefined ? { partitions } : { partitions, topicId } };
+}
+
+/** The topic znode's data (the inverse of parseTopicNode). */
+export function topicNodeData(partitions: number[][], topicId: string | undefined): string {
+  const assignment = Object.fromEntries(partitions.map((replicas, p) => [String(p), replicas]));
+  return JSON.stringify(topicId === undefined ? { partitions: assignment } : { topic_id: topicId, partitions: assignment });
 }
 
 export function parseState(text: string): Parsed<PartitionState> {
@@ -481,14 +512,15 @@ export class MetadataCache extends EventEmitter {
 
   private async readTopic(client: CoordinatorClient, into: RawTree, topic: string): Promise<void> {
     const node = await dataOrNull(client, topicPath(topic));
-    const parsed = node === null ? null : parseAssignment(node.data);
+    const parsed = node === null ? null : parseTopicNode(node.data);
     if (parsed !== null && 'problem' in parsed) this.malformed(topicPath(topic), parsed.problem);
-    const partitions = parsed !== null && 'value' in parsed ? parsed.value : null;
+    const partitions = parsed !== null && 'value' in parsed ? parsed.value.partitions : null;
+    const topicId = parsed !== null && 'value' in parsed ? parsed.value.topicId : undefined;
     const states = partitions === null ? [] : await Promise.all(partitions.map((_, p) => dataOrNull(client, statePath(topic, p))));
     into.assignments.delete(topic);
     for (const key of [...into.states.keys()]) if (key.startsWith(`${topic}/`) && !key.slice(topic.length + 1).includes('/')) into.states.delete(key);
     if (partitions === null || node === null) return;
-    into.assignments.set(topic, { partitions, version: node.version });
+    into.assignments.set(topic, topicId === undefined ? { partitions, version: node.version } : { partitions, version: node.version, topicId });
     states.forEach((stateNode, p) => this.applyState(into, topic, p, stateNode));
   }
 

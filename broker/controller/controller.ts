@@ -19,7 +19,8 @@ import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { LeaderElection } from '../../shared/coordinator/recipes/election';
 import { CoordinatorError, hasCode, MultiSubOp, MultiSubResult, unlessCode } from '../../shared/coordinator/protocol';
 import type { Logger } from '../../shared/logging';
-import { ClusterSnapshot, MetadataCache, PATHS, statePath, topicPath } from '../cluster/metadata-cache';
+import { randomTopicId } from '../../shared/kafka/uuid';
+import { ClusterSnapshot, MetadataCache, PATHS, statePath, topicNodeData, topicPath } from '../cluster/metadata-cache';
 import { effectiveConfig } from '../cluster/topic-config';
 import type { TopicConfig } from '../context';
 import { planDeletions, planStateChanges, StateAction } from './decisions';
@@ -233,6 +234,7 @@ export class Controller {
   }
 
   private async reconcileOnce(leadership: Leadership, view: ClusterSnapshot): Promise<void> {
+    await this.assignTopicIds(leadership, view);
     const deletions = planDeletions(view);
     for (const topic of deletions.complete) await this.completeDeletion(leadership, topic);
     this.logWaitingDeletions(deletions.waiting);
@@ -253,6 +255,20 @@ export class Controller {
       await this.writeFenced(leadership, ops, () => {
         for (const { partition, state } of topicCreates) this.logger.info({ topic, partition, leader: state.leader, isr: state.isr }, 'partition.state_created');
       });
+    }
+  }
+
+  /**
+   * Topics created before topic ids existed get one (on the first start after the upgrade),
+   * conditional on the znode version: a CreatePartitions racing with it makes the write fail,
+   * and the next picture, with the new assignment, gets it then.
+   */
+  private async assignTopicIds(leadership: Leadership, view: ClusterSnapshot): Promise<void> {
+    for (const [topic, assignment] of view.assignments) {
+      if (assignment.topicId !== undefined || view.pendingDeletions.has(topic)) continue;
+      const topicId = randomTopicId();
+      await this.writeFenced(leadership, [{ op: 'setData', path: topicPath(topic), data: topicNodeData(assignment.partitions, topicId), version: assignment.version }], () =>
+        this.logger.info({ topic, topicId }, 'topic.id_assigned'));
     }
   }
 

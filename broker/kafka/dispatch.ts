@@ -11,9 +11,11 @@ import { createTopics } from './handlers/create-topics';
 import { deleteGroups } from './handlers/delete-groups';
 import { deleteRecords } from './handlers/delete-records';
 import { deleteTopics } from './handlers/delete-topics';
+import { describeCluster } from './handlers/describe-cluster';
 import { describeConfigs } from './handlers/describe-configs';
 import { describeGroups } from './handlers/describe-groups';
 import { fetch } from './handlers/fetch';
+import { incrementalAlterConfigs } from './handlers/incremental-alter-configs';
 import { findCoordinator } from './handlers/find-coordinator';
 import { heartbeat } from './handlers/heartbeat';
 import { joinGroup } from './handlers/join-group';
@@ -40,6 +42,7 @@ const TABLE: { [K in AdvertisedApi]: Handler<K> | LooseHandler } = {
   DeleteRecords: deleteRecords,
   DescribeConfigs: describeConfigs,
   AlterConfigs: alterConfigs,
+  IncrementalAlterConfigs: incrementalAlterConfigs,
   CreatePartitions: createPartitions,
   OffsetForLeaderEpoch: offsetForLeaderEpoch,
   FindCoordinator: findCoordinator,
@@ -53,6 +56,7 @@ const TABLE: { [K in AdvertisedApi]: Handler<K> | LooseHandler } = {
   ListGroups: listGroups,
   DeleteGroups: deleteGroups,
   OffsetDelete: offsetDelete,
+  DescribeCluster: describeCluster,
 };
 
 /**

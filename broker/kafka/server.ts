@@ -31,6 +31,7 @@ import { KafkaError } from '../../shared/kafka/errors';
 import { FrameReader, FrameTooLargeError } from '../../shared/kafka/framing';
 import type { BrokerConfig } from '../config';
 import type { BrokerContext } from '../context';
+import { ClientSoftwareTally, validClientSoftware } from './client-software';
 import { ConnectionActivity, ConnectionTable, expiry, LogLimiter, sweepIntervalMs } from './connection-limits';
 import { HANDLERS } from './dispatch';
 import { apiVersionsBody, LISTED_BELOW_SERVED } from './handlers/api-versions';
@@ -61,6 +62,8 @@ export class KafkaServer {
   private readonly table: ConnectionTable;
   private readonly refusals = new LogLimiter(LOG_INTERVAL_MS);
   private readonly logger: Logger;
+  /** Client software per connection (ApiVersions v3+), for metrics and the console: clientSoftware.snapshot(). */
+  readonly clientSoftware = new ClientSoftwareTally();
   private sweepTimer: NodeJS.Timeout | null = null;
   private ready = false;
 
@@ -152,6 +155,8 @@ export class KafkaServer {
     const inFlightMax = this.config.inFlightRequestsPerConnectionMax;
     const unsentMax = this.config.connectionUnsentResponseBytesMax;
     let closed = false;
+    // This connection's entry in clientSoftware, once it has said what it is.
+    let software: string | null = null;
     // Bytes received and bytes consumed as whole frames: a difference is a request half-received.
     let received = 0;
     let consumed = 0;
@@ -173,6 +178,14 @@ export class KafkaServer {
       closed = true;
       this.logger.debug({ peer, reason, ...details }, 'kafka.connection_closed');
       socket.destroy();
+    };
+
+    /** ApiVersions v3+ names the client software: counted once per connection (the latest wins). */
+    const noteSoftware = ({ clientSoftwareName: name, clientSoftwareVersion: version }: { clientSoftwareName: string; clientSoftwareVersion: string }, clientId: string | null): void => {
+      if (!validClientSoftware(name, version)) return; // answered INVALID_REQUEST (handlers/api-versions.ts)
+      if (software !== null) this.clientSoftware.release(software);
+      software = this.clientSoftware.record(name, version);
+      this.logger.debug({ peer, clientId, clientSoftwareName: name, clientSoftwareVersion: version }, 'kafka.client_software');
     };
 
     /** Why reading must stop now, or null to read. */
@@ -251,6 +264,7 @@ export class KafkaServer {
         if (error instanceof KafkaCodecError) return shut('malformed request', { apiKey, apiVersion, err: error.message });
         throw error;
       }
+      if (apiKey === ApiKey.ApiVersions && apiVersion >= 3) noteSoftware(request as { clientSoftwareName: string; clientSoftwareVersion: string }, clientId);
       pending.push(slot);
       connection.inFlight = pending.length;
       Promise.resolve()
@@ -316,6 +330,8 @@ export class KafkaServer {
     socket.on('error', (error) => this.logger.debug({ peer, err: error.message }, 'kafka.socket_error'));
     socket.on('close', () => {
       closed = true;
+      if (software !== null) this.clientSoftware.release(software);
+      software = null;
       this.connections.delete(connection);
       this.table.release(ip);
     });

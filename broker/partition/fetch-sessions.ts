@@ -14,8 +14,18 @@
  * sessionId is closed); sessionEpoch 0 opens a new session (closing sessionId's if given)
  * and answers in full; sessionEpoch N > 0 continues session sessionId, which must exist
  * (FETCH_SESSION_ID_NOT_FOUND) and expect exactly N (INVALID_FETCH_SESSION_EPOCH). The cache
- * is bounded (the least recently used session goes) and sessions idle for `idleMs` go; a
- * client whose session went gets FETCH_SESSION_ID_NOT_FOUND and starts a new one.
+ * is bounded and sessions idle for `idleMs` go; a client whose session went gets
+ * FETCH_SESSION_ID_NOT_FOUND and starts a new one. When the cache is full, a new session takes
+ * the place of the least recently used CONSUMER session: followers' sessions are privileged,
+ * as in Kafka, because some clients open a new session with every fetch and never use it again
+ * (@platformatic/kafka sends session epoch 0 each time) and would otherwise push the followers'
+ * sessions out. A follower's new session may take a follower's place; a consumer's may not (it
+ * then fetches without a session, session id 0).
+ *
+ * Fetch v13+ names topics by id: a partition is then keyed by its topic id (as Kafka's
+ * TopicIdPartition), so a topic deleted and recreated under the same name is a different
+ * partition of the session, and forgotten topics are named by id too. Before v13 the key is
+ * the name.
  */
 import { KafkaError } from '../../shared/kafka/errors';
 import type { FetchPartitionResult } from './delayed';
@@ -44,14 +54,24 @@ interface Session {
   /** The epoch the next request must carry. */
   epoch: number;
   lastUsedMs: number;
+  privileged: boolean;
   partitions: Map<string, CachedPartition>;
 }
 
 export interface SessionRequest {
   sessionId: number;
   sessionEpoch: number;
+  /** A follower's request (replica id >= 0): its session is privileged. */
+  privileged?: boolean;
   entries: readonly FetchEntry[];
-  forgotten: ReadonlyArray<{ topic: string; partitions: readonly number[] }>;
+  /** By name (before Fetch v13) or by topic id (v13+: `topicId` set, `topic` ignored). */
+  forgotten: ReadonlyArray<ForgottenTopic>;
+}
+
+export interface ForgottenTopic {
+  topic: string;
+  topicId?: string;
+  partitions: readonly number[];
 }
 
 export type SessionContext =
@@ -59,15 +79,16 @@ export type SessionContext =
   /** `entries`: every partition to read (the request's, or the whole session's); `respond` filters the results. */
   | { errorCode: 0; sessionId: number; entries: readonly FetchEntry[]; respond<T extends PartitionResult>(results: T[]): T[] };
 
-/** One partition's answer, as the replica manager gives it. */
-export type PartitionResult = FetchPartitionResult;
+/** One partition's answer, as the replica manager gives it (with the topic id its entry named, v13+). */
+export type PartitionResult = FetchPartitionResult & { topicId?: string };
 
 /** Without a session every result is listed. */
 const everyResult = <T extends PartitionResult>(results: T[]): T[] => results;
 
 const FINAL_EPOCH = -1;
 const INITIAL_EPOCH = 0;
-const key = (topic: string, partition: number): string => `${topic}/${partition}`;
+// Ids are 22 characters of base64url and names never hold '\u0000': the two kinds cannot collide.
+const key = (topic: string, partition: number, topicId?: string): string => (topicId === undefined ? `${topic}/${partition}` : `\u0000${topicId}/${partition}`);
 const nextEpoch = (epoch: number): number => (epoch >= 0x7fffffff ? 1 : epoch + 1);
 
 export class FetchSessions {
@@ -92,9 +113,9 @@ export class FetchSessions {
     }
     if (sessionEpoch === INITIAL_EPOCH) {
       if (sessionId !== 0) this.sessions.delete(sessionId);
-      const session = this.create(now);
+      const session = this.create(now, request.privileged === true);
       if (session === null) return { errorCode: 0, sessionId: 0, entries: request.entries, respond: everyResult };
-      for (const entry of request.entries) session.partitions.set(key(entry.topic, entry.partition), { entry, highWatermark: -2, logStartOffset: -2, errorCode: 0 });
+      for (const entry of request.entries) session.partitions.set(key(entry.topic, entry.partition, entry.topicId), { entry, highWatermark: -2, logStartOffset: -2, errorCode: 0 });
       // The first response is in full: it records what it told for each partition.
       return { errorCode: 0, sessionId: session.id, entries: request.entries, respond: (results) => this.record(session, results, false) };
     }
@@ -106,10 +127,10 @@ export class FetchSessions {
     // Re-inserted at the end: the Map's order is least recently used first.
     this.sessions.delete(session.id);
     this.sessions.set(session.id, session);
-    for (const { topic, partitions } of request.forgotten) for (const partition of partitions) session.partitions.delete(key(topic, partition));
+    for (const { topic, topicId, partitions } of request.forgotten) for (const partition of partitions) session.partitions.delete(key(topic, partition, topicId));
     for (const entry of request.entries) {
-      const cached = session.partitions.get(key(entry.topic, entry.partition));
-      if (cached === undefined) session.partitions.set(key(entry.topic, entry.partition), { entry, highWatermark: -2, logStartOffset: -2, errorCode: 0 });
+      const cached = session.partitions.get(key(entry.topic, entry.partition, entry.topicId));
+      if (cached === undefined) session.partitions.set(key(entry.topic, entry.partition, entry.topicId), { entry, highWatermark: -2, logStartOffset: -2, errorCode: 0 });
       else cached.entry = entry;
     }
     return { errorCode: 0, sessionId: session.id, entries: [...session.partitions.values()].map((cached) => cached.entry), respond: (results) => this.record(session, results, true) };
@@ -119,7 +140,7 @@ export class FetchSessions {
   private record<T extends PartitionResult>(session: Session, results: T[], incremental: boolean): T[] {
     const out: T[] = [];
     for (const result of results) {
-      const cached = session.partitions.get(key(result.topic, result.partition));
+      const cached = session.partitions.get(key(result.topic, result.partition, result.topicId));
       const changed = cached === undefined || result.records.length > 0 || result.errorCode !== KafkaError.NONE || result.errorCode !== cached.errorCode || result.highWatermark !== cached.highWatermark || result.logStartOffset !== cached.logStartOffset;
       if (cached !== undefined) {
         cached.highWatermark = result.highWatermark;
@@ -131,18 +152,25 @@ export class FetchSessions {
     return out;
   }
 
-  private create(now: number): Session | null {
+  private create(now: number, privileged: boolean): Session | null {
     if (this.limits.maxSessions <= 0) return null;
     while (this.sessions.size >= this.limits.maxSessions) {
-      const oldest = this.sessions.keys().next().value as number;
-      this.sessions.delete(oldest);
+      const victim = this.evictable(privileged);
+      if (victim === undefined) return null;
+      this.sessions.delete(victim);
     }
     let id = this.newId();
     for (let attempt = 0; this.sessions.has(id) && attempt < 10; attempt++) id = this.newId();
     if (this.sessions.has(id)) return null;
-    const session: Session = { id, epoch: 1, lastUsedMs: now, partitions: new Map() };
+    const session: Session = { id, epoch: 1, lastUsedMs: now, privileged, partitions: new Map() };
     this.sessions.set(id, session);
     return session;
+  }
+
+  /** The session a new one may replace: the least recently used consumer session, else (for a follower) the least recently used of all. */
+  private evictable(privileged: boolean): number | undefined {
+    for (const session of this.sessions.values()) if (!session.privileged) return session.id;
+    return privileged ? (this.sessions.keys().next().value as number | undefined) : undefined;
   }
 
   private expire(now: number): void {

@@ -15,7 +15,7 @@
  */
 import type { Clock } from '../../shared/clock';
 import { KafkaError, KafkaProtocolError } from '../../shared/kafka/errors';
-import { RecordBatchError } from '../../shared/kafka/record-batch';
+import { decodeRecords, iterateBatches, RecordBatchError } from '../../shared/kafka/record-batch';
 import type { Logger } from '../../shared/logging';
 import { SerialTask } from '../../shared/serial-task';
 import type { ClusterSnapshot, PartitionState } from '../cluster/metadata-cache';
@@ -24,9 +24,10 @@ import type { TopicConfig } from '../context';
 import { LogCleaner } from '../log/cleaner';
 import type { LogManager } from '../log/log-manager';
 import { Purgatory } from '../purgatory';
+import type { EpochEntry } from '../replication/truncation';
 import { ReplicaFetcherManager } from '../replication/fetcher-manager';
 import { DelayedFetch, DelayedProduce, FetchPartitionResult } from './delayed';
-import { FetchSessions } from './fetch-sessions';
+import { FetchSessions, ForgottenTopic, PartitionResult } from './fetch-sessions';
 import { readHighWatermarks, writeHighWatermarks } from './hw-checkpoint';
 import { Partition, PartitionEvent, partitionKey } from './partition';
 
@@ -84,6 +85,8 @@ export interface FetchEntry {
   partitionMaxBytes: number;
   /** -1: the client does not say (before Fetch v9). */
   currentLeaderEpoch: number;
+  /** The topic id the client named (Fetch v13+); `topic` is then the name it resolved to, or '' when unknown. */
+  topicId?: string;
 }
 
 export interface FetchParams {
@@ -296,10 +299,37 @@ export class ReplicaManager {
    * session decides which partitions are read (the request's, or every partition of the
    * session) and which results the response lists (with a session: only what changed).
    */
-  async fetchInSession(params: FetchParams, session: { sessionId: number; sessionEpoch: number; forgotten: ReadonlyArray<{ topic: string; partitions: readonly number[] }> }): Promise<{ errorCode: number; sessionId: number; results: FetchPartitionResult[] }> {
-    const context = this.fetchSessions.resolve({ ...session, entries: params.entries }, this.deps.clock.now());
+  async fetchInSession(
+    params: FetchParams,
+    session: { sessionId: number; sessionEpoch: number; forgotten: readonly ForgottenTopic[] },
+    /** Per partition to read (the request's or the session's): an error code answered instead of reading (topic ids: UNKNOWN_TOPIC_ID), or 0. */
+    refuse: (entry: FetchEntry) => number = () => KafkaError.NONE,
+  ): Promise<{ errorCode: number; sessionId: number; results: PartitionResult[] }> {
+    const context = this.fetchSessions.resolve({ ...session, privileged: params.replicaId >= 0, entries: params.entries }, this.deps.clock.now());
     if (!('respond' in context)) return { errorCode: context.errorCode, sessionId: 0, results: [] };
-    const results = await this.fetch({ ...params, entries: context.entries });
+    const refused = new Map<FetchEntry, number>();
+    for (const entry of context.entries) {
+      const errorCode = refuse(entry);
+      if (errorCode !== KafkaError.NONE) refused.set(entry, errorCode);
+    }
+    const read = await this.fetch({ ...params, entries: context.entries.filter((entry) => !refused.has(entry)) });
+    const byPartition = new Map(read.map((result) => [partitionKey(result.topic, result.partition), result]));
+    // In the order of the entries, each with the topic id it named (the response names topics by id from v13).
+    const results: PartitionResult[] = [];
+    const listed = new Set<string>();
+    for (const entry of context.entries) {
+      const errorCode = refused.get(entry);
+      if (errorCode !== undefined) {
+        results.push({ topic: entry.topic, topicId: entry.topicId, partition: entry.partition, errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY });
+        continue;
+      }
+      const key = partitionKey(entry.topic, entry.partition);
+      const result = byPartition.get(key);
+      // A partition named twice is answered once (fetch() read it once).
+      if (result === undefined || listed.has(key)) continue;
+      listed.add(key);
+      results.push({ ...result, topicId: entry.topicId });
+    }
     return { errorCode: KafkaError.NONE, sessionId: context.sessionId, results: context.respond(results) };
   }
 
@@ -387,13 +417,27 @@ export class ReplicaManager {
     }
   }
 
-  async listOffset(topic: string, partition: number, timestamp: number): Promise<{ errorCode: number; offset: number; timestamp: number }> {
+  /**
+   * ListOffsets for one partition, answered by its leader: earliest (-2; -4, Kafka's earliest
+   * LOCAL offset, is the same here: no tiered storage), latest (-1, the high watermark), max
+   * timestamp (-3, KIP-734: the record with the largest timestamp), or the first record at or
+   * after a timestamp (with its own timestamp), both only below the high watermark.
+   * `leaderEpoch` is the epoch of the batch holding the offset (for latest: the current epoch),
+   * -1 when none; a client uses it to validate its position with OffsetForLeaderEpoch.
+   */
+  async listOffset(topic: string, partition: number, timestamp: number, currentLeaderEpoch = -1): Promise<{ errorCode: number; offset: number; timestamp: number; leaderEpoch: number }> {
     const found = await this.settledLeaderPartition(topic, partition);
-    if (!(found instanceof Partition)) return { errorCode: found.errorCode, offset: -1, timestamp: -1 };
+    if (!(found instanceof Partition)) return { errorCode: found.errorCode, offset: -1, timestamp: -1, leaderEpoch: -1 };
     try {
-      return { errorCode: KafkaError.NONE, ...(await found.offsetFor(timestamp)) };
+      found.checkLeader(currentLeaderEpoch);
+      const answer = timestamp === LIST_MAX_TIMESTAMP
+        ? await maxTimestampOffset(found)
+        : timestamp >= 0
+          ? await firstRecordAtOrAfter(found, timestamp)
+          : await found.offsetFor(timestamp === LIST_EARLIEST_LOCAL ? LIST_EARLIEST : timestamp);
+      return { errorCode: KafkaError.NONE, ...answer, leaderEpoch: answer.offset < 0 ? -1 : epochAt(found.epochs(), answer.offset) };
     } catch (error) {
-      return { errorCode: kafkaCodeOf(error), offset: -1, timestamp: -1 };
+      return { errorCode: kafkaCodeOf(error), offset: -1, timestamp: -1, leaderEpoch: -1 };
     }
   }
 
@@ -663,6 +707,50 @@ export class ReplicaManager {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** ListOffsets' special timestamps (Kafka's ListOffsetsRequest constants). */
+const LIST_EARLIEST = -2;
+const LIST_MAX_TIMESTAMP = -3;
+const LIST_EARLIEST_LOCAL = -4;
+/** Timestamp lookups read from the batch the time index finds: at most this many bytes (a larger first batch is still read whole). */
+const TIMESTAMP_READ_BYTES = 1024 * 1024;
+const NOT_FOUND = Object.freeze({ offset: -1, timestamp: -1 });
+
+/** The epoch whose range holds `offset` (the last one starting at or before it), -1 when the cache has none. */
+function epochAt(epochs: readonly EpochEntry[], offset: number): number {
+  let epoch = -1;
+  for (const entry of epochs) if (entry.startOffset <= offset) epoch = entry.epoch;
+  return epoch;
+}
+
+/**
+ * KIP-734 (ListOffsets v7, timestamp -3): the offset and timestamp of the record with the
+ * largest timestamp. Each segment knows its largest batch timestamp; the first batch reaching
+ * the overall largest is found through the time index and decoded for the record itself.
+ */
+async function maxTimestampOffset(partition: Partition): Promise<{ offset: number; timestamp: number }> {
+  const { segments } = partition.log.cleanerView();
+  const largest = segments.reduce((max, segment) => (segment.removed ? max : Math.max(max, segment.maxTimestamp)), -1);
+  return largest < 0 ? NOT_FOUND : firstRecordAtOrAfter(partition, largest);
+}
+
+/**
+ * Kafka's timestamp lookup: the first record (not only its batch) whose timestamp is at least
+ * `timestamp`, with that record's own timestamp. A record not yet under the high watermark is
+ * not visible to consumers: none (-1) then.
+ */
+async function firstRecordAtOrAfter(partition: Partition, timestamp: number): Promise<{ offset: number; timestamp: number }> {
+  const baseOffset = await partition.log.offsetForTimestamp(timestamp);
+  const visibleEnd = partition.highWatermark;
+  if (baseOffset === null || baseOffset >= visibleEnd) return NOT_FOUND;
+  const { records } = await partition.log.read(baseOffset, TIMESTAMP_READ_BYTES, true, visibleEnd);
+  for (const batch of iterateBatches(records)) {
+    if (batch.maxTimestamp < timestamp) continue;
+    const found = decodeRecords(records.subarray(batch.position, batch.position + batch.size)).find((r) => r.timestamp >= timestamp && r.offset >= partition.log.logStartOffset);
+    if (found !== undefined) return found.offset < visibleEnd ? { offset: found.offset, timestamp: found.timestamp } : NOT_FOUND;
+  }
+  return NOT_FOUND;
+}
 
 function dedupe(entries: readonly FetchEntry[]): FetchEntry[] {
   const byKey = new Map<string, FetchEntry>();

@@ -31,7 +31,9 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeCluster: 60,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -63,7 +65,9 @@ export const API_NAMES: Readonly<Record<number, ApiName>> = Object.freeze({
   36: 'SaslAuthenticate',
   37: 'CreatePartitions',
   42: 'DeleteGroups',
+  44: 'IncrementalAlterConfigs',
   47: 'OffsetDelete',
+  60: 'DescribeCluster',
 });
 
 /** Produce request v3. */
@@ -156,6 +160,94 @@ export type ProduceRequestV6 = {
 
 /** Produce request v7. */
 export type ProduceRequestV7 = {
+  /** The transactional ID, or null if the producer is not transactional. */
+  transactionalId: string | null;
+  /** The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
+  acks: number;
+  /** The timeout to await a response in milliseconds. */
+  timeoutMs: number;
+  /** Each topic to produce to. */
+  topicData: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to produce to. */
+    partitionData: Array<{
+      /** The partition index. */
+      index: number;
+      /** The record data to be produced. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Produce request v8. */
+export type ProduceRequestV8 = {
+  /** The transactional ID, or null if the producer is not transactional. */
+  transactionalId: string | null;
+  /** The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
+  acks: number;
+  /** The timeout to await a response in milliseconds. */
+  timeoutMs: number;
+  /** Each topic to produce to. */
+  topicData: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to produce to. */
+    partitionData: Array<{
+      /** The partition index. */
+      index: number;
+      /** The record data to be produced. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Produce request v9 (flexible). */
+export type ProduceRequestV9 = {
+  /** The transactional ID, or null if the producer is not transactional. */
+  transactionalId: string | null;
+  /** The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
+  acks: number;
+  /** The timeout to await a response in milliseconds. */
+  timeoutMs: number;
+  /** Each topic to produce to. */
+  topicData: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to produce to. */
+    partitionData: Array<{
+      /** The partition index. */
+      index: number;
+      /** The record data to be produced. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Produce request v10 (flexible). */
+export type ProduceRequestV10 = {
+  /** The transactional ID, or null if the producer is not transactional. */
+  transactionalId: string | null;
+  /** The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
+  acks: number;
+  /** The timeout to await a response in milliseconds. */
+  timeoutMs: number;
+  /** Each topic to produce to. */
+  topicData: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to produce to. */
+    partitionData: Array<{
+      /** The partition index. */
+      index: number;
+      /** The record data to be produced. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Produce request v11 (flexible). */
+export type ProduceRequestV11 = {
   /** The transactional ID, or null if the producer is not transactional. */
   transactionalId: string | null;
   /** The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
@@ -290,6 +382,172 @@ export type ProduceResponseV7 = {
   }>;
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
+};
+
+/** Produce response v8. */
+export type ProduceResponseV8 = {
+  /** Each produce response */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition that we produced to within the topic. */
+    partitionResponses: Array<{
+      /** The partition index. */
+      index: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The base offset. */
+      baseOffset: bigint;
+      /** The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended. */
+      logAppendTimeMs: bigint;
+      /** The log start offset. */
+      logStartOffset: bigint;
+      /** The batch indices of records that caused the batch to be dropped */
+      recordErrors: Array<{
+        /** The batch index of the record that cause the batch to be dropped */
+        batchIndex: number;
+        /** The error message of the record that caused the batch to be dropped */
+        batchIndexErrorMessage: string | null;
+      }>;
+      /** The global error message summarizing the common root cause of the records that caused the batch to be dropped */
+      errorMessage: string | null;
+    }>;
+  }>;
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+};
+
+/** Produce response v9 (flexible). */
+export type ProduceResponseV9 = {
+  /** Each produce response */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition that we produced to within the topic. */
+    partitionResponses: Array<{
+      /** The partition index. */
+      index: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The base offset. */
+      baseOffset: bigint;
+      /** The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended. */
+      logAppendTimeMs: bigint;
+      /** The log start offset. */
+      logStartOffset: bigint;
+      /** The batch indices of records that caused the batch to be dropped */
+      recordErrors: Array<{
+        /** The batch index of the record that cause the batch to be dropped */
+        batchIndex: number;
+        /** The error message of the record that caused the batch to be dropped */
+        batchIndexErrorMessage: string | null;
+      }>;
+      /** The global error message summarizing the common root cause of the records that caused the batch to be dropped */
+      errorMessage: string | null;
+    }>;
+  }>;
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+};
+
+/** Produce response v10 (flexible). */
+export type ProduceResponseV10 = {
+  /** Each produce response */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition that we produced to within the topic. */
+    partitionResponses: Array<{
+      /** The partition index. */
+      index: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The base offset. */
+      baseOffset: bigint;
+      /** The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended. */
+      logAppendTimeMs: bigint;
+      /** The log start offset. */
+      logStartOffset: bigint;
+      /** The batch indices of records that caused the batch to be dropped */
+      recordErrors: Array<{
+        /** The batch index of the record that cause the batch to be dropped */
+        batchIndex: number;
+        /** The error message of the record that caused the batch to be dropped */
+        batchIndexErrorMessage: string | null;
+      }>;
+      /** The global error message summarizing the common root cause of the records that caused the batch to be dropped */
+      errorMessage: string | null;
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+    }>;
+  }>;
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER. */
+  nodeEndpoints?: Array<{
+    /** The ID of the associated node. */
+    nodeId: number;
+    /** The node's hostname. */
+    host: string;
+    /** The node's port. */
+    port: number;
+    /** The rack of the node, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+};
+
+/** Produce response v11 (flexible). */
+export type ProduceResponseV11 = {
+  /** Each produce response */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition that we produced to within the topic. */
+    partitionResponses: Array<{
+      /** The partition index. */
+      index: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The base offset. */
+      baseOffset: bigint;
+      /** The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended. */
+      logAppendTimeMs: bigint;
+      /** The log start offset. */
+      logStartOffset: bigint;
+      /** The batch indices of records that caused the batch to be dropped */
+      recordErrors: Array<{
+        /** The batch index of the record that cause the batch to be dropped */
+        batchIndex: number;
+        /** The error message of the record that caused the batch to be dropped */
+        batchIndexErrorMessage: string | null;
+      }>;
+      /** The global error message summarizing the common root cause of the records that caused the batch to be dropped */
+      errorMessage: string | null;
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+    }>;
+  }>;
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER. */
+  nodeEndpoints?: Array<{
+    /** The ID of the associated node. */
+    nodeId: number;
+    /** The node's hostname. */
+    host: string;
+    /** The node's port. */
+    port: number;
+    /** The rack of the node, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
 };
 
 /** Fetch request v4. */
@@ -593,6 +851,314 @@ export type FetchRequestV11 = {
   rackId: string;
 };
 
+/** Fetch request v12 (flexible). */
+export type FetchRequestV12 = {
+  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
+  clusterId?: string | null;
+  /** The broker ID of the follower, of -1 if this request is from a consumer. */
+  replicaId: number;
+  /** The maximum time in milliseconds to wait for the response. */
+  maxWaitMs: number;
+  /** The minimum bytes to accumulate in the response. */
+  minBytes: number;
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  maxBytes: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** The fetch session ID. */
+  sessionId: number;
+  /** The fetch session epoch, which is used for ordering requests in a session. */
+  sessionEpoch: number;
+  /** The topics to fetch. */
+  topics: Array<{
+    /** The name of the topic to fetch. */
+    topic: string;
+    /** The partitions to fetch. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The current leader epoch of the partition. */
+      currentLeaderEpoch: number;
+      /** The message offset. */
+      fetchOffset: bigint;
+      /** The epoch of the last fetched record or -1 if there is none */
+      lastFetchedEpoch: number;
+      /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
+      logStartOffset: bigint;
+      /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
+      partitionMaxBytes: number;
+    }>;
+  }>;
+  /** In an incremental fetch request, the partitions to remove. */
+  forgottenTopicsData: Array<{
+    /** The topic name. */
+    topic: string;
+    /** The partitions indexes to forget. */
+    partitions: Array<number>;
+  }>;
+  /** Rack ID of the consumer making this request */
+  rackId: string;
+};
+
+/** Fetch request v13 (flexible). */
+export type FetchRequestV13 = {
+  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
+  clusterId?: string | null;
+  /** The broker ID of the follower, of -1 if this request is from a consumer. */
+  replicaId: number;
+  /** The maximum time in milliseconds to wait for the response. */
+  maxWaitMs: number;
+  /** The minimum bytes to accumulate in the response. */
+  minBytes: number;
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  maxBytes: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** The fetch session ID. */
+  sessionId: number;
+  /** The fetch session epoch, which is used for ordering requests in a session. */
+  sessionEpoch: number;
+  /** The topics to fetch. */
+  topics: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions to fetch. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The current leader epoch of the partition. */
+      currentLeaderEpoch: number;
+      /** The message offset. */
+      fetchOffset: bigint;
+      /** The epoch of the last fetched record or -1 if there is none */
+      lastFetchedEpoch: number;
+      /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
+      logStartOffset: bigint;
+      /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
+      partitionMaxBytes: number;
+    }>;
+  }>;
+  /** In an incremental fetch request, the partitions to remove. */
+  forgottenTopicsData: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions indexes to forget. */
+    partitions: Array<number>;
+  }>;
+  /** Rack ID of the consumer making this request */
+  rackId: string;
+};
+
+/** Fetch request v14 (flexible). */
+export type FetchRequestV14 = {
+  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
+  clusterId?: string | null;
+  /** The broker ID of the follower, of -1 if this request is from a consumer. */
+  replicaId: number;
+  /** The maximum time in milliseconds to wait for the response. */
+  maxWaitMs: number;
+  /** The minimum bytes to accumulate in the response. */
+  minBytes: number;
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  maxBytes: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** The fetch session ID. */
+  sessionId: number;
+  /** The fetch session epoch, which is used for ordering requests in a session. */
+  sessionEpoch: number;
+  /** The topics to fetch. */
+  topics: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions to fetch. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The current leader epoch of the partition. */
+      currentLeaderEpoch: number;
+      /** The message offset. */
+      fetchOffset: bigint;
+      /** The epoch of the last fetched record or -1 if there is none */
+      lastFetchedEpoch: number;
+      /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
+      logStartOffset: bigint;
+      /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
+      partitionMaxBytes: number;
+    }>;
+  }>;
+  /** In an incremental fetch request, the partitions to remove. */
+  forgottenTopicsData: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions indexes to forget. */
+    partitions: Array<number>;
+  }>;
+  /** Rack ID of the consumer making this request */
+  rackId: string;
+};
+
+/** Fetch request v15 (flexible). */
+export type FetchRequestV15 = {
+  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
+  clusterId?: string | null;
+  replicaState?: {
+    /** The replica ID of the follower, or -1 if this request is from a consumer. */
+    replicaId: number;
+    /** The epoch of this follower, or -1 if not available. */
+    replicaEpoch: bigint;
+  };
+  /** The maximum time in milliseconds to wait for the response. */
+  maxWaitMs: number;
+  /** The minimum bytes to accumulate in the response. */
+  minBytes: number;
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  maxBytes: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** The fetch session ID. */
+  sessionId: number;
+  /** The fetch session epoch, which is used for ordering requests in a session. */
+  sessionEpoch: number;
+  /** The topics to fetch. */
+  topics: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions to fetch. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The current leader epoch of the partition. */
+      currentLeaderEpoch: number;
+      /** The message offset. */
+      fetchOffset: bigint;
+      /** The epoch of the last fetched record or -1 if there is none */
+      lastFetchedEpoch: number;
+      /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
+      logStartOffset: bigint;
+      /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
+      partitionMaxBytes: number;
+    }>;
+  }>;
+  /** In an incremental fetch request, the partitions to remove. */
+  forgottenTopicsData: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions indexes to forget. */
+    partitions: Array<number>;
+  }>;
+  /** Rack ID of the consumer making this request */
+  rackId: string;
+};
+
+/** Fetch request v16 (flexible). */
+export type FetchRequestV16 = {
+  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
+  clusterId?: string | null;
+  replicaState?: {
+    /** The replica ID of the follower, or -1 if this request is from a consumer. */
+    replicaId: number;
+    /** The epoch of this follower, or -1 if not available. */
+    replicaEpoch: bigint;
+  };
+  /** The maximum time in milliseconds to wait for the response. */
+  maxWaitMs: number;
+  /** The minimum bytes to accumulate in the response. */
+  minBytes: number;
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  maxBytes: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** The fetch session ID. */
+  sessionId: number;
+  /** The fetch session epoch, which is used for ordering requests in a session. */
+  sessionEpoch: number;
+  /** The topics to fetch. */
+  topics: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions to fetch. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The current leader epoch of the partition. */
+      currentLeaderEpoch: number;
+      /** The message offset. */
+      fetchOffset: bigint;
+      /** The epoch of the last fetched record or -1 if there is none */
+      lastFetchedEpoch: number;
+      /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
+      logStartOffset: bigint;
+      /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
+      partitionMaxBytes: number;
+    }>;
+  }>;
+  /** In an incremental fetch request, the partitions to remove. */
+  forgottenTopicsData: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions indexes to forget. */
+    partitions: Array<number>;
+  }>;
+  /** Rack ID of the consumer making this request */
+  rackId: string;
+};
+
+/** Fetch request v17 (flexible). */
+export type FetchRequestV17 = {
+  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
+  clusterId?: string | null;
+  replicaState?: {
+    /** The replica ID of the follower, or -1 if this request is from a consumer. */
+    replicaId: number;
+    /** The epoch of this follower, or -1 if not available. */
+    replicaEpoch: bigint;
+  };
+  /** The maximum time in milliseconds to wait for the response. */
+  maxWaitMs: number;
+  /** The minimum bytes to accumulate in the response. */
+  minBytes: number;
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  maxBytes: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** The fetch session ID. */
+  sessionId: number;
+  /** The fetch session epoch, which is used for ordering requests in a session. */
+  sessionEpoch: number;
+  /** The topics to fetch. */
+  topics: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions to fetch. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** The current leader epoch of the partition. */
+      currentLeaderEpoch: number;
+      /** The message offset. */
+      fetchOffset: bigint;
+      /** The epoch of the last fetched record or -1 if there is none */
+      lastFetchedEpoch: number;
+      /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
+      logStartOffset: bigint;
+      /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
+      partitionMaxBytes: number;
+      /** The directory id of the follower fetching */
+      replicaDirectoryId?: Buffer;
+    }>;
+  }>;
+  /** In an incremental fetch request, the partitions to remove. */
+  forgottenTopicsData: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The partitions indexes to forget. */
+    partitions: Array<number>;
+  }>;
+  /** Rack ID of the consumer making this request */
+  rackId: string;
+};
+
 /** Fetch response v4. */
 export type FetchResponseV4 = {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
@@ -877,6 +1443,358 @@ export type FetchResponseV11 = {
   }>;
 };
 
+/** Fetch response v12 (flexible). */
+export type FetchResponseV12 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top level response error code. */
+  errorCode: number;
+  /** The fetch session ID, or 0 if this is not part of a fetch session. */
+  sessionId: number;
+  /** The response topics. */
+  responses: Array<{
+    /** The topic name. */
+    topic: string;
+    /** The topic partitions. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no fetch error. */
+      errorCode: number;
+      /** The current high water mark. */
+      highWatermark: bigint;
+      /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+      lastStableOffset: bigint;
+      /** The current log start offset. */
+      logStartOffset: bigint;
+      /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+      divergingEpoch?: {
+        epoch: number;
+        endOffset: bigint;
+      };
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+      /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
+      snapshotId?: {
+        endOffset: bigint;
+        epoch: number;
+      };
+      /** The aborted transactions. */
+      abortedTransactions: Array<{
+        /** The producer id associated with the aborted transaction. */
+        producerId: bigint;
+        /** The first offset in the aborted transaction. */
+        firstOffset: bigint;
+      }> | null;
+      /** The preferred read replica for the consumer to use on its next fetch request */
+      preferredReadReplica: number;
+      /** The record data. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Fetch response v13 (flexible). */
+export type FetchResponseV13 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top level response error code. */
+  errorCode: number;
+  /** The fetch session ID, or 0 if this is not part of a fetch session. */
+  sessionId: number;
+  /** The response topics. */
+  responses: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The topic partitions. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no fetch error. */
+      errorCode: number;
+      /** The current high water mark. */
+      highWatermark: bigint;
+      /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+      lastStableOffset: bigint;
+      /** The current log start offset. */
+      logStartOffset: bigint;
+      /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+      divergingEpoch?: {
+        epoch: number;
+        endOffset: bigint;
+      };
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+      /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
+      snapshotId?: {
+        endOffset: bigint;
+        epoch: number;
+      };
+      /** The aborted transactions. */
+      abortedTransactions: Array<{
+        /** The producer id associated with the aborted transaction. */
+        producerId: bigint;
+        /** The first offset in the aborted transaction. */
+        firstOffset: bigint;
+      }> | null;
+      /** The preferred read replica for the consumer to use on its next fetch request */
+      preferredReadReplica: number;
+      /** The record data. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Fetch response v14 (flexible). */
+export type FetchResponseV14 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top level response error code. */
+  errorCode: number;
+  /** The fetch session ID, or 0 if this is not part of a fetch session. */
+  sessionId: number;
+  /** The response topics. */
+  responses: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The topic partitions. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no fetch error. */
+      errorCode: number;
+      /** The current high water mark. */
+      highWatermark: bigint;
+      /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+      lastStableOffset: bigint;
+      /** The current log start offset. */
+      logStartOffset: bigint;
+      /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+      divergingEpoch?: {
+        epoch: number;
+        endOffset: bigint;
+      };
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+      /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
+      snapshotId?: {
+        endOffset: bigint;
+        epoch: number;
+      };
+      /** The aborted transactions. */
+      abortedTransactions: Array<{
+        /** The producer id associated with the aborted transaction. */
+        producerId: bigint;
+        /** The first offset in the aborted transaction. */
+        firstOffset: bigint;
+      }> | null;
+      /** The preferred read replica for the consumer to use on its next fetch request */
+      preferredReadReplica: number;
+      /** The record data. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Fetch response v15 (flexible). */
+export type FetchResponseV15 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top level response error code. */
+  errorCode: number;
+  /** The fetch session ID, or 0 if this is not part of a fetch session. */
+  sessionId: number;
+  /** The response topics. */
+  responses: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The topic partitions. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no fetch error. */
+      errorCode: number;
+      /** The current high water mark. */
+      highWatermark: bigint;
+      /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+      lastStableOffset: bigint;
+      /** The current log start offset. */
+      logStartOffset: bigint;
+      /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+      divergingEpoch?: {
+        epoch: number;
+        endOffset: bigint;
+      };
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+      /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
+      snapshotId?: {
+        endOffset: bigint;
+        epoch: number;
+      };
+      /** The aborted transactions. */
+      abortedTransactions: Array<{
+        /** The producer id associated with the aborted transaction. */
+        producerId: bigint;
+        /** The first offset in the aborted transaction. */
+        firstOffset: bigint;
+      }> | null;
+      /** The preferred read replica for the consumer to use on its next fetch request */
+      preferredReadReplica: number;
+      /** The record data. */
+      records: Buffer | null;
+    }>;
+  }>;
+};
+
+/** Fetch response v16 (flexible). */
+export type FetchResponseV16 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top level response error code. */
+  errorCode: number;
+  /** The fetch session ID, or 0 if this is not part of a fetch session. */
+  sessionId: number;
+  /** The response topics. */
+  responses: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The topic partitions. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no fetch error. */
+      errorCode: number;
+      /** The current high water mark. */
+      highWatermark: bigint;
+      /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+      lastStableOffset: bigint;
+      /** The current log start offset. */
+      logStartOffset: bigint;
+      /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+      divergingEpoch?: {
+        epoch: number;
+        endOffset: bigint;
+      };
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+      /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
+      snapshotId?: {
+        endOffset: bigint;
+        epoch: number;
+      };
+      /** The aborted transactions. */
+      abortedTransactions: Array<{
+        /** The producer id associated with the aborted transaction. */
+        producerId: bigint;
+        /** The first offset in the aborted transaction. */
+        firstOffset: bigint;
+      }> | null;
+      /** The preferred read replica for the consumer to use on its next fetch request */
+      preferredReadReplica: number;
+      /** The record data. */
+      records: Buffer | null;
+    }>;
+  }>;
+  /** Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH. */
+  nodeEndpoints?: Array<{
+    /** The ID of the associated node. */
+    nodeId: number;
+    /** The node's hostname. */
+    host: string;
+    /** The node's port. */
+    port: number;
+    /** The rack of the node, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+};
+
+/** Fetch response v17 (flexible). */
+export type FetchResponseV17 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top level response error code. */
+  errorCode: number;
+  /** The fetch session ID, or 0 if this is not part of a fetch session. */
+  sessionId: number;
+  /** The response topics. */
+  responses: Array<{
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The topic partitions. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no fetch error. */
+      errorCode: number;
+      /** The current high water mark. */
+      highWatermark: bigint;
+      /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) */
+      lastStableOffset: bigint;
+      /** The current log start offset. */
+      logStartOffset: bigint;
+      /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge */
+      divergingEpoch?: {
+        epoch: number;
+        endOffset: bigint;
+      };
+      currentLeader?: {
+        /** The ID of the current leader or -1 if the leader is unknown. */
+        leaderId: number;
+        /** The latest known leader epoch */
+        leaderEpoch: number;
+      };
+      /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
+      snapshotId?: {
+        endOffset: bigint;
+        epoch: number;
+      };
+      /** The aborted transactions. */
+      abortedTransactions: Array<{
+        /** The producer id associated with the aborted transaction. */
+        producerId: bigint;
+        /** The first offset in the aborted transaction. */
+        firstOffset: bigint;
+      }> | null;
+      /** The preferred read replica for the consumer to use on its next fetch request */
+      preferredReadReplica: number;
+      /** The record data. */
+      records: Buffer | null;
+    }>;
+  }>;
+  /** Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH. */
+  nodeEndpoints?: Array<{
+    /** The ID of the associated node. */
+    nodeId: number;
+    /** The node's hostname. */
+    host: string;
+    /** The node's port. */
+    port: number;
+    /** The rack of the node, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+};
+
 /** ListOffsets request v1. */
 export type ListOffsetsRequestV1 = {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
@@ -929,6 +1847,116 @@ export type ListOffsetsRequestV3 = {
     partitions: Array<{
       /** The partition index. */
       partitionIndex: number;
+      /** The current timestamp. */
+      timestamp: bigint;
+    }>;
+  }>;
+};
+
+/** ListOffsets request v4. */
+export type ListOffsetsRequestV4 = {
+  /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
+  replicaId: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** Each topic in the request. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition in the request. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The current leader epoch. */
+      currentLeaderEpoch: number;
+      /** The current timestamp. */
+      timestamp: bigint;
+    }>;
+  }>;
+};
+
+/** ListOffsets request v5. */
+export type ListOffsetsRequestV5 = {
+  /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
+  replicaId: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** Each topic in the request. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition in the request. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The current leader epoch. */
+      currentLeaderEpoch: number;
+      /** The current timestamp. */
+      timestamp: bigint;
+    }>;
+  }>;
+};
+
+/** ListOffsets request v6 (flexible). */
+export type ListOffsetsRequestV6 = {
+  /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
+  replicaId: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** Each topic in the request. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition in the request. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The current leader epoch. */
+      currentLeaderEpoch: number;
+      /** The current timestamp. */
+      timestamp: bigint;
+    }>;
+  }>;
+};
+
+/** ListOffsets request v7 (flexible). */
+export type ListOffsetsRequestV7 = {
+  /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
+  replicaId: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** Each topic in the request. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition in the request. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The current leader epoch. */
+      currentLeaderEpoch: number;
+      /** The current timestamp. */
+      timestamp: bigint;
+    }>;
+  }>;
+};
+
+/** ListOffsets request v8 (flexible). */
+export type ListOffsetsRequestV8 = {
+  /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
+  replicaId: number;
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records */
+  isolationLevel: number;
+  /** Each topic in the request. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition in the request. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The current leader epoch. */
+      currentLeaderEpoch: number;
       /** The current timestamp. */
       timestamp: bigint;
     }>;
@@ -999,6 +2027,121 @@ export type ListOffsetsResponseV3 = {
   }>;
 };
 
+/** ListOffsets response v4. */
+export type ListOffsetsResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition in the response. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The partition error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The timestamp associated with the returned offset. */
+      timestamp: bigint;
+      /** The returned offset. */
+      offset: bigint;
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** ListOffsets response v5. */
+export type ListOffsetsResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition in the response. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The partition error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The timestamp associated with the returned offset. */
+      timestamp: bigint;
+      /** The returned offset. */
+      offset: bigint;
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** ListOffsets response v6 (flexible). */
+export type ListOffsetsResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition in the response. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The partition error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The timestamp associated with the returned offset. */
+      timestamp: bigint;
+      /** The returned offset. */
+      offset: bigint;
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** ListOffsets response v7 (flexible). */
+export type ListOffsetsResponseV7 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition in the response. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The partition error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The timestamp associated with the returned offset. */
+      timestamp: bigint;
+      /** The returned offset. */
+      offset: bigint;
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
+/** ListOffsets response v8 (flexible). */
+export type ListOffsetsResponseV8 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic name */
+    name: string;
+    /** Each partition in the response. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The partition error code, or 0 if there was no error. */
+      errorCode: number;
+      /** The timestamp associated with the returned offset. */
+      timestamp: bigint;
+      /** The returned offset. */
+      offset: bigint;
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
 /** Metadata request v1. */
 export type MetadataRequestV1 = {
   /** The topics to fetch metadata for. */
@@ -1035,6 +2178,116 @@ export type MetadataRequestV4 = {
   }> | null;
   /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
   allowAutoTopicCreation: boolean;
+};
+
+/** Metadata request v5. */
+export type MetadataRequestV5 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+};
+
+/** Metadata request v6. */
+export type MetadataRequestV6 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+};
+
+/** Metadata request v7. */
+export type MetadataRequestV7 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+};
+
+/** Metadata request v8. */
+export type MetadataRequestV8 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+  /** Whether to include cluster authorized operations. */
+  includeClusterAuthorizedOperations: boolean;
+  /** Whether to include topic authorized operations. */
+  includeTopicAuthorizedOperations: boolean;
+};
+
+/** Metadata request v9 (flexible). */
+export type MetadataRequestV9 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+  /** Whether to include cluster authorized operations. */
+  includeClusterAuthorizedOperations: boolean;
+  /** Whether to include topic authorized operations. */
+  includeTopicAuthorizedOperations: boolean;
+};
+
+/** Metadata request v10 (flexible). */
+export type MetadataRequestV10 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic id. */
+    topicId: Buffer;
+    /** The topic name. */
+    name: string | null;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+  /** Whether to include cluster authorized operations. */
+  includeClusterAuthorizedOperations: boolean;
+  /** Whether to include topic authorized operations. */
+  includeTopicAuthorizedOperations: boolean;
+};
+
+/** Metadata request v11 (flexible). */
+export type MetadataRequestV11 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic id. */
+    topicId: Buffer;
+    /** The topic name. */
+    name: string | null;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+  /** Whether to include topic authorized operations. */
+  includeTopicAuthorizedOperations: boolean;
+};
+
+/** Metadata request v12 (flexible). */
+export type MetadataRequestV12 = {
+  /** The topics to fetch metadata for. */
+  topics: Array<{
+    /** The topic id. */
+    topicId: Buffer;
+    /** The topic name. */
+    name: string | null;
+  }> | null;
+  /** If this is true, the broker may auto-create topics that we requested which do not already exist, if it is configured to do so. */
+  allowAutoTopicCreation: boolean;
+  /** Whether to include topic authorized operations. */
+  includeTopicAuthorizedOperations: boolean;
 };
 
 /** Metadata response v1. */
@@ -1203,6 +2456,400 @@ export type MetadataResponseV4 = {
   }>;
 };
 
+/** Metadata response v5. */
+export type MetadataResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+  }>;
+};
+
+/** Metadata response v6. */
+export type MetadataResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+  }>;
+};
+
+/** Metadata response v7. */
+export type MetadataResponseV7 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The leader epoch of this partition. */
+      leaderEpoch: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+  }>;
+};
+
+/** Metadata response v8. */
+export type MetadataResponseV8 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The leader epoch of this partition. */
+      leaderEpoch: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this topic. */
+    topicAuthorizedOperations: number;
+  }>;
+  /** 32-bit bitfield to represent authorized operations for this cluster. */
+  clusterAuthorizedOperations: number;
+};
+
+/** Metadata response v9 (flexible). */
+export type MetadataResponseV9 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The leader epoch of this partition. */
+      leaderEpoch: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this topic. */
+    topicAuthorizedOperations: number;
+  }>;
+  /** 32-bit bitfield to represent authorized operations for this cluster. */
+  clusterAuthorizedOperations: number;
+};
+
+/** Metadata response v10 (flexible). */
+export type MetadataResponseV10 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string;
+    /** The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero. One of Name and TopicId is always populated. */
+    topicId: Buffer;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The leader epoch of this partition. */
+      leaderEpoch: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this topic. */
+    topicAuthorizedOperations: number;
+  }>;
+  /** 32-bit bitfield to represent authorized operations for this cluster. */
+  clusterAuthorizedOperations: number;
+};
+
+/** Metadata response v11 (flexible). */
+export type MetadataResponseV11 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string;
+    /** The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero. One of Name and TopicId is always populated. */
+    topicId: Buffer;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The leader epoch of this partition. */
+      leaderEpoch: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this topic. */
+    topicAuthorizedOperations: number;
+  }>;
+};
+
+/** Metadata response v12 (flexible). */
+export type MetadataResponseV12 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** A list of brokers present in the cluster. */
+  brokers: Array<{
+    /** The broker ID. */
+    nodeId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string | null;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each topic in the response. */
+  topics: Array<{
+    /** The topic error, or 0 if there was no error. */
+    errorCode: number;
+    /** The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name and TopicId is always populated. */
+    name: string | null;
+    /** The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero. One of Name and TopicId is always populated. */
+    topicId: Buffer;
+    /** True if the topic is internal. */
+    isInternal: boolean;
+    /** Each partition in the topic. */
+    partitions: Array<{
+      /** The partition error, or 0 if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partitionIndex: number;
+      /** The ID of the leader broker. */
+      leaderId: number;
+      /** The leader epoch of this partition. */
+      leaderEpoch: number;
+      /** The set of all nodes that host this partition. */
+      replicaNodes: Array<number>;
+      /** The set of nodes that are in sync with the leader for this partition. */
+      isrNodes: Array<number>;
+      /** The set of offline replicas of this partition. */
+      offlineReplicas: Array<number>;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this topic. */
+    topicAuthorizedOperations: number;
+  }>;
+};
+
 /** OffsetCommit request v2. */
 export type OffsetCommitRequestV2 = {
   /** The unique group identifier. */
@@ -1305,6 +2952,116 @@ export type OffsetCommitRequestV5 = {
   }>;
 };
 
+/** OffsetCommit request v6. */
+export type OffsetCommitRequestV6 = {
+  /** The unique group identifier. */
+  groupId: string;
+  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  generationIdOrMemberEpoch: number;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  /** The topics to commit offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to commit offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The message offset to be committed. */
+      committedOffset: bigint;
+      /** The leader epoch of this partition. */
+      committedLeaderEpoch: number;
+      /** Any associated metadata the client wants to keep. */
+      committedMetadata: string | null;
+    }>;
+  }>;
+};
+
+/** OffsetCommit request v7. */
+export type OffsetCommitRequestV7 = {
+  /** The unique group identifier. */
+  groupId: string;
+  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  generationIdOrMemberEpoch: number;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The topics to commit offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to commit offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The message offset to be committed. */
+      committedOffset: bigint;
+      /** The leader epoch of this partition. */
+      committedLeaderEpoch: number;
+      /** Any associated metadata the client wants to keep. */
+      committedMetadata: string | null;
+    }>;
+  }>;
+};
+
+/** OffsetCommit request v8 (flexible). */
+export type OffsetCommitRequestV8 = {
+  /** The unique group identifier. */
+  groupId: string;
+  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  generationIdOrMemberEpoch: number;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The topics to commit offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to commit offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The message offset to be committed. */
+      committedOffset: bigint;
+      /** The leader epoch of this partition. */
+      committedLeaderEpoch: number;
+      /** Any associated metadata the client wants to keep. */
+      committedMetadata: string | null;
+    }>;
+  }>;
+};
+
+/** OffsetCommit request v9 (flexible). */
+export type OffsetCommitRequestV9 = {
+  /** The unique group identifier. */
+  groupId: string;
+  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  generationIdOrMemberEpoch: number;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The topics to commit offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition to commit offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The message offset to be committed. */
+      committedOffset: bigint;
+      /** The leader epoch of this partition. */
+      committedLeaderEpoch: number;
+      /** Any associated metadata the client wants to keep. */
+      committedMetadata: string | null;
+    }>;
+  }>;
+};
+
 /** OffsetCommit response v2. */
 export type OffsetCommitResponseV2 = {
   /** The responses for each topic. */
@@ -1375,6 +3132,78 @@ export type OffsetCommitResponseV5 = {
   }>;
 };
 
+/** OffsetCommit response v6. */
+export type OffsetCommitResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses for each partition in the topic. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+};
+
+/** OffsetCommit response v7. */
+export type OffsetCommitResponseV7 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses for each partition in the topic. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+};
+
+/** OffsetCommit response v8 (flexible). */
+export type OffsetCommitResponseV8 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses for each partition in the topic. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+};
+
+/** OffsetCommit response v9 (flexible). */
+export type OffsetCommitResponseV9 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses for each partition in the topic. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+};
+
 /** OffsetFetch request v1. */
 export type OffsetFetchRequestV1 = {
   /** The group to fetch offsets for. */
@@ -1425,6 +3254,87 @@ export type OffsetFetchRequestV4 = {
     /** The partition indexes we would like to fetch offsets for. */
     partitionIndexes: Array<number>;
   }> | null;
+};
+
+/** OffsetFetch request v5. */
+export type OffsetFetchRequestV5 = {
+  /** The group to fetch offsets for. */
+  groupId: string;
+  /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The partition indexes we would like to fetch offsets for. */
+    partitionIndexes: Array<number>;
+  }> | null;
+};
+
+/** OffsetFetch request v6 (flexible). */
+export type OffsetFetchRequestV6 = {
+  /** The group to fetch offsets for. */
+  groupId: string;
+  /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The partition indexes we would like to fetch offsets for. */
+    partitionIndexes: Array<number>;
+  }> | null;
+};
+
+/** OffsetFetch request v7 (flexible). */
+export type OffsetFetchRequestV7 = {
+  /** The group to fetch offsets for. */
+  groupId: string;
+  /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The partition indexes we would like to fetch offsets for. */
+    partitionIndexes: Array<number>;
+  }> | null;
+  /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
+  requireStable: boolean;
+};
+
+/** OffsetFetch request v8 (flexible). */
+export type OffsetFetchRequestV8 = {
+  /** Each group we would like to fetch offsets for */
+  groups: Array<{
+    /** The group ID. */
+    groupId: string;
+    /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
+    topics: Array<{
+      /** The topic name. */
+      name: string;
+      /** The partition indexes we would like to fetch offsets for. */
+      partitionIndexes: Array<number>;
+    }> | null;
+  }>;
+  /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
+  requireStable: boolean;
+};
+
+/** OffsetFetch request v9 (flexible). */
+export type OffsetFetchRequestV9 = {
+  /** Each group we would like to fetch offsets for */
+  groups: Array<{
+    /** The group ID. */
+    groupId: string;
+    /** The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). */
+    memberId: string | null;
+    /** The member epoch if using the new consumer protocol (KIP-848). */
+    memberEpoch: number;
+    /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
+    topics: Array<{
+      /** The topic name. */
+      name: string;
+      /** The partition indexes we would like to fetch offsets for. */
+      partitionIndexes: Array<number>;
+    }> | null;
+  }>;
+  /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
+  requireStable: boolean;
 };
 
 /** OffsetFetch response v1. */
@@ -1517,6 +3427,146 @@ export type OffsetFetchResponseV4 = {
   errorCode: number;
 };
 
+/** OffsetFetch response v5. */
+export type OffsetFetchResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses per topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses per partition */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The committed message offset. */
+      committedOffset: bigint;
+      /** The leader epoch. */
+      committedLeaderEpoch: number;
+      /** The partition metadata. */
+      metadata: string | null;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+  /** The top-level error code, or 0 if there was no error. */
+  errorCode: number;
+};
+
+/** OffsetFetch response v6 (flexible). */
+export type OffsetFetchResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses per topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses per partition */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The committed message offset. */
+      committedOffset: bigint;
+      /** The leader epoch. */
+      committedLeaderEpoch: number;
+      /** The partition metadata. */
+      metadata: string | null;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+  /** The top-level error code, or 0 if there was no error. */
+  errorCode: number;
+};
+
+/** OffsetFetch response v7 (flexible). */
+export type OffsetFetchResponseV7 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses per topic. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The responses per partition */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The committed message offset. */
+      committedOffset: bigint;
+      /** The leader epoch. */
+      committedLeaderEpoch: number;
+      /** The partition metadata. */
+      metadata: string | null;
+      /** The error code, or 0 if there was no error. */
+      errorCode: number;
+    }>;
+  }>;
+  /** The top-level error code, or 0 if there was no error. */
+  errorCode: number;
+};
+
+/** OffsetFetch response v8 (flexible). */
+export type OffsetFetchResponseV8 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses per group id. */
+  groups: Array<{
+    /** The group ID. */
+    groupId: string;
+    /** The responses per topic. */
+    topics: Array<{
+      /** The topic name. */
+      name: string;
+      /** The responses per partition */
+      partitions: Array<{
+        /** The partition index. */
+        partitionIndex: number;
+        /** The committed message offset. */
+        committedOffset: bigint;
+        /** The leader epoch. */
+        committedLeaderEpoch: number;
+        /** The partition metadata. */
+        metadata: string | null;
+        /** The partition-level error code, or 0 if there was no error. */
+        errorCode: number;
+      }>;
+    }>;
+    /** The group-level error code, or 0 if there was no error. */
+    errorCode: number;
+  }>;
+};
+
+/** OffsetFetch response v9 (flexible). */
+export type OffsetFetchResponseV9 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses per group id. */
+  groups: Array<{
+    /** The group ID. */
+    groupId: string;
+    /** The responses per topic. */
+    topics: Array<{
+      /** The topic name. */
+      name: string;
+      /** The responses per partition */
+      partitions: Array<{
+        /** The partition index. */
+        partitionIndex: number;
+        /** The committed message offset. */
+        committedOffset: bigint;
+        /** The leader epoch. */
+        committedLeaderEpoch: number;
+        /** The partition metadata. */
+        metadata: string | null;
+        /** The partition-level error code, or 0 if there was no error. */
+        errorCode: number;
+      }>;
+    }>;
+    /** The group-level error code, or 0 if there was no error. */
+    errorCode: number;
+  }>;
+};
+
 /** FindCoordinator request v0. */
 export type FindCoordinatorRequestV0 = {
   /** The coordinator key. */
@@ -1537,6 +3587,38 @@ export type FindCoordinatorRequestV2 = {
   key: string;
   /** The coordinator key type. (Group, transaction, etc.) */
   keyType: number;
+};
+
+/** FindCoordinator request v3 (flexible). */
+export type FindCoordinatorRequestV3 = {
+  /** The coordinator key. */
+  key: string;
+  /** The coordinator key type. (Group, transaction, etc.) */
+  keyType: number;
+};
+
+/** FindCoordinator request v4 (flexible). */
+export type FindCoordinatorRequestV4 = {
+  /** The coordinator key type. (Group, transaction, etc.) */
+  keyType: number;
+  /** The coordinator keys. */
+  coordinatorKeys: Array<string>;
+};
+
+/** FindCoordinator request v5 (flexible). */
+export type FindCoordinatorRequestV5 = {
+  /** The coordinator key type. (Group, transaction, etc.) */
+  keyType: number;
+  /** The coordinator keys. */
+  coordinatorKeys: Array<string>;
+};
+
+/** FindCoordinator request v6 (flexible). */
+export type FindCoordinatorRequestV6 = {
+  /** The coordinator key type. (Group, transaction, etc.) */
+  keyType: number;
+  /** The coordinator keys. */
+  coordinatorKeys: Array<string>;
 };
 
 /** FindCoordinator response v0. */
@@ -1581,6 +3663,85 @@ export type FindCoordinatorResponseV2 = {
   host: string;
   /** The port. */
   port: number;
+};
+
+/** FindCoordinator response v3 (flexible). */
+export type FindCoordinatorResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The error message, or null if there was no error. */
+  errorMessage: string | null;
+  /** The node id. */
+  nodeId: number;
+  /** The host name. */
+  host: string;
+  /** The port. */
+  port: number;
+};
+
+/** FindCoordinator response v4 (flexible). */
+export type FindCoordinatorResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each coordinator result in the response */
+  coordinators: Array<{
+    /** The coordinator key. */
+    key: string;
+    /** The node id. */
+    nodeId: number;
+    /** The host name. */
+    host: string;
+    /** The port. */
+    port: number;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
+  }>;
+};
+
+/** FindCoordinator response v5 (flexible). */
+export type FindCoordinatorResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each coordinator result in the response */
+  coordinators: Array<{
+    /** The coordinator key. */
+    key: string;
+    /** The node id. */
+    nodeId: number;
+    /** The host name. */
+    host: string;
+    /** The port. */
+    port: number;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
+  }>;
+};
+
+/** FindCoordinator response v6 (flexible). */
+export type FindCoordinatorResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each coordinator result in the response */
+  coordinators: Array<{
+    /** The coordinator key. */
+    key: string;
+    /** The node id. */
+    nodeId: number;
+    /** The host name. */
+    host: string;
+    /** The port. */
+    port: number;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
+  }>;
 };
 
 /** JoinGroup request v0. */
@@ -1707,6 +3868,102 @@ export type JoinGroupRequestV5 = {
     /** The protocol metadata. */
     metadata: Buffer;
   }>;
+};
+
+/** JoinGroup request v6 (flexible). */
+export type JoinGroupRequestV6 = {
+  /** The group identifier. */
+  groupId: string;
+  /** The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
+  sessionTimeoutMs: number;
+  /** The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group. */
+  rebalanceTimeoutMs: number;
+  /** The member id assigned by the group coordinator. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The unique name the for class of protocols implemented by the group we want to join. */
+  protocolType: string;
+  /** The list of protocols that the member supports. */
+  protocols: Array<{
+    /** The protocol name. */
+    name: string;
+    /** The protocol metadata. */
+    metadata: Buffer;
+  }>;
+};
+
+/** JoinGroup request v7 (flexible). */
+export type JoinGroupRequestV7 = {
+  /** The group identifier. */
+  groupId: string;
+  /** The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
+  sessionTimeoutMs: number;
+  /** The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group. */
+  rebalanceTimeoutMs: number;
+  /** The member id assigned by the group coordinator. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The unique name the for class of protocols implemented by the group we want to join. */
+  protocolType: string;
+  /** The list of protocols that the member supports. */
+  protocols: Array<{
+    /** The protocol name. */
+    name: string;
+    /** The protocol metadata. */
+    metadata: Buffer;
+  }>;
+};
+
+/** JoinGroup request v8 (flexible). */
+export type JoinGroupRequestV8 = {
+  /** The group identifier. */
+  groupId: string;
+  /** The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
+  sessionTimeoutMs: number;
+  /** The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group. */
+  rebalanceTimeoutMs: number;
+  /** The member id assigned by the group coordinator. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The unique name the for class of protocols implemented by the group we want to join. */
+  protocolType: string;
+  /** The list of protocols that the member supports. */
+  protocols: Array<{
+    /** The protocol name. */
+    name: string;
+    /** The protocol metadata. */
+    metadata: Buffer;
+  }>;
+  /** The reason why the member (re-)joins the group. */
+  reason: string | null;
+};
+
+/** JoinGroup request v9 (flexible). */
+export type JoinGroupRequestV9 = {
+  /** The group identifier. */
+  groupId: string;
+  /** The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
+  sessionTimeoutMs: number;
+  /** The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group. */
+  rebalanceTimeoutMs: number;
+  /** The member id assigned by the group coordinator. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The unique name the for class of protocols implemented by the group we want to join. */
+  protocolType: string;
+  /** The list of protocols that the member supports. */
+  protocols: Array<{
+    /** The protocol name. */
+    name: string;
+    /** The protocol metadata. */
+    metadata: Buffer;
+  }>;
+  /** The reason why the member (re-)joins the group. */
+  reason: string | null;
 };
 
 /** JoinGroup response v0. */
@@ -1839,6 +4096,110 @@ export type JoinGroupResponseV5 = {
   }>;
 };
 
+/** JoinGroup response v6 (flexible). */
+export type JoinGroupResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The generation ID of the group. */
+  generationId: number;
+  /** The group protocol selected by the coordinator. */
+  protocolName: string;
+  /** The leader of the group. */
+  leader: string;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  members: Array<{
+    /** The group member ID. */
+    memberId: string;
+    /** The unique identifier of the consumer instance provided by end user. */
+    groupInstanceId: string | null;
+    /** The group member metadata. */
+    metadata: Buffer;
+  }>;
+};
+
+/** JoinGroup response v7 (flexible). */
+export type JoinGroupResponseV7 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The generation ID of the group. */
+  generationId: number;
+  /** The group protocol name. */
+  protocolType: string | null;
+  /** The group protocol selected by the coordinator. */
+  protocolName: string | null;
+  /** The leader of the group. */
+  leader: string;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  members: Array<{
+    /** The group member ID. */
+    memberId: string;
+    /** The unique identifier of the consumer instance provided by end user. */
+    groupInstanceId: string | null;
+    /** The group member metadata. */
+    metadata: Buffer;
+  }>;
+};
+
+/** JoinGroup response v8 (flexible). */
+export type JoinGroupResponseV8 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The generation ID of the group. */
+  generationId: number;
+  /** The group protocol name. */
+  protocolType: string | null;
+  /** The group protocol selected by the coordinator. */
+  protocolName: string | null;
+  /** The leader of the group. */
+  leader: string;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  members: Array<{
+    /** The group member ID. */
+    memberId: string;
+    /** The unique identifier of the consumer instance provided by end user. */
+    groupInstanceId: string | null;
+    /** The group member metadata. */
+    metadata: Buffer;
+  }>;
+};
+
+/** JoinGroup response v9 (flexible). */
+export type JoinGroupResponseV9 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The generation ID of the group. */
+  generationId: number;
+  /** The group protocol name. */
+  protocolType: string | null;
+  /** The group protocol selected by the coordinator. */
+  protocolName: string | null;
+  /** The leader of the group. */
+  leader: string;
+  /** True if the leader must skip running the assignment. */
+  skipAssignment: boolean;
+  /** The member ID assigned by the group coordinator. */
+  memberId: string;
+  members: Array<{
+    /** The group member ID. */
+    memberId: string;
+    /** The unique identifier of the consumer instance provided by end user. */
+    groupInstanceId: string | null;
+    /** The group member metadata. */
+    metadata: Buffer;
+  }>;
+};
+
 /** Heartbeat request v0. */
 export type HeartbeatRequestV0 = {
   /** The group id. */
@@ -1881,6 +4242,18 @@ export type HeartbeatRequestV3 = {
   groupInstanceId: string | null;
 };
 
+/** Heartbeat request v4 (flexible). */
+export type HeartbeatRequestV4 = {
+  /** The group id. */
+  groupId: string;
+  /** The generation of the group. */
+  generationId: number;
+  /** The member ID. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+};
+
 /** Heartbeat response v0. */
 export type HeartbeatResponseV0 = {
   /** The error code, or 0 if there was no error. */
@@ -1911,6 +4284,14 @@ export type HeartbeatResponseV3 = {
   errorCode: number;
 };
 
+/** Heartbeat response v4 (flexible). */
+export type HeartbeatResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+};
+
 /** LeaveGroup request v0. */
 export type LeaveGroupRequestV0 = {
   /** The ID of the group to leave. */
@@ -1927,6 +4308,55 @@ export type LeaveGroupRequestV1 = {
   memberId: string;
 };
 
+/** LeaveGroup request v2. */
+export type LeaveGroupRequestV2 = {
+  /** The ID of the group to leave. */
+  groupId: string;
+  /** The member ID to remove from the group. */
+  memberId: string;
+};
+
+/** LeaveGroup request v3. */
+export type LeaveGroupRequestV3 = {
+  /** The ID of the group to leave. */
+  groupId: string;
+  /** List of leaving member identities. */
+  members: Array<{
+    /** The member ID to remove from the group. */
+    memberId: string;
+    /** The group instance ID to remove from the group. */
+    groupInstanceId: string | null;
+  }>;
+};
+
+/** LeaveGroup request v4 (flexible). */
+export type LeaveGroupRequestV4 = {
+  /** The ID of the group to leave. */
+  groupId: string;
+  /** List of leaving member identities. */
+  members: Array<{
+    /** The member ID to remove from the group. */
+    memberId: string;
+    /** The group instance ID to remove from the group. */
+    groupInstanceId: string | null;
+  }>;
+};
+
+/** LeaveGroup request v5 (flexible). */
+export type LeaveGroupRequestV5 = {
+  /** The ID of the group to leave. */
+  groupId: string;
+  /** List of leaving member identities. */
+  members: Array<{
+    /** The member ID to remove from the group. */
+    memberId: string;
+    /** The group instance ID to remove from the group. */
+    groupInstanceId: string | null;
+    /** The reason why the member left the group. */
+    reason: string | null;
+  }>;
+};
+
 /** LeaveGroup response v0. */
 export type LeaveGroupResponseV0 = {
   /** The error code, or 0 if there was no error. */
@@ -1939,6 +4369,65 @@ export type LeaveGroupResponseV1 = {
   throttleTimeMs: number;
   /** The error code, or 0 if there was no error. */
   errorCode: number;
+};
+
+/** LeaveGroup response v2. */
+export type LeaveGroupResponseV2 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+};
+
+/** LeaveGroup response v3. */
+export type LeaveGroupResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** List of leaving member responses. */
+  members: Array<{
+    /** The member ID to remove from the group. */
+    memberId: string;
+    /** The group instance ID to remove from the group. */
+    groupInstanceId: string | null;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+  }>;
+};
+
+/** LeaveGroup response v4 (flexible). */
+export type LeaveGroupResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** List of leaving member responses. */
+  members: Array<{
+    /** The member ID to remove from the group. */
+    memberId: string;
+    /** The group instance ID to remove from the group. */
+    groupInstanceId: string | null;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+  }>;
+};
+
+/** LeaveGroup response v5 (flexible). */
+export type LeaveGroupResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** List of leaving member responses. */
+  members: Array<{
+    /** The member ID to remove from the group. */
+    memberId: string;
+    /** The group instance ID to remove from the group. */
+    groupInstanceId: string | null;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+  }>;
 };
 
 /** SyncGroup request v0. */
@@ -2011,6 +4500,48 @@ export type SyncGroupRequestV3 = {
   }>;
 };
 
+/** SyncGroup request v4 (flexible). */
+export type SyncGroupRequestV4 = {
+  /** The unique group identifier. */
+  groupId: string;
+  /** The generation of the group. */
+  generationId: number;
+  /** The member ID assigned by the group. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** Each assignment. */
+  assignments: Array<{
+    /** The ID of the member to assign. */
+    memberId: string;
+    /** The member assignment. */
+    assignment: Buffer;
+  }>;
+};
+
+/** SyncGroup request v5 (flexible). */
+export type SyncGroupRequestV5 = {
+  /** The unique group identifier. */
+  groupId: string;
+  /** The generation of the group. */
+  generationId: number;
+  /** The member ID assigned by the group. */
+  memberId: string;
+  /** The unique identifier of the consumer instance provided by end user. */
+  groupInstanceId: string | null;
+  /** The group protocol type. */
+  protocolType: string | null;
+  /** The group protocol name. */
+  protocolName: string | null;
+  /** Each assignment. */
+  assignments: Array<{
+    /** The ID of the member to assign. */
+    memberId: string;
+    /** The member assignment. */
+    assignment: Buffer;
+  }>;
+};
+
 /** SyncGroup response v0. */
 export type SyncGroupResponseV0 = {
   /** The error code, or 0 if there was no error. */
@@ -2049,6 +4580,30 @@ export type SyncGroupResponseV3 = {
   assignment: Buffer;
 };
 
+/** SyncGroup response v4 (flexible). */
+export type SyncGroupResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The member assignment. */
+  assignment: Buffer;
+};
+
+/** SyncGroup response v5 (flexible). */
+export type SyncGroupResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** The group protocol type. */
+  protocolType: string | null;
+  /** The group protocol name. */
+  protocolName: string | null;
+  /** The member assignment. */
+  assignment: Buffer;
+};
+
 /** DescribeGroups request v0. */
 export type DescribeGroupsRequestV0 = {
   /** The names of the groups to describe */
@@ -2065,6 +4620,30 @@ export type DescribeGroupsRequestV1 = {
 export type DescribeGroupsRequestV2 = {
   /** The names of the groups to describe */
   groups: Array<string>;
+};
+
+/** DescribeGroups request v3. */
+export type DescribeGroupsRequestV3 = {
+  /** The names of the groups to describe */
+  groups: Array<string>;
+  /** Whether to include authorized operations. */
+  includeAuthorizedOperations: boolean;
+};
+
+/** DescribeGroups request v4. */
+export type DescribeGroupsRequestV4 = {
+  /** The names of the groups to describe */
+  groups: Array<string>;
+  /** Whether to include authorized operations. */
+  includeAuthorizedOperations: boolean;
+};
+
+/** DescribeGroups request v5 (flexible). */
+export type DescribeGroupsRequestV5 = {
+  /** The names of the groups to describe */
+  groups: Array<string>;
+  /** Whether to include authorized operations. */
+  includeAuthorizedOperations: boolean;
 };
 
 /** DescribeGroups response v0. */
@@ -2161,6 +4740,112 @@ export type DescribeGroupsResponseV2 = {
   }>;
 };
 
+/** DescribeGroups response v3. */
+export type DescribeGroupsResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each described group. */
+  groups: Array<{
+    /** The describe error, or 0 if there was no error. */
+    errorCode: number;
+    /** The group ID string. */
+    groupId: string;
+    /** The group state string, or the empty string. */
+    groupState: string;
+    /** The group protocol type, or the empty string. */
+    protocolType: string;
+    /** The group protocol data, or the empty string. */
+    protocolData: string;
+    /** The group members. */
+    members: Array<{
+      /** The member ID assigned by the group coordinator. */
+      memberId: string;
+      /** The client ID used in the member's latest join group request. */
+      clientId: string;
+      /** The client host. */
+      clientHost: string;
+      /** The metadata corresponding to the current group protocol in use. */
+      memberMetadata: Buffer;
+      /** The current assignment provided by the group leader. */
+      memberAssignment: Buffer;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this group. */
+    authorizedOperations: number;
+  }>;
+};
+
+/** DescribeGroups response v4. */
+export type DescribeGroupsResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each described group. */
+  groups: Array<{
+    /** The describe error, or 0 if there was no error. */
+    errorCode: number;
+    /** The group ID string. */
+    groupId: string;
+    /** The group state string, or the empty string. */
+    groupState: string;
+    /** The group protocol type, or the empty string. */
+    protocolType: string;
+    /** The group protocol data, or the empty string. */
+    protocolData: string;
+    /** The group members. */
+    members: Array<{
+      /** The member ID assigned by the group coordinator. */
+      memberId: string;
+      /** The unique identifier of the consumer instance provided by end user. */
+      groupInstanceId: string | null;
+      /** The client ID used in the member's latest join group request. */
+      clientId: string;
+      /** The client host. */
+      clientHost: string;
+      /** The metadata corresponding to the current group protocol in use. */
+      memberMetadata: Buffer;
+      /** The current assignment provided by the group leader. */
+      memberAssignment: Buffer;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this group. */
+    authorizedOperations: number;
+  }>;
+};
+
+/** DescribeGroups response v5 (flexible). */
+export type DescribeGroupsResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each described group. */
+  groups: Array<{
+    /** The describe error, or 0 if there was no error. */
+    errorCode: number;
+    /** The group ID string. */
+    groupId: string;
+    /** The group state string, or the empty string. */
+    groupState: string;
+    /** The group protocol type, or the empty string. */
+    protocolType: string;
+    /** The group protocol data, or the empty string. */
+    protocolData: string;
+    /** The group members. */
+    members: Array<{
+      /** The member ID assigned by the group coordinator. */
+      memberId: string;
+      /** The unique identifier of the consumer instance provided by end user. */
+      groupInstanceId: string | null;
+      /** The client ID used in the member's latest join group request. */
+      clientId: string;
+      /** The client host. */
+      clientHost: string;
+      /** The metadata corresponding to the current group protocol in use. */
+      memberMetadata: Buffer;
+      /** The current assignment provided by the group leader. */
+      memberAssignment: Buffer;
+    }>;
+    /** 32-bit bitfield to represent authorized operations for this group. */
+    authorizedOperations: number;
+  }>;
+};
+
 /** ListGroups request v0. */
 export type ListGroupsRequestV0 = Record<string, never>;
 
@@ -2169,6 +4854,23 @@ export type ListGroupsRequestV1 = Record<string, never>;
 
 /** ListGroups request v2. */
 export type ListGroupsRequestV2 = Record<string, never>;
+
+/** ListGroups request v3 (flexible). */
+export type ListGroupsRequestV3 = Record<string, never>;
+
+/** ListGroups request v4 (flexible). */
+export type ListGroupsRequestV4 = {
+  /** The states of the groups we want to list. If empty, all groups are returned with their state. */
+  statesFilter: Array<string>;
+};
+
+/** ListGroups request v5 (flexible). */
+export type ListGroupsRequestV5 = {
+  /** The states of the groups we want to list. If empty, all groups are returned with their state. */
+  statesFilter: Array<string>;
+  /** The types of the groups we want to list. If empty, all groups are returned with their type. */
+  typesFilter: Array<string>;
+};
 
 /** ListGroups response v0. */
 export type ListGroupsResponseV0 = {
@@ -2213,6 +4915,57 @@ export type ListGroupsResponseV2 = {
   }>;
 };
 
+/** ListGroups response v3 (flexible). */
+export type ListGroupsResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** Each group in the response. */
+  groups: Array<{
+    /** The group ID. */
+    groupId: string;
+    /** The group protocol type. */
+    protocolType: string;
+  }>;
+};
+
+/** ListGroups response v4 (flexible). */
+export type ListGroupsResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** Each group in the response. */
+  groups: Array<{
+    /** The group ID. */
+    groupId: string;
+    /** The group protocol type. */
+    protocolType: string;
+    /** The group state name. */
+    groupState: string;
+  }>;
+};
+
+/** ListGroups response v5 (flexible). */
+export type ListGroupsResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The error code, or 0 if there was no error. */
+  errorCode: number;
+  /** Each group in the response. */
+  groups: Array<{
+    /** The group ID. */
+    groupId: string;
+    /** The group protocol type. */
+    protocolType: string;
+    /** The group state name. */
+    groupState: string;
+    /** The group type name. */
+    groupType: string;
+  }>;
+};
+
 /** SaslHandshake request v0. */
 export type SaslHandshakeRequestV0 = {
   /** The SASL mechanism chosen by the client. */
@@ -2252,6 +5005,14 @@ export type ApiVersionsRequestV2 = Record<string, never>;
 
 /** ApiVersions request v3 (flexible). */
 export type ApiVersionsRequestV3 = {
+  /** The name of the client. */
+  clientSoftwareName: string;
+  /** The version of the client. */
+  clientSoftwareVersion: string;
+};
+
+/** ApiVersions request v4 (flexible). */
+export type ApiVersionsRequestV4 = {
   /** The name of the client. */
   clientSoftwareName: string;
   /** The version of the client. */
@@ -2309,6 +5070,45 @@ export type ApiVersionsResponseV2 = {
 
 /** ApiVersions response v3 (flexible). */
 export type ApiVersionsResponseV3 = {
+  /** The top-level error code. */
+  errorCode: number;
+  /** The APIs supported by the broker. */
+  apiKeys: Array<{
+    /** The API index. */
+    apiKey: number;
+    /** The minimum supported version, inclusive. */
+    minVersion: number;
+    /** The maximum supported version, inclusive. */
+    maxVersion: number;
+  }>;
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted. */
+  supportedFeatures?: Array<{
+    /** The name of the feature. */
+    name: string;
+    /** The minimum supported version for the feature. */
+    minVersion: number;
+    /** The maximum supported version for the feature. */
+    maxVersion: number;
+  }>;
+  /** The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value of -1 is special and represents unknown epoch. */
+  finalizedFeaturesEpoch?: bigint;
+  /** List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
+  finalizedFeatures?: Array<{
+    /** The name of the feature. */
+    name: string;
+    /** The cluster-wide finalized max version level for the feature. */
+    maxVersionLevel: number;
+    /** The cluster-wide finalized min version level for the feature. */
+    minVersionLevel: number;
+  }>;
+  /** Set by a KRaft controller if the required configurations for ZK migration are present */
+  zkMigrationReady?: boolean;
+};
+
+/** ApiVersions response v4 (flexible). */
+export type ApiVersionsResponseV4 = {
   /** The top-level error code. */
   errorCode: number;
   /** The APIs supported by the broker. */
@@ -2439,6 +5239,99 @@ export type CreateTopicsRequestV4 = {
   validateOnly: boolean;
 };
 
+/** CreateTopics request v5 (flexible). */
+export type CreateTopicsRequestV5 = {
+  /** The topics to create. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The number of partitions to create in the topic, or -1 if we are either specifying a manual partition assignment or using the default partitions. */
+    numPartitions: number;
+    /** The number of replicas to create for each partition in the topic, or -1 if we are either specifying a manual partition assignment or using the default replication factor. */
+    replicationFactor: number;
+    /** The manual partition assignment, or the empty array if we are using automatic assignment. */
+    assignments: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The brokers to place the partition on. */
+      brokerIds: Array<number>;
+    }>;
+    /** The custom topic configurations to set. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+    }>;
+  }>;
+  /** How long to wait in milliseconds before timing out the request. */
+  timeoutMs: number;
+  /** If true, check that the topics can be created as specified, but don't create anything. */
+  validateOnly: boolean;
+};
+
+/** CreateTopics request v6 (flexible). */
+export type CreateTopicsRequestV6 = {
+  /** The topics to create. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The number of partitions to create in the topic, or -1 if we are either specifying a manual partition assignment or using the default partitions. */
+    numPartitions: number;
+    /** The number of replicas to create for each partition in the topic, or -1 if we are either specifying a manual partition assignment or using the default replication factor. */
+    replicationFactor: number;
+    /** The manual partition assignment, or the empty array if we are using automatic assignment. */
+    assignments: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The brokers to place the partition on. */
+      brokerIds: Array<number>;
+    }>;
+    /** The custom topic configurations to set. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+    }>;
+  }>;
+  /** How long to wait in milliseconds before timing out the request. */
+  timeoutMs: number;
+  /** If true, check that the topics can be created as specified, but don't create anything. */
+  validateOnly: boolean;
+};
+
+/** CreateTopics request v7 (flexible). */
+export type CreateTopicsRequestV7 = {
+  /** The topics to create. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The number of partitions to create in the topic, or -1 if we are either specifying a manual partition assignment or using the default partitions. */
+    numPartitions: number;
+    /** The number of replicas to create for each partition in the topic, or -1 if we are either specifying a manual partition assignment or using the default replication factor. */
+    replicationFactor: number;
+    /** The manual partition assignment, or the empty array if we are using automatic assignment. */
+    assignments: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The brokers to place the partition on. */
+      brokerIds: Array<number>;
+    }>;
+    /** The custom topic configurations to set. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+    }>;
+  }>;
+  /** How long to wait in milliseconds before timing out the request. */
+  timeoutMs: number;
+  /** If true, check that the topics can be created as specified, but don't create anything. */
+  validateOnly: boolean;
+};
+
 /** CreateTopics response v2. */
 export type CreateTopicsResponseV2 = {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
@@ -2484,6 +5377,110 @@ export type CreateTopicsResponseV4 = {
   }>;
 };
 
+/** CreateTopics response v5 (flexible). */
+export type CreateTopicsResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Results for each topic we tried to create. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
+    /** Optional topic config error returned if configs are not returned in the response. */
+    topicConfigErrorCode?: number;
+    /** Number of partitions of the topic. */
+    numPartitions: number;
+    /** Replication factor of the topic. */
+    replicationFactor: number;
+    /** Configuration of the topic. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+      /** True if the configuration is read-only. */
+      readOnly: boolean;
+      /** The configuration source. */
+      configSource: number;
+      /** True if this configuration is sensitive. */
+      isSensitive: boolean;
+    }> | null;
+  }>;
+};
+
+/** CreateTopics response v6 (flexible). */
+export type CreateTopicsResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Results for each topic we tried to create. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
+    /** Optional topic config error returned if configs are not returned in the response. */
+    topicConfigErrorCode?: number;
+    /** Number of partitions of the topic. */
+    numPartitions: number;
+    /** Replication factor of the topic. */
+    replicationFactor: number;
+    /** Configuration of the topic. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+      /** True if the configuration is read-only. */
+      readOnly: boolean;
+      /** The configuration source. */
+      configSource: number;
+      /** True if this configuration is sensitive. */
+      isSensitive: boolean;
+    }> | null;
+  }>;
+};
+
+/** CreateTopics response v7 (flexible). */
+export type CreateTopicsResponseV7 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Results for each topic we tried to create. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The unique topic ID */
+    topicId: Buffer;
+    /** The error code, or 0 if there was no error. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
+    /** Optional topic config error returned if configs are not returned in the response. */
+    topicConfigErrorCode?: number;
+    /** Number of partitions of the topic. */
+    numPartitions: number;
+    /** Replication factor of the topic. */
+    replicationFactor: number;
+    /** Configuration of the topic. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+      /** True if the configuration is read-only. */
+      readOnly: boolean;
+      /** The configuration source. */
+      configSource: number;
+      /** True if this configuration is sensitive. */
+      isSensitive: boolean;
+    }> | null;
+  }>;
+};
+
 /** DeleteTopics request v0. */
 export type DeleteTopicsRequestV0 = {
   /** The names of the topics to delete */
@@ -2496,6 +5493,51 @@ export type DeleteTopicsRequestV0 = {
 export type DeleteTopicsRequestV1 = {
   /** The names of the topics to delete */
   topicNames: Array<string>;
+  /** The length of time in milliseconds to wait for the deletions to complete. */
+  timeoutMs: number;
+};
+
+/** DeleteTopics request v2. */
+export type DeleteTopicsRequestV2 = {
+  /** The names of the topics to delete */
+  topicNames: Array<string>;
+  /** The length of time in milliseconds to wait for the deletions to complete. */
+  timeoutMs: number;
+};
+
+/** DeleteTopics request v3. */
+export type DeleteTopicsRequestV3 = {
+  /** The names of the topics to delete */
+  topicNames: Array<string>;
+  /** The length of time in milliseconds to wait for the deletions to complete. */
+  timeoutMs: number;
+};
+
+/** DeleteTopics request v4 (flexible). */
+export type DeleteTopicsRequestV4 = {
+  /** The names of the topics to delete */
+  topicNames: Array<string>;
+  /** The length of time in milliseconds to wait for the deletions to complete. */
+  timeoutMs: number;
+};
+
+/** DeleteTopics request v5 (flexible). */
+export type DeleteTopicsRequestV5 = {
+  /** The names of the topics to delete */
+  topicNames: Array<string>;
+  /** The length of time in milliseconds to wait for the deletions to complete. */
+  timeoutMs: number;
+};
+
+/** DeleteTopics request v6 (flexible). */
+export type DeleteTopicsRequestV6 = {
+  /** The name or topic ID of the topic */
+  topics: Array<{
+    /** The topic name */
+    name: string | null;
+    /** The unique topic ID */
+    topicId: Buffer;
+  }>;
   /** The length of time in milliseconds to wait for the deletions to complete. */
   timeoutMs: number;
 };
@@ -2521,6 +5563,77 @@ export type DeleteTopicsResponseV1 = {
     name: string;
     /** The deletion error, or 0 if the deletion succeeded. */
     errorCode: number;
+  }>;
+};
+
+/** DeleteTopics response v2. */
+export type DeleteTopicsResponseV2 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The results for each topic we tried to delete. */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** The deletion error, or 0 if the deletion succeeded. */
+    errorCode: number;
+  }>;
+};
+
+/** DeleteTopics response v3. */
+export type DeleteTopicsResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The results for each topic we tried to delete. */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** The deletion error, or 0 if the deletion succeeded. */
+    errorCode: number;
+  }>;
+};
+
+/** DeleteTopics response v4 (flexible). */
+export type DeleteTopicsResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The results for each topic we tried to delete. */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** The deletion error, or 0 if the deletion succeeded. */
+    errorCode: number;
+  }>;
+};
+
+/** DeleteTopics response v5 (flexible). */
+export type DeleteTopicsResponseV5 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The results for each topic we tried to delete. */
+  responses: Array<{
+    /** The topic name */
+    name: string;
+    /** The deletion error, or 0 if the deletion succeeded. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
+  }>;
+};
+
+/** DeleteTopics response v6 (flexible). */
+export type DeleteTopicsResponseV6 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The results for each topic we tried to delete. */
+  responses: Array<{
+    /** The topic name */
+    name: string | null;
+    /** the unique topic ID */
+    topicId: Buffer;
+    /** The deletion error, or 0 if the deletion succeeded. */
+    errorCode: number;
+    /** The error message, or null if there was no error. */
+    errorMessage: string | null;
   }>;
 };
 
@@ -2560,6 +5673,24 @@ export type DeleteRecordsRequestV1 = {
   timeoutMs: number;
 };
 
+/** DeleteRecords request v2 (flexible). */
+export type DeleteRecordsRequestV2 = {
+  /** Each topic that we want to delete records from. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition that we want to delete records from. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The deletion offset. */
+      offset: bigint;
+    }>;
+  }>;
+  /** How long to wait for the deletion to complete, in milliseconds. */
+  timeoutMs: number;
+};
+
 /** DeleteRecords response v0. */
 export type DeleteRecordsResponseV0 = {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
@@ -2582,6 +5713,26 @@ export type DeleteRecordsResponseV0 = {
 
 /** DeleteRecords response v1. */
 export type DeleteRecordsResponseV1 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic that we wanted to delete records from. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** Each partition that we wanted to delete records from. */
+    partitions: Array<{
+      /** The partition index. */
+      partitionIndex: number;
+      /** The partition low water mark. */
+      lowWatermark: bigint;
+      /** The deletion error code, or 0 if the deletion succeeded. */
+      errorCode: number;
+    }>;
+  }>;
+};
+
+/** DeleteRecords response v2 (flexible). */
+export type DeleteRecordsResponseV2 = {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** Each topic that we wanted to delete records from. */
@@ -2710,6 +5861,26 @@ export type OffsetForLeaderEpochRequestV3 = {
   }>;
 };
 
+/** OffsetForLeaderEpoch request v4 (flexible). */
+export type OffsetForLeaderEpochRequestV4 = {
+  /** The broker ID of the follower, of -1 if this request is from a consumer. */
+  replicaId: number;
+  /** Each topic to get offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition to get offsets for. */
+    partitions: Array<{
+      /** The partition index. */
+      partition: number;
+      /** An epoch used to fence consumers/replicas with old metadata. If the epoch provided by the client is larger than the current epoch known to the broker, then the UNKNOWN_LEADER_EPOCH error code will be returned. If the provided epoch is smaller, then the FENCED_LEADER_EPOCH error code will be returned. */
+      currentLeaderEpoch: number;
+      /** The epoch to look up an offset for. */
+      leaderEpoch: number;
+    }>;
+  }>;
+};
+
 /** OffsetForLeaderEpoch response v0. */
 export type OffsetForLeaderEpochResponseV0 = {
   /** Each topic we fetched offsets for. */
@@ -2792,6 +5963,28 @@ export type OffsetForLeaderEpochResponseV3 = {
   }>;
 };
 
+/** OffsetForLeaderEpoch response v4 (flexible). */
+export type OffsetForLeaderEpochResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** Each topic we fetched offsets for. */
+  topics: Array<{
+    /** The topic name. */
+    topic: string;
+    /** Each partition in the topic we fetched offsets for. */
+    partitions: Array<{
+      /** The error code 0, or if there was no error. */
+      errorCode: number;
+      /** The partition index. */
+      partition: number;
+      /** The leader epoch of the partition. */
+      leaderEpoch: number;
+      /** The end offset of the epoch. */
+      endOffset: bigint;
+    }>;
+  }>;
+};
+
 /** DescribeConfigs request v1. */
 export type DescribeConfigsRequestV1 = {
   /** The resources whose configurations we want to describe. */
@@ -2820,6 +6013,40 @@ export type DescribeConfigsRequestV2 = {
   }>;
   /** True if we should include all synonyms. */
   includeSynonyms: boolean;
+};
+
+/** DescribeConfigs request v3. */
+export type DescribeConfigsRequestV3 = {
+  /** The resources whose configurations we want to describe. */
+  resources: Array<{
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+    /** The configuration keys to list, or null to list all configuration keys. */
+    configurationKeys: Array<string> | null;
+  }>;
+  /** True if we should include all synonyms. */
+  includeSynonyms: boolean;
+  /** True if we should include configuration documentation. */
+  includeDocumentation: boolean;
+};
+
+/** DescribeConfigs request v4 (flexible). */
+export type DescribeConfigsRequestV4 = {
+  /** The resources whose configurations we want to describe. */
+  resources: Array<{
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+    /** The configuration keys to list, or null to list all configuration keys. */
+    configurationKeys: Array<string> | null;
+  }>;
+  /** True if we should include all synonyms. */
+  includeSynonyms: boolean;
+  /** True if we should include configuration documentation. */
+  includeDocumentation: boolean;
 };
 
 /** DescribeConfigs response v1. */
@@ -2900,6 +6127,92 @@ export type DescribeConfigsResponseV2 = {
   }>;
 };
 
+/** DescribeConfigs response v3. */
+export type DescribeConfigsResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The results for each resource. */
+  results: Array<{
+    /** The error code, or 0 if we were able to successfully describe the configurations. */
+    errorCode: number;
+    /** The error message, or null if we were able to successfully describe the configurations. */
+    errorMessage: string | null;
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+    /** Each listed configuration. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+      /** True if the configuration is read-only. */
+      readOnly: boolean;
+      /** The configuration source. */
+      configSource: number;
+      /** True if this configuration is sensitive. */
+      isSensitive: boolean;
+      /** The synonyms for this configuration key. */
+      synonyms: Array<{
+        /** The synonym name. */
+        name: string;
+        /** The synonym value. */
+        value: string | null;
+        /** The synonym source. */
+        source: number;
+      }>;
+      /** The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD */
+      configType: number;
+      /** The configuration documentation. */
+      documentation: string | null;
+    }>;
+  }>;
+};
+
+/** DescribeConfigs response v4 (flexible). */
+export type DescribeConfigsResponseV4 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The results for each resource. */
+  results: Array<{
+    /** The error code, or 0 if we were able to successfully describe the configurations. */
+    errorCode: number;
+    /** The error message, or null if we were able to successfully describe the configurations. */
+    errorMessage: string | null;
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+    /** Each listed configuration. */
+    configs: Array<{
+      /** The configuration name. */
+      name: string;
+      /** The configuration value. */
+      value: string | null;
+      /** True if the configuration is read-only. */
+      readOnly: boolean;
+      /** The configuration source. */
+      configSource: number;
+      /** True if this configuration is sensitive. */
+      isSensitive: boolean;
+      /** The synonyms for this configuration key. */
+      synonyms: Array<{
+        /** The synonym name. */
+        name: string;
+        /** The synonym value. */
+        value: string | null;
+        /** The synonym source. */
+        source: number;
+      }>;
+      /** The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD */
+      configType: number;
+      /** The configuration documentation. */
+      documentation: string | null;
+    }>;
+  }>;
+};
+
 /** AlterConfigs request v0. */
 export type AlterConfigsRequestV0 = {
   /** The updates for each resource. */
@@ -2940,6 +6253,26 @@ export type AlterConfigsRequestV1 = {
   validateOnly: boolean;
 };
 
+/** AlterConfigs request v2 (flexible). */
+export type AlterConfigsRequestV2 = {
+  /** The updates for each resource. */
+  resources: Array<{
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+    /** The configurations. */
+    configs: Array<{
+      /** The configuration key name. */
+      name: string;
+      /** The value to set for the configuration key. */
+      value: string | null;
+    }>;
+  }>;
+  /** True if we should validate the request, but not change the configurations. */
+  validateOnly: boolean;
+};
+
 /** AlterConfigs response v0. */
 export type AlterConfigsResponseV0 = {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
@@ -2959,6 +6292,23 @@ export type AlterConfigsResponseV0 = {
 
 /** AlterConfigs response v1. */
 export type AlterConfigsResponseV1 = {
+  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each resource. */
+  responses: Array<{
+    /** The resource error code. */
+    errorCode: number;
+    /** The resource error message, or null if there was no error. */
+    errorMessage: string | null;
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+  }>;
+};
+
+/** AlterConfigs response v2 (flexible). */
+export type AlterConfigsResponseV2 = {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** The responses for each resource. */
@@ -3048,6 +6398,46 @@ export type CreatePartitionsRequestV1 = {
   validateOnly: boolean;
 };
 
+/** CreatePartitions request v2 (flexible). */
+export type CreatePartitionsRequestV2 = {
+  /** Each topic that we want to create new partitions inside. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The new partition count. */
+    count: number;
+    /** The new partition assignments. */
+    assignments: Array<{
+      /** The assigned broker IDs. */
+      brokerIds: Array<number>;
+    }> | null;
+  }>;
+  /** The time in ms to wait for the partitions to be created. */
+  timeoutMs: number;
+  /** If true, then validate the request, but don't actually increase the number of partitions. */
+  validateOnly: boolean;
+};
+
+/** CreatePartitions request v3 (flexible). */
+export type CreatePartitionsRequestV3 = {
+  /** Each topic that we want to create new partitions inside. */
+  topics: Array<{
+    /** The topic name. */
+    name: string;
+    /** The new partition count. */
+    count: number;
+    /** The new partition assignments. */
+    assignments: Array<{
+      /** The assigned broker IDs. */
+      brokerIds: Array<number>;
+    }> | null;
+  }>;
+  /** The time in ms to wait for the partitions to be created. */
+  timeoutMs: number;
+  /** If true, then validate the request, but don't actually increase the number of partitions. */
+  validateOnly: boolean;
+};
+
 /** CreatePartitions response v0. */
 export type CreatePartitionsResponseV0 = {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
@@ -3078,6 +6468,36 @@ export type CreatePartitionsResponseV1 = {
   }>;
 };
 
+/** CreatePartitions response v2 (flexible). */
+export type CreatePartitionsResponseV2 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The partition creation results for each topic. */
+  results: Array<{
+    /** The topic name. */
+    name: string;
+    /** The result error, or zero if there was no error. */
+    errorCode: number;
+    /** The result message, or null if there was no error. */
+    errorMessage: string | null;
+  }>;
+};
+
+/** CreatePartitions response v3 (flexible). */
+export type CreatePartitionsResponseV3 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The partition creation results for each topic. */
+  results: Array<{
+    /** The topic name. */
+    name: string;
+    /** The result error, or zero if there was no error. */
+    errorCode: number;
+    /** The result message, or null if there was no error. */
+    errorMessage: string | null;
+  }>;
+};
+
 /** DeleteGroups request v0. */
 export type DeleteGroupsRequestV0 = {
   /** The group names to delete. */
@@ -3086,6 +6506,12 @@ export type DeleteGroupsRequestV0 = {
 
 /** DeleteGroups request v1. */
 export type DeleteGroupsRequestV1 = {
+  /** The group names to delete. */
+  groupsNames: Array<string>;
+};
+
+/** DeleteGroups request v2 (flexible). */
+export type DeleteGroupsRequestV2 = {
   /** The group names to delete. */
   groupsNames: Array<string>;
 };
@@ -3113,6 +6539,97 @@ export type DeleteGroupsResponseV1 = {
     groupId: string;
     /** The deletion error, or 0 if the deletion succeeded. */
     errorCode: number;
+  }>;
+};
+
+/** DeleteGroups response v2 (flexible). */
+export type DeleteGroupsResponseV2 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The deletion results */
+  results: Array<{
+    /** The group id */
+    groupId: string;
+    /** The deletion error, or 0 if the deletion succeeded. */
+    errorCode: number;
+  }>;
+};
+
+/** IncrementalAlterConfigs request v0. */
+export type IncrementalAlterConfigsRequestV0 = {
+  /** The incremental updates for each resource. */
+  resources: Array<{
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+    /** The configurations. */
+    configs: Array<{
+      /** The configuration key name. */
+      name: string;
+      /** The type (Set, Delete, Append, Subtract) of operation. */
+      configOperation: number;
+      /** The value to set for the configuration key. */
+      value: string | null;
+    }>;
+  }>;
+  /** True if we should validate the request, but not change the configurations. */
+  validateOnly: boolean;
+};
+
+/** IncrementalAlterConfigs request v1 (flexible). */
+export type IncrementalAlterConfigsRequestV1 = {
+  /** The incremental updates for each resource. */
+  resources: Array<{
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+    /** The configurations. */
+    configs: Array<{
+      /** The configuration key name. */
+      name: string;
+      /** The type (Set, Delete, Append, Subtract) of operation. */
+      configOperation: number;
+      /** The value to set for the configuration key. */
+      value: string | null;
+    }>;
+  }>;
+  /** True if we should validate the request, but not change the configurations. */
+  validateOnly: boolean;
+};
+
+/** IncrementalAlterConfigs response v0. */
+export type IncrementalAlterConfigsResponseV0 = {
+  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each resource. */
+  responses: Array<{
+    /** The resource error code. */
+    errorCode: number;
+    /** The resource error message, or null if there was no error. */
+    errorMessage: string | null;
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
+  }>;
+};
+
+/** IncrementalAlterConfigs response v1 (flexible). */
+export type IncrementalAlterConfigsResponseV1 = {
+  /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The responses for each resource. */
+  responses: Array<{
+    /** The resource error code. */
+    errorCode: number;
+    /** The resource error message, or null if there was no error. */
+    errorMessage: string | null;
+    /** The resource type. */
+    resourceType: number;
+    /** The resource name. */
+    resourceName: string;
   }>;
 };
 
@@ -3152,6 +6669,76 @@ export type OffsetDeleteResponseV0 = {
   }>;
 };
 
+/** DescribeCluster request v0 (flexible). */
+export type DescribeClusterRequestV0 = {
+  /** Whether to include cluster authorized operations. */
+  includeClusterAuthorizedOperations: boolean;
+};
+
+/** DescribeCluster request v1 (flexible). */
+export type DescribeClusterRequestV1 = {
+  /** Whether to include cluster authorized operations. */
+  includeClusterAuthorizedOperations: boolean;
+  /** The endpoint type to describe. 1=brokers, 2=controllers. */
+  endpointType: number;
+};
+
+/** DescribeCluster response v0 (flexible). */
+export type DescribeClusterResponseV0 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top-level error code, or 0 if there was no error */
+  errorCode: number;
+  /** The top-level error message, or null if there was no error. */
+  errorMessage: string | null;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each broker in the response. */
+  brokers: Array<{
+    /** The broker ID. */
+    brokerId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** 32-bit bitfield to represent authorized operations for this cluster. */
+  clusterAuthorizedOperations: number;
+};
+
+/** DescribeCluster response v1 (flexible). */
+export type DescribeClusterResponseV1 = {
+  /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  throttleTimeMs: number;
+  /** The top-level error code, or 0 if there was no error */
+  errorCode: number;
+  /** The top-level error message, or null if there was no error. */
+  errorMessage: string | null;
+  /** The endpoint type that was described. 1=brokers, 2=controllers. */
+  endpointType: number;
+  /** The cluster ID that responding broker belongs to. */
+  clusterId: string;
+  /** The ID of the controller broker. */
+  controllerId: number;
+  /** Each broker in the response. */
+  brokers: Array<{
+    /** The broker ID. */
+    brokerId: number;
+    /** The broker hostname. */
+    host: string;
+    /** The broker port. */
+    port: number;
+    /** The rack of the broker, or null if it has not been assigned to a rack. */
+    rack: string | null;
+  }>;
+  /** 32-bit bitfield to represent authorized operations for this cluster. */
+  clusterAuthorizedOperations: number;
+};
+
 /** API name → version → decoded request body, for the versions in shared/kafka/versions.ts. */
 export interface RequestTypes {
   Produce: {
@@ -3160,6 +6747,10 @@ export interface RequestTypes {
     5: ProduceRequestV5;
     6: ProduceRequestV6;
     7: ProduceRequestV7;
+    8: ProduceRequestV8;
+    9: ProduceRequestV9;
+    10: ProduceRequestV10;
+    11: ProduceRequestV11;
   };
   Fetch: {
     4: FetchRequestV4;
@@ -3170,34 +6761,66 @@ export interface RequestTypes {
     9: FetchRequestV9;
     10: FetchRequestV10;
     11: FetchRequestV11;
+    12: FetchRequestV12;
+    13: FetchRequestV13;
+    14: FetchRequestV14;
+    15: FetchRequestV15;
+    16: FetchRequestV16;
+    17: FetchRequestV17;
   };
   ListOffsets: {
     1: ListOffsetsRequestV1;
     2: ListOffsetsRequestV2;
     3: ListOffsetsRequestV3;
+    4: ListOffsetsRequestV4;
+    5: ListOffsetsRequestV5;
+    6: ListOffsetsRequestV6;
+    7: ListOffsetsRequestV7;
+    8: ListOffsetsRequestV8;
   };
   Metadata: {
     1: MetadataRequestV1;
     2: MetadataRequestV2;
     3: MetadataRequestV3;
     4: MetadataRequestV4;
+    5: MetadataRequestV5;
+    6: MetadataRequestV6;
+    7: MetadataRequestV7;
+    8: MetadataRequestV8;
+    9: MetadataRequestV9;
+    10: MetadataRequestV10;
+    11: MetadataRequestV11;
+    12: MetadataRequestV12;
   };
   OffsetCommit: {
     2: OffsetCommitRequestV2;
     3: OffsetCommitRequestV3;
     4: OffsetCommitRequestV4;
     5: OffsetCommitRequestV5;
+    6: OffsetCommitRequestV6;
+    7: OffsetCommitRequestV7;
+    8: OffsetCommitRequestV8;
+    9: OffsetCommitRequestV9;
   };
   OffsetFetch: {
     1: OffsetFetchRequestV1;
     2: OffsetFetchRequestV2;
     3: OffsetFetchRequestV3;
     4: OffsetFetchRequestV4;
+    5: OffsetFetchRequestV5;
+    6: OffsetFetchRequestV6;
+    7: OffsetFetchRequestV7;
+    8: OffsetFetchRequestV8;
+    9: OffsetFetchRequestV9;
   };
   FindCoordinator: {
     0: FindCoordinatorRequestV0;
     1: FindCoordinatorRequestV1;
     2: FindCoordinatorRequestV2;
+    3: FindCoordinatorRequestV3;
+    4: FindCoordinatorRequestV4;
+    5: FindCoordinatorRequestV5;
+    6: FindCoordinatorRequestV6;
   };
   JoinGroup: {
     0: JoinGroupRequestV0;
@@ -3206,32 +6829,49 @@ export interface RequestTypes {
     3: JoinGroupRequestV3;
     4: JoinGroupRequestV4;
     5: JoinGroupRequestV5;
+    6: JoinGroupRequestV6;
+    7: JoinGroupRequestV7;
+    8: JoinGroupRequestV8;
+    9: JoinGroupRequestV9;
   };
   Heartbeat: {
     0: HeartbeatRequestV0;
     1: HeartbeatRequestV1;
     2: HeartbeatRequestV2;
     3: HeartbeatRequestV3;
+    4: HeartbeatRequestV4;
   };
   LeaveGroup: {
     0: LeaveGroupRequestV0;
     1: LeaveGroupRequestV1;
+    2: LeaveGroupRequestV2;
+    3: LeaveGroupRequestV3;
+    4: LeaveGroupRequestV4;
+    5: LeaveGroupRequestV5;
   };
   SyncGroup: {
     0: SyncGroupRequestV0;
     1: SyncGroupRequestV1;
     2: SyncGroupRequestV2;
     3: SyncGroupRequestV3;
+    4: SyncGroupRequestV4;
+    5: SyncGroupRequestV5;
   };
   DescribeGroups: {
     0: DescribeGroupsRequestV0;
     1: DescribeGroupsRequestV1;
     2: DescribeGroupsRequestV2;
+    3: DescribeGroupsRequestV3;
+    4: DescribeGroupsRequestV4;
+    5: DescribeGroupsRequestV5;
   };
   ListGroups: {
     0: ListGroupsRequestV0;
     1: ListGroupsRequestV1;
     2: ListGroupsRequestV2;
+    3: ListGroupsRequestV3;
+    4: ListGroupsRequestV4;
+    5: ListGroupsRequestV5;
   };
   SaslHandshake: {
     0: SaslHandshakeRequestV0;
@@ -3242,19 +6882,29 @@ export interface RequestTypes {
     1: ApiVersionsRequestV1;
     2: ApiVersionsRequestV2;
     3: ApiVersionsRequestV3;
+    4: ApiVersionsRequestV4;
   };
   CreateTopics: {
     2: CreateTopicsRequestV2;
     3: CreateTopicsRequestV3;
     4: CreateTopicsRequestV4;
+    5: CreateTopicsRequestV5;
+    6: CreateTopicsRequestV6;
+    7: CreateTopicsRequestV7;
   };
   DeleteTopics: {
     0: DeleteTopicsRequestV0;
     1: DeleteTopicsRequestV1;
+    2: DeleteTopicsRequestV2;
+    3: DeleteTopicsRequestV3;
+    4: DeleteTopicsRequestV4;
+    5: DeleteTopicsRequestV5;
+    6: DeleteTopicsRequestV6;
   };
   DeleteRecords: {
     0: DeleteRecordsRequestV0;
     1: DeleteRecordsRequestV1;
+    2: DeleteRecordsRequestV2;
   };
   InitProducerId: {
     0: InitProducerIdRequestV0;
@@ -3265,14 +6915,18 @@ export interface RequestTypes {
     1: OffsetForLeaderEpochRequestV1;
     2: OffsetForLeaderEpochRequestV2;
     3: OffsetForLeaderEpochRequestV3;
+    4: OffsetForLeaderEpochRequestV4;
   };
   DescribeConfigs: {
     1: DescribeConfigsRequestV1;
     2: DescribeConfigsRequestV2;
+    3: DescribeConfigsRequestV3;
+    4: DescribeConfigsRequestV4;
   };
   AlterConfigs: {
     0: AlterConfigsRequestV0;
     1: AlterConfigsRequestV1;
+    2: AlterConfigsRequestV2;
   };
   SaslAuthenticate: {
     0: SaslAuthenticateRequestV0;
@@ -3281,13 +6935,24 @@ export interface RequestTypes {
   CreatePartitions: {
     0: CreatePartitionsRequestV0;
     1: CreatePartitionsRequestV1;
+    2: CreatePartitionsRequestV2;
+    3: CreatePartitionsRequestV3;
   };
   DeleteGroups: {
     0: DeleteGroupsRequestV0;
     1: DeleteGroupsRequestV1;
+    2: DeleteGroupsRequestV2;
+  };
+  IncrementalAlterConfigs: {
+    0: IncrementalAlterConfigsRequestV0;
+    1: IncrementalAlterConfigsRequestV1;
   };
   OffsetDelete: {
     0: OffsetDeleteRequestV0;
+  };
+  DescribeCluster: {
+    0: DescribeClusterRequestV0;
+    1: DescribeClusterRequestV1;
   };
 }
 
@@ -3299,6 +6964,10 @@ export interface ResponseTypes {
     5: ProduceResponseV5;
     6: ProduceResponseV6;
     7: ProduceResponseV7;
+    8: ProduceResponseV8;
+    9: ProduceResponseV9;
+    10: ProduceResponseV10;
+    11: ProduceResponseV11;
   };
   Fetch: {
     4: FetchResponseV4;
@@ -3309,34 +6978,66 @@ export interface ResponseTypes {
     9: FetchResponseV9;
     10: FetchResponseV10;
     11: FetchResponseV11;
+    12: FetchResponseV12;
+    13: FetchResponseV13;
+    14: FetchResponseV14;
+    15: FetchResponseV15;
+    16: FetchResponseV16;
+    17: FetchResponseV17;
   };
   ListOffsets: {
     1: ListOffsetsResponseV1;
     2: ListOffsetsResponseV2;
     3: ListOffsetsResponseV3;
+    4: ListOffsetsResponseV4;
+    5: ListOffsetsResponseV5;
+    6: ListOffsetsResponseV6;
+    7: ListOffsetsResponseV7;
+    8: ListOffsetsResponseV8;
   };
   Metadata: {
     1: MetadataResponseV1;
     2: MetadataResponseV2;
     3: MetadataResponseV3;
     4: MetadataResponseV4;
+    5: MetadataResponseV5;
+    6: MetadataResponseV6;
+    7: MetadataResponseV7;
+    8: MetadataResponseV8;
+    9: MetadataResponseV9;
+    10: MetadataResponseV10;
+    11: MetadataResponseV11;
+    12: MetadataResponseV12;
   };
   OffsetCommit: {
     2: OffsetCommitResponseV2;
     3: OffsetCommitResponseV3;
     4: OffsetCommitResponseV4;
     5: OffsetCommitResponseV5;
+    6: OffsetCommitResponseV6;
+    7: OffsetCommitResponseV7;
+    8: OffsetCommitResponseV8;
+    9: OffsetCommitResponseV9;
   };
   OffsetFetch: {
     1: OffsetFetchResponseV1;
     2: OffsetFetchResponseV2;
     3: OffsetFetchResponseV3;
     4: OffsetFetchResponseV4;
+    5: OffsetFetchResponseV5;
+    6: OffsetFetchResponseV6;
+    7: OffsetFetchResponseV7;
+    8: OffsetFetchResponseV8;
+    9: OffsetFetchResponseV9;
   };
   FindCoordinator: {
     0: FindCoordinatorResponseV0;
     1: FindCoordinatorResponseV1;
     2: FindCoordinatorResponseV2;
+    3: FindCoordinatorResponseV3;
+    4: FindCoordinatorResponseV4;
+    5: FindCoordinatorResponseV5;
+    6: FindCoordinatorResponseV6;
   };
   JoinGroup: {
     0: JoinGroupResponseV0;
@@ -3345,32 +7046,49 @@ export interface ResponseTypes {
     3: JoinGroupResponseV3;
     4: JoinGroupResponseV4;
     5: JoinGroupResponseV5;
+    6: JoinGroupResponseV6;
+    7: JoinGroupResponseV7;
+    8: JoinGroupResponseV8;
+    9: JoinGroupResponseV9;
   };
   Heartbeat: {
     0: HeartbeatResponseV0;
     1: HeartbeatResponseV1;
     2: HeartbeatResponseV2;
     3: HeartbeatResponseV3;
+    4: HeartbeatResponseV4;
   };
   LeaveGroup: {
     0: LeaveGroupResponseV0;
     1: LeaveGroupResponseV1;
+    2: LeaveGroupResponseV2;
+    3: LeaveGroupResponseV3;
+    4: LeaveGroupResponseV4;
+    5: LeaveGroupResponseV5;
   };
   SyncGroup: {
     0: SyncGroupResponseV0;
     1: SyncGroupResponseV1;
     2: SyncGroupResponseV2;
     3: SyncGroupResponseV3;
+    4: SyncGroupResponseV4;
+    5: SyncGroupResponseV5;
   };
   DescribeGroups: {
     0: DescribeGroupsResponseV0;
     1: DescribeGroupsResponseV1;
     2: DescribeGroupsResponseV2;
+    3: DescribeGroupsResponseV3;
+    4: DescribeGroupsResponseV4;
+    5: DescribeGroupsResponseV5;
   };
   ListGroups: {
     0: ListGroupsResponseV0;
     1: ListGroupsResponseV1;
     2: ListGroupsResponseV2;
+    3: ListGroupsResponseV3;
+    4: ListGroupsResponseV4;
+    5: ListGroupsResponseV5;
   };
   SaslHandshake: {
     0: SaslHandshakeResponseV0;
@@ -3381,19 +7099,29 @@ export interface ResponseTypes {
     1: ApiVersionsResponseV1;
     2: ApiVersionsResponseV2;
     3: ApiVersionsResponseV3;
+    4: ApiVersionsResponseV4;
   };
   CreateTopics: {
     2: CreateTopicsResponseV2;
     3: CreateTopicsResponseV3;
     4: CreateTopicsResponseV4;
+    5: CreateTopicsResponseV5;
+    6: CreateTopicsResponseV6;
+    7: CreateTopicsResponseV7;
   };
   DeleteTopics: {
     0: DeleteTopicsResponseV0;
     1: DeleteTopicsResponseV1;
+    2: DeleteTopicsResponseV2;
+    3: DeleteTopicsResponseV3;
+    4: DeleteTopicsResponseV4;
+    5: DeleteTopicsResponseV5;
+    6: DeleteTopicsResponseV6;
   };
   DeleteRecords: {
     0: DeleteRecordsResponseV0;
     1: DeleteRecordsResponseV1;
+    2: DeleteRecordsResponseV2;
   };
   InitProducerId: {
     0: InitProducerIdResponseV0;
@@ -3404,14 +7132,18 @@ export interface ResponseTypes {
     1: OffsetForLeaderEpochResponseV1;
     2: OffsetForLeaderEpochResponseV2;
     3: OffsetForLeaderEpochResponseV3;
+    4: OffsetForLeaderEpochResponseV4;
   };
   DescribeConfigs: {
     1: DescribeConfigsResponseV1;
     2: DescribeConfigsResponseV2;
+    3: DescribeConfigsResponseV3;
+    4: DescribeConfigsResponseV4;
   };
   AlterConfigs: {
     0: AlterConfigsResponseV0;
     1: AlterConfigsResponseV1;
+    2: AlterConfigsResponseV2;
   };
   SaslAuthenticate: {
     0: SaslAuthenticateResponseV0;
@@ -3420,12 +7152,23 @@ export interface ResponseTypes {
   CreatePartitions: {
     0: CreatePartitionsResponseV0;
     1: CreatePartitionsResponseV1;
+    2: CreatePartitionsResponseV2;
+    3: CreatePartitionsResponseV3;
   };
   DeleteGroups: {
     0: DeleteGroupsResponseV0;
     1: DeleteGroupsResponseV1;
+    2: DeleteGroupsResponseV2;
+  };
+  IncrementalAlterConfigs: {
+    0: IncrementalAlterConfigsResponseV0;
+    1: IncrementalAlterConfigsResponseV1;
   };
   OffsetDelete: {
     0: OffsetDeleteResponseV0;
+  };
+  DescribeCluster: {
+    0: DescribeClusterResponseV0;
+    1: DescribeClusterResponseV1;
   };
 }

@@ -1,6 +1,13 @@
-/** ApiVersions: the ranges this broker serves (shared/kafka/versions.ts). */
+/**
+ * ApiVersions (v0-v4): the ranges this broker serves (shared/kafka/versions.ts). v3+ requests
+ * carry the client's software name and version (KIP-511): the server records them per connection
+ * (server.ts, client-software.ts); values outside Kafka's character rule answer INVALID_REQUEST
+ * with no API list, as Kafka does. v4 is v3 on the wire: it only lets a broker list features
+ * with MinVersion 0 (KAFKA-17011), and Samsa lists no features.
+ */
 import { ADVERTISED_VERSIONS, ApiKey } from '../../../shared/kafka/api-keys';
 import { KafkaError } from '../../../shared/kafka/errors';
+import { validClientSoftware } from '../client-software';
 import type { Handler, ResponseBody } from './types';
 
 /**
@@ -19,4 +26,10 @@ export function apiVersionsBody(errorCode: number): ResponseBody<'ApiVersions'> 
   };
 }
 
-export const apiVersions: Handler<'ApiVersions'> = () => apiVersionsBody(KafkaError.NONE);
+export const apiVersions: Handler<'ApiVersions'> = (input) => {
+  // By version, not by field: the codec fills fields a version lacks with their defaults ('').
+  if ((input.version === 3 || input.version === 4) && !validClientSoftware(input.request.clientSoftwareName, input.request.clientSoftwareVersion)) {
+    return { errorCode: KafkaError.INVALID_REQUEST, apiKeys: [], throttleTimeMs: 0 };
+  }
+  return apiVersionsBody(KafkaError.NONE);
+};

@@ -2,6 +2,14 @@
  * Produce: hands each partition's batches to the replica manager with the request's acks
  * (0 and 1 answer after the local append, all (-1) once the high watermark passes the batch,
  * within the request's timeoutMs). An acks=0 request gets no response at all, as in Kafka.
+ *
+ * Versions 3-11 (9+ flexible). v10 and v11 are wire-identical to v9 apart from two optional
+ * tagged fields (KIP-951: CurrentLeader per partition and NodeEndpoints, which a broker may add
+ * to a NOT_LEADER_OR_FOLLOWER answer; v11 only tells the broker the client takes them). Samsa
+ * answers v10/v11 exactly as v9, without them: the client then refreshes its Metadata, as it
+ * does for v9. (Sending them would also break @platformatic/kafka 1.35, whose reader takes a
+ * tagged-field section for one length-prefixed blob.) RecordErrors (v8+) stays empty: a batch
+ * is accepted or refused whole.
  */
 import { KafkaError } from '../../../shared/kafka/errors';
 import { OFFSETS_TOPIC } from '../../group/offsets-log';

@@ -1,7 +1,8 @@
 /**
  * Incremental fetch sessions (KIP-227): opening, continuing with only the changed partitions,
  * forgetting partitions, responses with only what changed, the errors for an unknown session
- * or a wrong epoch, eviction of the least recently used session and of idle ones.
+ * or a wrong epoch, eviction of the least recently used session (consumers' before followers')
+ * and of idle ones; sessions keyed by topic id (Fetch v13+).
  */
 import { FetchSessions, PartitionResult, SessionContext } from '../../../broker/partition/fetch-sessions';
 import type { FetchEntry } from '../../../broker/partition/replica-manager';
@@ -79,4 +80,52 @@ test('bounded: the least recently used session goes first; idle sessions expire'
   ok(cache.resolve({ sessionId: a, sessionEpoch: 2, entries: [], forgotten: [] }, 5));
   expect(cache.resolve({ sessionId: a, sessionEpoch: 3, entries: [], forgotten: [] }, 2000)).toEqual({ errorCode: KafkaError.FETCH_SESSION_ID_NOT_FOUND });
   expect(cache.size).toBe(0);
+});
+
+test('followers\' sessions are privileged: a consumer opening a session per fetch (platformatic) pushes out only consumer sessions', () => {
+  const cache = sessions({ maxSessions: 3, idleMs: 60_000 });
+  const open = (privileged: boolean, now: number) => ok(cache.resolve({ sessionId: 0, sessionEpoch: 0, privileged, entries: [entry(0, 0)], forgotten: [] }, now)).sessionId;
+  const follower1 = open(true, 0);
+  const follower2 = open(true, 1);
+  for (let now = 2; now < 50; now++) expect(open(false, now)).toBeGreaterThan(0); // each takes the previous consumer session's place
+  expect(cache.size).toBe(3);
+  ok(cache.resolve({ sessionId: follower1, sessionEpoch: 1, entries: [], forgotten: [] }, 50));
+  ok(cache.resolve({ sessionId: follower2, sessionEpoch: 1, entries: [], forgotten: [] }, 51));
+  // A third follower takes the last consumer session's place. Full of followers: a consumer gets
+  // no session (id 0, answered in full); a follower takes the least recently used follower's place.
+  open(true, 52);
+  expect(open(false, 53)).toBe(0);
+  open(true, 54);
+  expect(cache.resolve({ sessionId: follower1, sessionEpoch: 2, entries: [], forgotten: [] }, 55)).toEqual({ errorCode: KafkaError.FETCH_SESSION_ID_NOT_FOUND });
+  ok(cache.resolve({ sessionId: follower2, sessionEpoch: 2, entries: [], forgotten: [] }, 56));
+});
+
+describe('Fetch v13+: partitions named by topic id', () => {
+  const OLD_ID = 'AAAAAAAAAAAAAAAAAAAAAg';
+  const NEW_ID = 'AAAAAAAAAAAAAAAAAAAAAw';
+  const byId = (partition: number, fetchOffset: number, topicId: string, topic = 't'): FetchEntry => ({ ...entry(partition, fetchOffset, topic), topicId });
+  const resultById = (partition: number, topicId: string, over: Partial<PartitionResult> = {}): PartitionResult => ({ ...result(partition, over), topicId });
+
+  test('a topic recreated under the same name is another partition of the session; forgetting by id drops only the old one', () => {
+    const cache = sessions();
+    const first = ok(cache.resolve({ sessionId: 0, sessionEpoch: 0, entries: [byId(0, 5, OLD_ID)], forgotten: [] }, 0));
+    first.respond([resultById(0, OLD_ID)]);
+    // The client learns the new id (the old one now answers UNKNOWN_TOPIC_ID) and adds it.
+    const second = ok(cache.resolve({ sessionId: first.sessionId, sessionEpoch: 1, entries: [byId(0, 0, NEW_ID)], forgotten: [] }, 1));
+    expect(second.entries).toEqual([byId(0, 5, OLD_ID), byId(0, 0, NEW_ID)]);
+    // Both listed: the old one with its error (an error is always news), the new one never told yet.
+    expect(second.respond([resultById(0, OLD_ID, { errorCode: KafkaError.UNKNOWN_TOPIC_ID }), resultById(0, NEW_ID)]).map((r) => r.topicId)).toEqual([OLD_ID, NEW_ID]);
+    const third = ok(cache.resolve({ sessionId: first.sessionId, sessionEpoch: 2, entries: [], forgotten: [{ topic: '', topicId: OLD_ID, partitions: [0] }] }, 2));
+    expect(third.entries).toEqual([byId(0, 0, NEW_ID)]);
+    // Nothing new on the new topic's partition: an incremental response leaves it out.
+    expect(third.respond([resultById(0, NEW_ID)])).toEqual([]);
+  });
+
+  test('forgetting by name does not drop a partition the session holds by id', () => {
+    const cache = sessions();
+    const first = ok(cache.resolve({ sessionId: 0, sessionEpoch: 0, entries: [byId(0, 5, OLD_ID)], forgotten: [] }, 0));
+    first.respond([resultById(0, OLD_ID)]);
+    const next = ok(cache.resolve({ sessionId: first.sessionId, sessionEpoch: 1, entries: [], forgotten: [{ topic: 't', partitions: [0] }] }, 1));
+    expect(next.entries).toEqual([byId(0, 5, OLD_ID)]);
+  });
 });

@@ -36,6 +36,7 @@ function snapshot(topics: Record<string, TopicSpec>, extra: Partial<ClusterSnaps
     controllerEpoch: 1,
     brokers: [{ id: 1, host: '127.0.0.1', port: 1, rack: null }],
     topics: new Map(),
+    topicsById: new Map(),
     assignments: new Map(),
     states: new Map(),
     overrides: new Map(),
@@ -53,7 +54,7 @@ function snapshot(topics: Record<string, TopicSpec>, extra: Partial<ClusterSnaps
       if (state !== null) view.states.set(`${name}/${p}`, { state, version: 0 });
       return { partition: p, replicas, leader: state?.leader ?? -1, leaderEpoch: state?.leaderEpoch ?? 0, isr: state?.isr ?? [] };
     });
-    view.topics.set(name, { name, partitions, markedForDeletion: view.pendingDeletions.has(name) });
+    view.topics.set(name, { name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions, markedForDeletion: view.pendingDeletions.has(name) });
   }
   return view;
 }
@@ -209,7 +210,36 @@ describe('ReplicaManager: requests', () => {
     expect((await replicas.deleteRecords('t', 0, 5)).errorCode).toBe(KafkaError.OFFSET_OUT_OF_RANGE);
     expect(await replicas.deleteRecords('t', 0, 2)).toEqual({ errorCode: KafkaError.NONE, lowWatermark: 2 });
     expect(await replicas.deleteRecords('t', 0, -1)).toEqual({ errorCode: KafkaError.NONE, lowWatermark: 4 });
-    expect(await replicas.listOffset('t', 0, -2)).toEqual({ errorCode: KafkaError.NONE, offset: 4, timestamp: -1 });
+    expect(await replicas.listOffset('t', 0, -2)).toEqual({ errorCode: KafkaError.NONE, offset: 4, timestamp: -1, leaderEpoch: 0 });
+  });
+});
+
+describe('ReplicaManager: ListOffsets specs (v7 max timestamp, v8 earliest local) and record-exact timestamp lookups', () => {
+  const records = (timestamps: number[]) => timestamps.map((timestamp, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), timestamp }));
+
+  test('by timestamp: the first RECORD at or after it, with its own timestamp; -3: the record with the largest timestamp, in a compressed batch too; -4 = -2', async () => {
+    const { replicas } = manager();
+    await replicas.sync(snapshot({ t: { partitions: [[1]], states: [{ leaderEpoch: 3 }] } }));
+    // Offsets 0-2, then 3-5 gzip-compressed holding the largest timestamp in its middle (offset 4), then 6-7.
+    for (const [batchRecords, compression] of [[records([T0, T0 + 10, T0 + 20]), 'none'], [records([T0 + 30, T0 + 900, T0 + 40]), 'gzip'], [records([T0 + 50, T0 + 60]), 'none']] as const) {
+      await replicas.appendRecords(1, 1000, [{ topic: 't', partition: 0, records: buildRecordBatch([...batchRecords], { compression }) }]);
+    }
+    expect(await replicas.listOffset('t', 0, T0 + 15)).toEqual({ errorCode: KafkaError.NONE, offset: 2, timestamp: T0 + 20, leaderEpoch: 3 });
+    expect(await replicas.listOffset('t', 0, T0 + 35)).toEqual({ errorCode: KafkaError.NONE, offset: 4, timestamp: T0 + 900, leaderEpoch: 3 });
+    expect(await replicas.listOffset('t', 0, T0 + 901)).toMatchObject({ errorCode: KafkaError.NONE, offset: -1, timestamp: -1 });
+    expect(await replicas.listOffset('t', 0, -3)).toEqual({ errorCode: KafkaError.NONE, offset: 4, timestamp: T0 + 900, leaderEpoch: 3 });
+    expect(await replicas.listOffset('t', 0, -1)).toEqual({ errorCode: KafkaError.NONE, offset: 8, timestamp: -1, leaderEpoch: 3 });
+    await replicas.deleteRecords('t', 0, 1);
+    expect(await replicas.listOffset('t', 0, -2)).toMatchObject({ offset: 1 });
+    expect(await replicas.listOffset('t', 0, -4)).toMatchObject({ offset: 1 });
+    // A stale leader epoch from the client is fenced.
+    expect((await replicas.listOffset('t', 0, -1, 2)).errorCode).toBe(KafkaError.FENCED_LEADER_EPOCH);
+  });
+
+  test('an empty log has no max-timestamp record', async () => {
+    const { replicas } = manager();
+    await replicas.sync(snapshot({ t: { partitions: [[1]] } }));
+    expect(await replicas.listOffset('t', 0, -3)).toEqual({ errorCode: KafkaError.NONE, offset: -1, timestamp: -1, leaderEpoch: -1 });
   });
 });
 
