@@ -9,7 +9,10 @@
  *   API (shared/kafka/versions.ts). A field some of those versions lack is readable only after
  *   narrowing: `'allowAutoTopicCreation' in request ? request.allowAutoTopicCreation : true`, or
  *   compare `version` (the input is a union discriminated by `version`, so `if (input.version
- *   === 4)` narrows `input.request`; destructuring first loses that link).
+ *   === 4)` narrows `input.request`; destructuring first loses that link). At run time the
+ *   decoder fills a field the version lacks with the schema's default, so `in` is always true:
+ *   it is right only when that default is the behaviour wanted for the older versions; to
+ *   choose a code path by version (a batch form, a v0 fallback), compare `version`.
  * - The return type is `ResponseBody<K>`: one body valid for EVERY advertised version (the
  *   intersection of the version types), so a field any version carries must be filled in; the
  *   codec writes only the fields the negotiated version has.
