@@ -12,6 +12,7 @@ import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaConnection } from '../../shared/kafka/client';
 import { BrokerHandle, startBroker } from '../helpers/cluster';
 import { canBind, freePort, kill, REPO_ROOT, RunningProcess, spawnProcess, startCoordinator, stopAll, tempDir, waitFor } from '../helpers/processes';
+import { createTopicWith, produceWith } from '../helpers/kafkajs';
 
 jest.setTimeout(240_000);
 
@@ -37,25 +38,9 @@ const alive = (): BrokerHandle[] => brokers.filter((b) => b.process.child.exitCo
 const bootstrap = (): string => alive().map((b) => `127.0.0.1:${b.port}`).join(',');
 const kafka = (): Kafka => new Kafka({ brokers: bootstrap().split(','), clientId: 'groups-test', logLevel: logLevel.NOTHING });
 
-async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-}
+const createTopic = (topic: string, partitions: number): Promise<void> => createTopicWith(kafka(), topic, partitions, 3);
 
-async function produce(topic: string, values: Array<{ value: string; partition: number }>): Promise<void> {
-  const producer = kafka().producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < values.length; i += 100) await producer.send({ topic, acks: -1, messages: values.slice(i, i + 100) });
-  } finally {
-    await producer.disconnect();
-  }
-}
+const produce = (topic: string, values: Array<{ value: string; partition: number }>): Promise<void> => produceWith(kafka(), topic, values);
 
 interface Line {
   event: string;

@@ -23,6 +23,7 @@ import { buildRecordBatch, decodeRecords, iterateBatches } from '../../shared/ka
 import { uuidFromBuffer, uuidToBuffer, ZERO_UUID } from '../../shared/kafka/uuid';
 import { startCluster, TestCluster } from '../helpers/cluster';
 import { runCommand, stopAll, tempDir, waitFor } from '../helpers/processes';
+import { createTopicWith } from '../helpers/kafkajs';
 
 jest.setTimeout(180_000);
 
@@ -90,15 +91,7 @@ async function platformatic<T>(command: string, ...args: string[]): Promise<T> {
   return JSON.parse(result.stdout.trim().split('\n').pop()!) as T;
 }
 
-async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-}
+const createTopic = (topic: string, partitions: number): Promise<void> => createTopicWith(kafka, topic, partitions, 3);
 
 async function connectTo(brokerId: number): Promise<KafkaConnection> {
   const broker = cluster.brokers.find((b) => b.id === brokerId)!;

@@ -19,6 +19,7 @@ import { encodeAssignment, encodeSubscription } from '../../shared/kafka/consume
 import { KafkaError } from '../../shared/kafka/errors';
 import { startCluster, TestCluster } from '../helpers/cluster';
 import { kill, REPO_ROOT, RunningProcess, runCommand, spawnProcess, stopAll, waitFor } from '../helpers/processes';
+import { createTopicWith, produceWith } from '../helpers/kafkajs';
 
 jest.setTimeout(240_000);
 
@@ -44,25 +45,9 @@ async function connect(port: number): Promise<KafkaConnection> {
   return connection;
 }
 
-async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-}
+const createTopic = (topic: string, partitions: number): Promise<void> => createTopicWith(kafka(), topic, partitions, 3);
 
-async function produce(topic: string, values: Array<{ value: string; partition: number }>): Promise<void> {
-  const producer = kafka().producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages: values });
-  } finally {
-    await producer.disconnect();
-  }
-}
+const produce = (topic: string, values: Array<{ value: string; partition: number }>): Promise<void> => produceWith(kafka(), topic, values, values.length);
 
 /** `count` records per partition, values `${round}-p${partition}-${i}`. */
 function round(name: string, partitions: number, count: number): Array<{ value: string; partition: number }> {

@@ -14,6 +14,7 @@ import { KafkaConnection } from '../../shared/kafka/client';
 import { KafkaError } from '../../shared/kafka/errors';
 import { startCluster, TestCluster } from '../helpers/cluster';
 import { kill, REPO_ROOT, runCommand, RunningProcess, spawnProcess, stopAll, waitFor } from '../helpers/processes';
+import { createTopicWith } from '../helpers/kafkajs';
 
 jest.setTimeout(120_000);
 
@@ -40,15 +41,7 @@ async function fixture<T>(name: string, args: string[]): Promise<T> {
   return JSON.parse(lines[lines.length - 1]!) as T;
 }
 
-async function createTopic(name: string, partitions: number, replicationFactor: number): Promise<void> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    expect(await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor }], waitForLeaders: true })).toBe(true);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const createTopic = (name: string, partitions: number, replicationFactor: number): Promise<void> => createTopicWith(kafka(), name, partitions, replicationFactor);
 
 beforeAll(async () => {
   // Debug logs on the brokers: the client software line (kafka.client_software) is a debug line.
