@@ -28,12 +28,17 @@ import { Controller } from './controller/controller';
 import { GroupCoordinator, OFFSET_COMMIT_DEFAULTS } from './group/coordinator';
 import { KafkaServer } from './kafka/server';
 import { LogManager } from './log/log-manager';
+import { BrokerMetrics } from './metrics/broker-metrics';
+import { MetricsServer, startMetricsServer } from './metrics/server';
+import { DelayedProduce } from './partition/delayed';
 
 /** A stop still running after this long is logged with the step it is in. */
 const CLOSE_STEP_WARNING_MS = 15_000;
 
 export interface RunningBroker {
   port: number;
+  /** The /metrics port bound, or -1 when metrics are off. */
+  metricsPort: number;
   close(): Promise<void>;
 }
 
@@ -114,6 +119,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   await ensureTree(client);
 
   const cache = new MetadataCache(client, logger.child({ component: 'metadata' }));
+  const metrics = config.metricsPort >= 0 ? new BrokerMetrics() : null;
   const logs = new LogManager(config.dataDir, logger.child({ component: 'logs' }));
   const replicas = new ReplicaManager(
     {
@@ -137,6 +143,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
       acknowledgeDeletion: async (topic) => void (await acknowledgeDeletion(client, topic, config.id)),
       writeState: async (topic, partition, state, version) => (await client.setData(statePath(topic, partition), JSON.stringify(state), version)).stat.version,
       logger: logger.child({ component: 'replicas' }),
+      ...(metrics !== null ? { traffic: metrics } : {}),
     },
   );
   const admin = new Admin(() => client, cache, config, logger.child({ component: 'admin' }));
@@ -170,7 +177,23 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     autoLeaderRebalance: config.autoLeaderRebalance,
     leaderImbalanceCheckIntervalMs: config.leaderImbalanceCheckIntervalMs,
   });
-  const server = new KafkaServer(context, config, logger, clock);
+  const server = new KafkaServer(context, config, logger, clock, metrics);
+  metrics?.attach({
+    brokerId: config.id,
+    partitions: () => replicas.all(),
+    minInsyncReplicas: (topic) => replicas.topicConfig(topic)['min.insync.replicas'],
+    cluster: () => cache.view,
+    purgatorySizes: () => {
+      const waiting = replicas.purgatory.countBy((operation) => (operation instanceof DelayedProduce ? 'Produce' : 'Fetch'));
+      return new Map([['Produce', waiting.get('Produce') ?? 0], ['Fetch', waiting.get('Fetch') ?? 0], ['Rebalance', groups.waiting]]);
+    },
+    committedOffsets: () => groups.committedOffsets(),
+    clientSoftware: () => server.clientSoftware.snapshot(),
+  });
+  let metricsServer: MetricsServer | null = null;
+  const closeMetrics = async (): Promise<void> => {
+    await metricsServer?.close();
+  };
   const port = await server.listen();
   const endpoint = { host: config.advertisedHost, port, rack: null };
 
@@ -246,6 +269,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     closing = true;
     logger.fatal({ err: error.message }, 'broker.identity_lost');
     await server.close().catch(() => undefined);
+    await closeMetrics();
     cache.stop();
     await client.close().catch(() => undefined);
     onFatal(error);
@@ -253,8 +277,16 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
 
   watchSession(client);
   try {
+    if (metrics !== null) {
+      try {
+        metricsServer = await startMetricsServer(config.metricsPort, metrics.registry, logger.child({ component: 'metrics' }));
+      } catch (error) {
+        throw new Error(`metrics port ${config.metricsPort}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     await join(client);
   } catch (error) {
+    await closeMetrics();
     await server.close();
     await client.close();
     await replicas.close();
@@ -264,10 +296,11 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
   replicas.startTimers();
   groups.start();
   groups.refresh();
-  logger.info({ port, dataDir: config.dataDir }, 'broker.ready');
+  logger.info({ port, dataDir: config.dataDir, metrics: metricsServer?.url ?? null }, 'broker.ready');
 
   return {
     port,
+    metricsPort: metricsServer?.port ?? -1,
     close: async () => {
       // Each step is named so that a stop that hangs says where (the watchdog below logs it).
       let step = 'controlled shutdown';
@@ -284,6 +317,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
       groups.close();
       step = 'kafka server';
       await server.close();
+      await closeMetrics();
       cache.stop();
       step = 'controller';
       await controller.stop().catch(() => undefined);

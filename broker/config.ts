@@ -7,6 +7,8 @@ import type { TopicConfig } from './context';
 export interface BrokerConfig {
   id: number;
   port: number;
+  /** Prometheus /metrics on 127.0.0.1: a port, 0 = any free port, -1 = off. Default 7191 + id (broker 1: 7192). */
+  metricsPort: number;
   /** Addresses to listen on; ::1 is skipped with a log line when IPv6 is unavailable. */
   hosts: string[];
   advertisedHost: string;
@@ -77,6 +79,7 @@ export interface BrokerConfig {
 export interface BrokerFlags {
   id?: number;
   port?: number;
+  metricsPort?: number;
   host?: string[];
   advertisedHost?: string;
   coordinator?: string;
@@ -160,6 +163,9 @@ export const GROUP_DEFAULTS = Object.freeze({
   groupMaxSessionTimeoutMs: 1_800_000,
 });
 
+/** Broker N serves /metrics on METRICS_PORT_BASE + N by default (the coordinator has 7181). */
+export const METRICS_PORT_BASE = 7191;
+
 export class BrokerConfigError extends Error {
   override readonly name = 'BrokerConfigError';
 }
@@ -187,6 +193,7 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
   const config: BrokerConfig = {
     id,
     port: flags.port ?? 9091 + id,
+    metricsPort: flags.metricsPort ?? (env.SAMSA_BROKER_METRICS_PORT !== undefined ? Number(env.SAMSA_BROKER_METRICS_PORT) : METRICS_PORT_BASE + id),
     hosts: flags.host ?? ['127.0.0.1', '::1'],
     advertisedHost: flags.advertisedHost ?? '127.0.0.1',
     coordinators: (flags.coordinator ?? env.SAMSA_COORDINATOR ?? 'ws://127.0.0.1:2181').split(',').map((url) => url.trim()).filter(Boolean),
@@ -227,6 +234,7 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
     groupMaxSessionTimeoutMs: flags.groupMaxSessionTimeoutMs ?? GROUP_DEFAULTS.groupMaxSessionTimeoutMs,
   };
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new BrokerConfigError(`--port ${config.port} is not a TCP port`);
+  if (!Number.isInteger(config.metricsPort) || config.metricsPort < -1 || config.metricsPort > 65535) throw new BrokerConfigError(`--metrics-port ${config.metricsPort} is not a TCP port, 0 (any) or -1 (off)`);
   if (config.coordinators.length === 0) throw new BrokerConfigError('--coordinator needs at least one URL');
   for (const url of config.coordinators) if (!/^wss?:\/\/./.test(url)) throw new BrokerConfigError(`--coordinator ${url} is not a ws:// URL`);
   if (config.hosts.length === 0) throw new BrokerConfigError('--host needs at least one address');

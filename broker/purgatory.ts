@@ -113,6 +113,21 @@ export class Purgatory<Event> {
     entry.operation.complete(reason);
   }
 
+  /** Waiting operations per kind(operation), counted when asked (a metric read at scrape time, not kept up to date). */
+  countBy(kind: (operation: DelayedOperation<Event>) => string): Map<string, number> {
+    const seen = new Set<Entry<Event>>();
+    const counts = new Map<string, number>();
+    for (const set of this.watchers.values()) {
+      for (const entry of set) {
+        if (seen.has(entry)) continue;
+        seen.add(entry);
+        const name = kind(entry.operation);
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
   /** Keys with at least one waiter (for tests: proves nothing is left behind). */
   get watchedKeyCount(): number {
     return this.watchers.size;

@@ -15,7 +15,7 @@ import type { FetchResponseV11, ListOffsetsResponseV2 } from '../shared/kafka/me
 import { createLogger, loggingOptionsFromEnv } from '../shared/logging';
 import { DecodedRecord, decodeRecords, iterateBatches } from '../shared/kafka/record-batch';
 import { CommitOffsets, GroupAbortedError, GroupMember, REBALANCE_TIMEOUT_MS_DEFAULT } from './group-member';
-import { kafkaFailure, KafkaSession } from './kafka-admin';
+import { kafkaFailure, KafkaSession, leaderGone } from './kafka-admin';
 
 const FETCH_MAX_WAIT_MS = 500;
 const FETCH_MAX_BYTES = 16 * 1024 * 1024;
@@ -23,8 +23,10 @@ const PARTITION_MAX_BYTES = 1024 * 1024;
 /** A member the group gave no partition checks this often whether to stop or rejoin. */
 const IDLE_POLL_MS = 200;
 /** Fetch errors after which the leaders are looked up again (a leader moved or is being elected). */
-const REFRESH_ERRORS: ReadonlySet<number> = new Set([KafkaError.NOT_LEADER_OR_FOLLOWER, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PARTITION, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.REPLICA_NOT_AVAILABLE, KafkaError.NOT_ENOUGH_REPLICAS]);
-const REFRESH_BACKOFF_MS = 200;
+export const REFRESH_ERRORS: ReadonlySet<number> = new Set([KafkaError.NOT_LEADER_OR_FOLLOWER, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PARTITION, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.REPLICA_NOT_AVAILABLE, KafkaError.NOT_ENOUGH_REPLICAS]);
+export const REFRESH_BACKOFF_MS = 200;
+/** How long the partitions may stay without a reachable leader (a dead leader is replaced within the brokers' session timeout, 3 s by default) before the command gives up. */
+export const LEADER_WAIT_MS = 30_000;
 
 export interface GroupConsumeOptions {
   topic: string;
@@ -32,6 +34,8 @@ export interface GroupConsumeOptions {
   fromBeginning: boolean;
   max?: number;
   timeoutMs?: number;
+  /** Stop once every assigned partition is read up to its high watermark (kcat -e). */
+  exitAtEnd?: boolean;
   sessionTimeoutMs: number;
   print: (partition: number, record: DecodedRecord) => void;
   stopped: () => boolean;
@@ -62,6 +66,7 @@ export async function consumeInGroup(session: KafkaSession, options: GroupConsum
     try {
       const assignment = await member.join();
       positions = await startPositions(session, member, topic, assignment, options.fromBeginning);
+      highWatermarks = new Map();
       leaders = await leadersOf(session, topic, [...positions.keys()]);
       return true;
     } catch (error) {
@@ -74,10 +79,14 @@ export async function consumeInGroup(session: KafkaSession, options: GroupConsum
 
   let printed = 0;
   const limitReached = (): boolean => options.max !== undefined && printed >= options.max;
+  // partition → its high watermark in the latest fetch, for --exit-at-end.
+  let highWatermarks = new Map<number, number>();
+  const atEnd = (): boolean => options.exitAtEnd === true && [...positions].every(([partition, position]) => position >= (highWatermarks.get(partition) ?? Infinity));
   try {
     if (!(await join())) return;
     let lastRecordAt = Date.now();
-    while (!options.stopped() && !limitReached()) {
+    let lastLedAt = Date.now();
+    while (!options.stopped() && !limitReached() && !atEnd()) {
       if (options.timeoutMs !== undefined && Date.now() - lastRecordAt > options.timeoutMs) break;
       if (member.needsRejoin) {
         await commit();
@@ -89,9 +98,17 @@ export async function consumeInGroup(session: KafkaSession, options: GroupConsum
         if (positions.size > 0) leaders = await leadersOf(session, topic, [...positions.keys()], true);
         continue;
       }
+      let refresh = false;
       const responses = await Promise.all(
         [...leaders].map(async ([leaderId, partitions]) => {
-          const leader = await session.broker(leaderId);
+          const leader = await session.broker(leaderId).catch((error: unknown) => {
+            if (!leaderGone(error)) throw error;
+            return null;
+          });
+          if (leader === null) {
+            refresh = true;
+            return null;
+          }
           return leader.request<FetchResponseV11>(ApiKey.Fetch, 11, {
             replicaId: -1,
             maxWaitMs: FETCH_MAX_WAIT_MS,
@@ -103,13 +120,18 @@ export async function consumeInGroup(session: KafkaSession, options: GroupConsum
             topics: [{ topic, partitions: partitions.map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(positions.get(partition)!), logStartOffset: -1n, partitionMaxBytes: PARTITION_MAX_BYTES })) }],
             forgottenTopicsData: [],
             rackId: '',
+          }).catch((error: unknown) => {
+            // The leader died mid-command: look the leaders up again below.
+            if (!leaderGone(error)) throw error;
+            refresh = true;
+            return null;
           });
         }),
       );
       // The group may have moved on during the fetch: print nothing another member now owns.
       if (member.needsRejoin) continue;
-      let refresh = false;
       for (const response of responses) {
+        if (response === null) continue;
         for (const part of response.responses[0]!.partitions) {
           const partition = part.partitionIndex;
           if (REFRESH_ERRORS.has(part.errorCode)) {
@@ -121,6 +143,7 @@ export async function consumeInGroup(session: KafkaSession, options: GroupConsum
             continue;
           }
           if (part.errorCode !== KafkaError.NONE) throw kafkaFailure(part.errorCode, `${topic}-${partition}`);
+          highWatermarks.set(partition, Number(part.highWatermark));
           const records = part.records ?? Buffer.alloc(0);
           for (const batch of iterateBatches(records)) {
             for (const record of decodeRecords(records.subarray(batch.position, batch.position + batch.size))) {
@@ -136,7 +159,9 @@ export async function consumeInGroup(session: KafkaSession, options: GroupConsum
       }
       await commit();
       if ([...leaders.values()].reduce((sum, led) => sum + led.length, 0) < positions.size) refresh = true;
-      if (refresh) {
+      if (!refresh) lastLedAt = Date.now();
+      else {
+        if (Date.now() - lastLedAt > LEADER_WAIT_MS) throw kafkaFailure(KafkaError.LEADER_NOT_AVAILABLE, `${topic}: no reachable leader for ${LEADER_WAIT_MS} ms`);
         await sleep(REFRESH_BACKOFF_MS);
         leaders = await leadersOf(session, topic, [...positions.keys()], true);
       }
@@ -161,15 +186,31 @@ async function startPositions(session: KafkaSession, member: GroupMember, topic:
   return positions;
 }
 
-async function resetOffset(session: KafkaSession, topic: string, partition: number, fromBeginning: boolean): Promise<number> {
-  const metadata = await session.metadata([topic]);
-  const leaderId = metadata.topics[0]?.partitions.find((p) => p.partitionIndex === partition)?.leaderId ?? -1;
-  if (leaderId < 0) throw kafkaFailure(KafkaError.LEADER_NOT_AVAILABLE, `${topic}-${partition}`);
-  const leader = await session.broker(leaderId);
-  const listed = await leader.request<ListOffsetsResponseV2>(ApiKey.ListOffsets, 2, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: fromBeginning ? -2n : -1n }] }] });
-  const answer = listed.topics[0]!.partitions[0]!;
-  if (answer.errorCode !== KafkaError.NONE) throw kafkaFailure(answer.errorCode, `${topic}-${partition}`);
-  return Number(answer.offset);
+/**
+ * The earliest or latest offset of a partition, from its leader; retried (bounded by
+ * LEADER_WAIT_MS) while the leader is dead, moving or being elected.
+ */
+export async function resetOffset(session: KafkaSession, topic: string, partition: number, fromBeginning: boolean): Promise<number> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    const metadata = await session.metadata([topic]);
+    const leaderId = metadata.topics[0]?.partitions.find((p) => p.partitionIndex === partition)?.leaderId ?? -1;
+    let errorCode: number = KafkaError.LEADER_NOT_AVAILABLE;
+    if (leaderId >= 0) {
+      try {
+        const leader = await session.broker(leaderId);
+        const listed = await leader.request<ListOffsetsResponseV2>(ApiKey.ListOffsets, 2, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: fromBeginning ? -2n : -1n }] }] });
+        const answer = listed.topics[0]!.partitions[0]!;
+        if (answer.errorCode === KafkaError.NONE) return Number(answer.offset);
+        errorCode = answer.errorCode;
+      } catch (error) {
+        if (!leaderGone(error)) throw error;
+        errorCode = KafkaError.NOT_LEADER_OR_FOLLOWER;
+      }
+    }
+    if (!REFRESH_ERRORS.has(errorCode) || Date.now() + REFRESH_BACKOFF_MS > deadline) throw kafkaFailure(errorCode, `${topic}-${partition}`);
+    await sleep(REFRESH_BACKOFF_MS);
+  }
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
- * Monitoring: Prometheus text exposition of the mntr view on http://127.0.0.1:<port>/metrics.
- * Written by hand (a dozen gauges in the text format) rather than with a metrics library:
- * none is among the chosen packages and the format is a few lines.
+ * Monitoring: Prometheus text of the mntr view on http://127.0.0.1:<port>/metrics, through
+ * prom-client (the brokers' library too): gauges read from the stats when scraped, plus Node's
+ * process metrics. The names and meanings are unchanged (docs/metrics.md).
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { LatencySummary, StatsResult } from '../shared/coordinator/protocol';
 
 export { LatencyRecorder } from './store/store';
@@ -21,26 +22,42 @@ const GAUGES: [name: string, help: string, value: (stats: StatsResult) => number
   ['uptime_ms', 'Milliseconds since start.', (s) => s.uptimeMs],
 ];
 
-function latencyLines(name: string, help: string, summary: LatencySummary): string[] {
-  const lines: string[] = [];
-  for (const key of ['min', 'avg', 'max'] as const) {
-    const metric = `samsa_coordinator_${name}_${key}`;
-    lines.push(`# HELP ${metric} ${help} (${key}).`, `# TYPE ${metric} gauge`, `${metric} ${summary[key]}`);
-  }
-  const count = `samsa_coordinator_${name}_count`;
-  lines.push(`# HELP ${count} ${help} (samples).`, `# TYPE ${count} counter`, `${count} ${summary.count}`);
-  return lines;
-}
+const LATENCIES: [name: string, help: string, value: (stats: StatsResult) => LatencySummary][] = [
+  ['request_latency_ms', 'Request latency in ms from arrival to response', (s) => s.requestLatencyMs],
+  ['fsync_latency_ms', 'Store fsync latency in ms', (s) => s.fsyncLatencyMs],
+];
 
-export function prometheusText(stats: StatsResult): string {
-  const lines: string[] = [];
+/** The coordinator's metrics: `scrape()` reads `stats()` once and renders every metric from it. */
+export function coordinatorMetrics(stats: () => StatsResult): { registry: Registry; scrape(): Promise<string> } {
+  const registry = new Registry();
+  const registers = [registry];
+  // prom-client runs every collect synchronously at the start of registry.metrics(): one snapshot serves them all.
+  let current: StatsResult = stats();
   for (const [name, help, value] of GAUGES) {
-    const metric = `samsa_coordinator_${name}`;
-    lines.push(`# HELP ${metric} ${help}`, `# TYPE ${metric} gauge`, `${metric} ${value(stats)}`);
+    new Gauge({ name: `samsa_coordinator_${name}`, help, registers, collect() { this.set(value(current)); } });
   }
-  lines.push(...latencyLines('request_latency_ms', 'Request latency in ms from arrival to response', stats.requestLatencyMs));
-  lines.push(...latencyLines('fsync_latency_ms', 'Store fsync latency in ms', stats.fsyncLatencyMs));
-  return lines.join('\n') + '\n';
+  for (const [name, help, summary] of LATENCIES) {
+    for (const key of ['min', 'avg', 'max'] as const) {
+      new Gauge({ name: `samsa_coordinator_${name}_${key}`, help: `${help} (${key}).`, registers, collect() { this.set(summary(current)[key]); } });
+    }
+    new Counter({
+      name: `samsa_coordinator_${name}_count`,
+      help: `${help} (samples).`,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(summary(current).count);
+      },
+    });
+  }
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    scrape: () => {
+      current = stats();
+      return registry.metrics();
+    },
+  };
 }
 
 export interface MetricsServer {
@@ -50,12 +67,16 @@ export interface MetricsServer {
 
 /** Serves GET /metrics on 127.0.0.1:port (0 = any free port). */
 export async function startMetricsServer(port: number, stats: () => StatsResult): Promise<MetricsServer> {
+  const { registry, scrape } = coordinatorMetrics(stats);
   const server = http.createServer((request, response) => {
     if (request.method !== 'GET' || (request.url !== '/metrics' && !request.url?.startsWith('/metrics?'))) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
       return;
     }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(stats()));
+    scrape().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error instanceof Error ? error.message : String(error)}\n`),
+    );
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;

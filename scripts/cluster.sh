@@ -23,6 +23,9 @@ DATA_DIR=${DATA_DIR:-./data}
 COORDINATOR_PORT=${COORDINATOR_PORT:-2181}
 PORT_BASE=${PORT_BASE:-9091}
 METRICS_PORT=${METRICS_PORT:-7181} # the coordinator's /metrics; 0 = any free port, -1 = off
+# Broker N's /metrics on BROKER_METRICS_BASE + N (broker 1: 7192). METRICS_PORT=0 or -1 applies to
+# the brokers too (any free port / off), so a test cluster never takes a developer's ports.
+BROKER_METRICS_BASE=${BROKER_METRICS_BASE:-7191}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-30}
 STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-30} # per process: a controlled shutdown moves leaderships first
 SAMSA="node bin/samsa.js"
@@ -66,7 +69,9 @@ start_coordinator() {
   nohup $SAMSA coordinator --port "$COORDINATOR_PORT" --metrics-port "$METRICS_PORT" --data-dir "$DATA_DIR/coordinator" >"$RUN_DIR/coordinator.log" 2>&1 &
   echo $! >"$pidfile"
   wait_for "the coordinator on port $COORDINATOR_PORT" coordinator_up
-  echo "coordinator: ws://127.0.0.1:$COORDINATOR_PORT (pid $(cat "$pidfile"), log $RUN_DIR/coordinator.log)"
+  local metrics=off
+  if ((METRICS_PORT > 0)); then metrics="http://127.0.0.1:$METRICS_PORT/metrics"; elif ((METRICS_PORT == 0)); then metrics="any free port (see $RUN_DIR/coordinator.log)"; fi
+  echo "coordinator: ws://127.0.0.1:$COORDINATOR_PORT (pid $(cat "$pidfile"), log $RUN_DIR/coordinator.log, metrics $metrics)"
 }
 
 # Readiness checks give up at once (exit 1, with the log's tail) when the process has died,
@@ -88,10 +93,20 @@ broker_ready() { # id
   grep -q '"msg":"broker.ready"' "$RUN_DIR/broker-$1.log" 2>/dev/null
 }
 
+broker_metrics_port() { # id
+  if ((METRICS_PORT <= 0)); then echo "$METRICS_PORT"; else echo $((BROKER_METRICS_BASE + $1)); fi
+}
+
+metrics_url() { # log file: the /metrics URL the process logged when ready, or "off"
+  local url
+  url=$(grep -o '"metrics":"http://[^"]*"' "$1" 2>/dev/null | tail -1 | cut -d'"' -f4) || true
+  echo "${url:-off}"
+}
+
 start_broker() { # id
   local id=$1 pidfile="$RUN_DIR/broker-$1.pid" port=$((PORT_BASE + $1))
   if alive "$pidfile"; then echo "broker $id already running (pid $(cat "$pidfile"))"; return; fi
-  nohup $SAMSA broker --id "$id" --port "$port" --coordinator "ws://127.0.0.1:$COORDINATOR_PORT" --data-dir "$DATA_DIR/broker-$id" >"$RUN_DIR/broker-$id.log" 2>&1 &
+  nohup $SAMSA broker --id "$id" --port "$port" --metrics-port "$(broker_metrics_port "$id")" --coordinator "ws://127.0.0.1:$COORDINATOR_PORT" --data-dir "$DATA_DIR/broker-$id" >"$RUN_DIR/broker-$id.log" 2>&1 &
   echo $! >"$pidfile"
 }
 
@@ -101,7 +116,7 @@ await_broker() { # id
     tail -5 "$RUN_DIR/broker-$id.log" >&2 || true
     return 1
   fi
-  echo "broker $id: 127.0.0.1:$((PORT_BASE + id)) (pid $(cat "$RUN_DIR/broker-$id.pid"), log $RUN_DIR/broker-$id.log)"
+  echo "broker $id: 127.0.0.1:$((PORT_BASE + id)) (pid $(cat "$RUN_DIR/broker-$id.pid"), log $RUN_DIR/broker-$id.log, metrics $(metrics_url "$RUN_DIR/broker-$id.log"))"
 }
 
 start_brokers() { # n

@@ -166,6 +166,18 @@ export class GroupCoordinator {
     this.purgatory.shutdown();
   }
 
+  /** Committed offsets of the groups this broker coordinates now (loaded partitions), for the lag metrics. */
+  committedOffsets(): Array<{ group: string; topic: string; partition: number; offset: number }> {
+    const out: Array<{ group: string; topic: string; partition: number; offset: number }> = [];
+    for (const slot of this.slots.values()) {
+      if (slot.loading) continue;
+      for (const group of slot.store.groupIds()) {
+        for (const { topic, partition, value } of slot.store.fetch(group, null)) out.push({ group, topic, partition, offset: value.offset });
+      }
+    }
+    return out;
+  }
+
   /** Waiting joins and syncs (Kafka's rebalance purgatory size). */
   get waiting(): number {
     return this.purgatory.size;

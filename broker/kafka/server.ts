@@ -31,6 +31,7 @@ import { KafkaError } from '../../shared/kafka/errors';
 import { FrameReader, FrameTooLargeError } from '../../shared/kafka/framing';
 import type { BrokerConfig } from '../config';
 import type { BrokerContext } from '../context';
+import type { RequestObserver } from '../metrics/broker-metrics';
 import { ClientSoftwareTally, validClientSoftware } from './client-software';
 import { ConnectionActivity, ConnectionTable, expiry, LogLimiter, sweepIntervalMs } from './connection-limits';
 import { HANDLERS } from './dispatch';
@@ -72,6 +73,8 @@ export class KafkaServer {
     private readonly config: Readonly<BrokerConfig>,
     logger: Logger,
     private readonly clock: Clock = systemClock,
+    /** Per-request counts, latency and error codes (broker/metrics); null = none. */
+    private readonly observer: RequestObserver | null = null,
   ) {
     this.logger = logger.child({ component: 'kafka' });
     this.table = new ConnectionTable(config);
@@ -267,12 +270,15 @@ export class KafkaServer {
       if (apiKey === ApiKey.ApiVersions && apiVersion >= 3) noteSoftware(request as { clientSoftwareName: string; clientSoftwareVersion: string }, clientId);
       pending.push(slot);
       connection.inFlight = pending.length;
+      const observer = this.observer;
+      const startedMs = observer === null ? 0 : observer.now();
       Promise.resolve()
         .then(() => handler({ context: this.context, config: this.config, version: apiVersion, request, client: { id: clientId, host: ip } }))
         .then(
           (body) => {
             slot.response = body === null ? null : encodeResponseChunks(apiKey, apiVersion, correlationId, body);
             slot.done = true;
+            observer?.requestDone(apiKey, apiVersion, request, body, startedMs);
             flush();
           },
           (error: unknown) => {

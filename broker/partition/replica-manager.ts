@@ -26,6 +26,7 @@ import type { LogManager } from '../log/log-manager';
 import { Purgatory } from '../purgatory';
 import type { EpochEntry } from '../replication/truncation';
 import { ReplicaFetcherManager } from '../replication/fetcher-manager';
+import type { TrafficMeter } from '../metrics/broker-metrics';
 import { DelayedFetch, DelayedProduce, FetchPartitionResult } from './delayed';
 import { FetchSessions, ForgottenTopic, PartitionResult } from './fetch-sessions';
 import { readHighWatermarks, writeHighWatermarks } from './hw-checkpoint';
@@ -62,6 +63,8 @@ export interface ReplicaManagerDependencies {
    */
   writeState(topic: string, partition: number, state: PartitionState, version: number): Promise<number>;
   logger: Logger;
+  /** Counts records and bytes in and out, and ISR changes (broker/metrics); none when absent. */
+  traffic?: TrafficMeter;
 }
 
 export type Acks = 0 | 1 | -1;
@@ -246,6 +249,8 @@ export class ReplicaManager {
     const config = this.topicConfig(entry.topic);
     try {
       const appended = await found.appendAsLeader(entry.records, acks === -1, config['min.insync.replicas']);
+      // Records from the offsets they took: counting them would mean walking every batch.
+      this.deps.traffic?.produced(entry.topic, appended.lastOffset - appended.baseOffset + 1, entry.records.length);
       return { errorCode: KafkaError.NONE, baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, logStartOffset: appended.logStartOffset };
     } catch (error) {
       const errorCode = kafkaCodeOf(error);
@@ -262,6 +267,13 @@ export class ReplicaManager {
    * entry wins, as Kafka's request map does).
    */
   async fetch(params: FetchParams): Promise<FetchPartitionResult[]> {
+    const results = await this.fetchOnce(params);
+    const traffic = this.deps.traffic;
+    if (traffic !== undefined) for (const result of results) traffic.fetched(result.topic, result.records.length, params.replicaId >= 0);
+    return results;
+  }
+
+  private async fetchOnce(params: FetchParams): Promise<FetchPartitionResult[]> {
     const entries = dedupe(params.entries);
     const maxBytes = params.maxBytes > 0 ? params.maxBytes : 0x7fffffff;
     const minBytes = Math.max(0, params.minBytes);
@@ -508,6 +520,8 @@ export class ReplicaManager {
       const version = await this.deps.writeState(partition.topic, partition.partition, next, partition.stateVersion);
       partition.applyState({ ...next, replicas: partition.replicas, version });
       const event = wanted.length < before.length ? 'partition.isr_shrunk' : wanted.length > before.length ? 'partition.isr_expanded' : 'partition.isr_changed';
+      if (wanted.length < before.length) this.deps.traffic?.isrShrunk();
+      else if (wanted.length > before.length) this.deps.traffic?.isrExpanded();
       this.logger.info({ ...where, from: before, to: wanted, highWatermark: partition.highWatermark }, event);
     } catch (error) {
       partition.setPendingIsr(null);

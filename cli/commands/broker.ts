@@ -3,12 +3,13 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { startBroker } from '../../broker/broker';
-import { GROUP_DEFAULTS, LIMIT_DEFAULTS, loadBrokerConfig, REPLICATION_DEFAULTS } from '../../broker/config';
+import { GROUP_DEFAULTS, LIMIT_DEFAULTS, loadBrokerConfig, METRICS_PORT_BASE, REPLICATION_DEFAULTS } from '../../broker/config';
 import { createLogger, loggingOptionsFromEnv } from '../../shared/logging';
 
 interface BrokerArgs {
   id?: number;
   port?: number;
+  'metrics-port'?: number;
   host?: string[];
   'advertised-host'?: string;
   coordinator?: string;
@@ -53,6 +54,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
     (yargs as Argv<BrokerArgs>)
       .option('id', { type: 'number', describe: 'broker id (required)' })
       .option('port', { type: 'number', describe: 'Kafka port (default 9091 + id)' })
+      .option('metrics-port', { type: 'number', describe: `Prometheus /metrics on 127.0.0.1 (default ${METRICS_PORT_BASE} + id; 0 = any free port, -1 = off)` })
       .option('host', { type: 'string', array: true, describe: 'listen addresses (default 127.0.0.1 and ::1)' })
       .option('advertised-host', { type: 'string', describe: 'host clients are told (default 127.0.0.1)' })
       .option('coordinator', { type: 'string', describe: 'coordinator URL(s), comma-separated (default env SAMSA_COORDINATOR, else ws://127.0.0.1:2181)' })
@@ -93,6 +95,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
     const config = loadBrokerConfig(process.env, {
       id: args.id,
       port: args.port,
+      metricsPort: args['metrics-port'],
       host: args.host,
       advertisedHost: args['advertised-host'],
       coordinator: args.coordinator,

@@ -15,7 +15,7 @@ import { DEBUGGING_REPLICA_ID } from '../../broker/kafka/handlers/list-offsets';
 import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaError, kafkaErrorName } from '../../shared/kafka/errors';
 import { buildReport, formatReport, partitionKey, Probe } from '../cluster-report';
-import { coordinatorOption, CoordinatorArgs, PartitionRef, readLeaderEpochs, withCoordinator } from '../cluster-tree';
+import { CoordinatorArgs, PartitionRef, readLeaderEpochs, withCoordinator } from '../cluster-tree';
 import { BootstrapArgs, bootstrapOptions, KafkaSession, Metadata, withSession } from '../kafka-admin';
 
 const CONSUMER_REPLICA_ID = -1;
@@ -89,7 +89,7 @@ export const clusterCommand: CommandModule<unknown, ClusterArgs> = {
   command: 'cluster',
   describe: 'brokers, controller, per partition leader/epoch/replicas/ISR/high watermark/log ends/lag; under-replicated, under-min-ISR, offline counts',
   builder: (yargs) =>
-    coordinatorOption(bootstrapOptions(yargs))
+    bootstrapOptions(yargs)
       .option('timeout-ms', { type: 'number', default: PROBE_TIMEOUT_MS, describe: 'how long each broker may take to answer before it counts as unreachable' })
       .example('$0 cluster --bootstrap 127.0.0.1:9092', '')
       .example('$0 cluster --json | jq .underMinIsr', '') as Argv<ClusterArgs>,

@@ -10,7 +10,7 @@ import { hasCode } from '../../shared/coordinator/protocol';
 import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { KafkaError } from '../../shared/kafka/errors';
 import { alignColumns } from '../cluster-report';
-import { coordinatorOption, CoordinatorArgs, PartitionRef, PREFERRED_ELECTION_PATH, preferredElectionPayload, readStateLeaders, withCoordinator } from '../cluster-tree';
+import { CoordinatorArgs, PartitionRef, PREFERRED_ELECTION_PATH, preferredElectionPayload, readStateLeaders, withCoordinator } from '../cluster-tree';
 import { BootstrapArgs, bootstrapOptions, CliError, kafkaFailure, KafkaSession, MetadataPartition, withSession } from '../kafka-admin';
 
 /** How long the controller gets to carry out the election (Kafka's tool waits without a bound; a CLI should not). */
@@ -81,7 +81,7 @@ export const electLeaders: CommandModule<unknown, ElectArgs> = {
   command: 'elect-leaders <topic>',
   describe: "move each partition's leadership to its preferred (first) replica when that replica is live and in the ISR",
   builder: (yargs) =>
-    coordinatorOption(bootstrapOptions(yargs))
+    bootstrapOptions(yargs)
       .positional('topic', { type: 'string', demandOption: true })
       .option('partition', { type: 'number', array: true, default: [], describe: 'only this partition, repeatable (default: all)' })
       .option('timeout-ms', { type: 'number', default: ELECTION_TIMEOUT_MS, describe: 'how long to wait for the controller' })

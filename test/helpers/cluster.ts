@@ -21,7 +21,9 @@ export interface TestCluster {
 export async function startBroker(coordinatorUrl: string, id: number, options: { port?: number; dataDir?: string; extraArgs?: string[] } = {}): Promise<BrokerHandle> {
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? tempDir(`broker-${id}`);
-  const handle = spawnSamsa(['broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', coordinatorUrl, '--data-dir', dataDir, ...(options.extraArgs ?? [])]);
+  // /metrics on a free port unless the test picks one: the default (7191 + id) collides across tests.
+  const metricsArgs = options.extraArgs?.includes('--metrics-port') === true ? [] : ['--metrics-port', '0'];
+  const handle = spawnSamsa(['broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', coordinatorUrl, '--data-dir', dataDir, ...metricsArgs, ...(options.extraArgs ?? [])]);
   await waitFor(`broker ${id} ready`, async () => {
     if (handle.child.exitCode !== null) throw new Error(`broker ${id} exited: ${handle.output()}`);
     return handle.output().includes('"msg":"broker.ready"') && (await canConnect(port));
