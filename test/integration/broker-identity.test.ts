@@ -40,6 +40,11 @@ async function produce(bootstrap: string, topic: string, count: number): Promise
   const producer = kafka.producer();
   try {
     await admin.connect();
+    // A broker that has just started may not know the controller yet (Metadata says -1, which kafkajs's createTopics does not retry).
+    await waitFor('a controller in the metadata', async () => {
+      const { controller } = await admin.describeCluster();
+      return typeof controller === 'number' && controller >= 0;
+    }, 15_000);
     expect(await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true })).toBe(true);
     await producer.connect();
     await producer.send({ topic, acks: 1, messages: Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });

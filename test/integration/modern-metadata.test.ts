@@ -93,7 +93,11 @@ describe('topic ids', () => {
 
     const deleted = await after.request(ApiKey.DeleteTopics, 6, { topics: [byName('ids')], timeoutMs: 15_000 });
     expect(deleted.responses).toEqual([{ name: 'ids', topicId: uuidToBuffer(id), errorCode: KafkaError.NONE, errorMessage: null }]);
-    const again = await createTopic(after, 'ids', 1);
+    // The deletion is carried out by the controller; the answering broker's picture may show the old topic a moment longer.
+    const again = await waitFor('ids created again', async () => {
+      const answer = await createTopic(after, 'ids', 1);
+      return answer.errorCode === KafkaError.TOPIC_ALREADY_EXISTS ? null : answer;
+    }, 15_000);
     expect(again.errorCode).toBe(KafkaError.NONE);
     const newId = uuidFromBuffer(again.topicId);
     expect(newId).not.toBe(ZERO_UUID);
