@@ -450,13 +450,12 @@ export class GroupCoordinator {
   fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null): { errorCode: number; offsets: FetchedOffset[] } {
     const routed = groupId === '' ? { errorCode: KafkaError.INVALID_GROUP_ID } : this.route(groupId);
     if ('errorCode' in routed) return { errorCode: routed.errorCode, offsets: (topics ?? []).flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: routed.errorCode }))) };
+    const answer = (topic: string, partition: number, value: OffsetValue | undefined): FetchedOffset => ({ topic, partition, offset: value?.offset ?? -1, leaderEpoch: value?.leaderEpoch ?? -1, metadata: value?.metadata ?? '', errorCode: KafkaError.NONE });
     const { store } = routed.slot;
-    const found = new Map(store.fetch(groupId, topics).map((entry) => [`${entry.topic}\0${entry.partition}`, entry.value]));
-    const wanted = topics ?? [...found.keys()].map((key) => key.split('\0')).map(([topic, partition]) => ({ topic: topic!, partitions: [Number(partition)] }));
-    const offsets = wanted.flatMap(({ topic, partitions }) => partitions.map((partition) => {
-      const value = found.get(`${topic}\0${partition}`);
-      return { topic, partition, offset: value?.offset ?? -1, leaderEpoch: value?.leaderEpoch ?? -1, metadata: value?.metadata ?? '', errorCode: KafkaError.NONE };
-    }));
+    // All of the group's offsets, or the partitions asked for (-1 where none is committed).
+    const offsets = topics === null
+      ? store.fetch(groupId, null).map((entry) => answer(entry.topic, entry.partition, entry.value))
+      : topics.flatMap(({ topic, partitions }) => partitions.map((partition) => answer(topic, partition, store.committed(groupId, topic, partition))));
     return { errorCode: KafkaError.NONE, offsets };
   }
 

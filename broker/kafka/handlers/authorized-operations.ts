@@ -1,5 +1,5 @@
 /**
- * Kafka's authorized-operations bitfields (KIP-430), for Metadata and DescribeCluster. Samsa has
+ * Kafka's authorized-operations bitfields (KIP-430), for Metadata, DescribeCluster and DescribeGroups. Samsa has
  * no authorizer, so every operation a resource supports is allowed, which is what a client that
  * asks for them is told (Kafka's AclOperation codes: bit n = operation n).
  */
@@ -20,3 +20,5 @@ const bits = (operations: number[]): number => operations.reduce((field, op) => 
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 export const TOPIC_OPERATIONS = bits([READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS]);
 export const CLUSTER_OPERATIONS = bits([CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE, ALTER, DESCRIBE]);
+/** What a GROUP resource supports (Kafka's AclEntry.supportedOperations). */
+export const GROUP_OPERATIONS = bits([READ, DELETE, DESCRIBE]);

@@ -4,12 +4,8 @@
  * has no authorizer, so, as Kafka without one, every operation a group supports.
  */
 import { KafkaError } from '../../../shared/kafka/errors';
+import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS } from './authorized-operations';
 import type { Handler } from './types';
-
-/** Kafka's "not asked for" value of authorizedOperations. */
-const AUTHORIZED_OPERATIONS_OMITTED = -(2 ** 31);
-/** AclOperation codes a GROUP resource supports (Kafka's AclEntry.supportedOperations): READ 3, DELETE 6, DESCRIBE 8, as a bit field. */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 export const describeGroups: Handler<'DescribeGroups'> = ({ context, request }) => {
   const includeOperations = 'includeAuthorizedOperations' in request && request.includeAuthorizedOperations;
