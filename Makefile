@@ -11,16 +11,22 @@ PORT_BASE ?= 9091
 RUN_DIR ?= ./run
 DATA_DIR ?= ./data
 METRICS_PORT ?= 7181
-export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT
+CONSOLE_PORT ?= 8080
+COORDINATORS ?= 1
+REDIS_PORT ?= 6379
+export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT CONSOLE_PORT COORDINATORS REDIS_PORT
 
-.PHONY: help deps build test test-unit test-integration coordinator cluster broker brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover bench-groups chaos clean
+.PHONY: help deps build test test-unit test-integration coordinator cluster console broker crash-coordinator pause-coordinator resume-coordinator restart-coordinator brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover bench-groups chaos clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
-	@echo "make cluster            coordinator + 3 brokers (ids 1..3 on 9092..9094) in the background; pids/logs in ./run"
+	@echo "make cluster            coordinator + 3 brokers (ids 1..3 on 9092..9094) + the web console (http://127.0.0.1:8080) in the background; pids/logs in ./run"
+	@echo "make console            the web console in the foreground (CONSOLE_PORT, default 8080), against the running cluster"
 	@echo "make broker ID=1        one broker in the foreground (against a running coordinator)"
 	@echo "make brokers N=5        N brokers in the background"
 	@echo "make crash ID=2         SIGKILL broker 2"
+	@echo "make cluster COORDINATORS=3   a local redis-server + 3 coordinators on it (one active, two standby; 2181..2183) + 3 brokers given all three"
+	@echo "make crash-coordinator ID=1   SIGKILL coordinator 1 of the ensemble (pause-/resume-/restart-coordinator too)"
 	@echo "make pause ID=3         SIGSTOP broker 3 (it stops answering; its session expires);  make resume ID=3: SIGCONT"
 	@echo "make restart ID=2       stop broker 2 if it runs (SIGTERM, SIGKILL after STOP_TIMEOUT_S), start it again, wait until ready"
 	@echo "make stop               brokers one at a time (SIGTERM: controlled shutdown; paused ones resumed first), the coordinator last"
@@ -33,6 +39,7 @@ help:
 	@echo "make bench-failover     failover time: SIGKILL a partition leader, first acks=all produce on the new leader (20 kills)"
 	@echo "make chaos              seeded faults against a private 5-broker cluster under acks=all load, then a verifier (SECONDS=600 SEED=… BROKERS=5)"
 	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any),"
+	@echo "           CONSOLE_PORT (8080; 0 = any, -1 = make cluster starts no console),"
 	@echo "           READY_TIMEOUT_S (30), STOP_TIMEOUT_S (30, per process)"
 
 deps:
@@ -40,9 +47,10 @@ deps:
 
 build: deps
 	@npx tsc -p tsconfig.json
+	@npx tsc -p console/web/tsconfig.json
 
 test: build
-	@bash scripts/ensure-deps.sh kcat
+	@bash scripts/ensure-deps.sh kcat chromium redis-server
 	npx jest --ci
 
 test-unit: build
@@ -57,6 +65,9 @@ coordinator: build
 cluster: build
 	@bash scripts/cluster.sh up 3
 
+console: build
+	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(SAMSA) console --port $(CONSOLE_PORT) --coordinator ws://127.0.0.1:$(COORDINATOR_PORT) --bootstrap 127.0.0.1:$$(( $(PORT_BASE) + 1 ))
+
 broker: build
 	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(SAMSA) broker --id $(ID) --port $$(( $(PORT_BASE) + $(ID) )) --coordinator ws://127.0.0.1:$(COORDINATOR_PORT) --data-dir $(DATA_DIR)/broker-$(ID)
 
@@ -65,6 +76,18 @@ brokers: build
 
 crash:
 	@bash scripts/cluster.sh crash $(ID)
+
+crash-coordinator:
+	@bash scripts/cluster.sh crash-coordinator $(ID)
+
+pause-coordinator:
+	@bash scripts/cluster.sh pause-coordinator $(ID)
+
+resume-coordinator:
+	@bash scripts/cluster.sh resume-coordinator $(ID)
+
+restart-coordinator: build
+	@bash scripts/cluster.sh restart-coordinator $(ID)
 
 pause:
 	@bash scripts/cluster.sh pause $(ID)

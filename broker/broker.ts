@@ -199,7 +199,8 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
 
   const join = async (session: CoordinatorClient): Promise<void> => {
     // Wait up to one session timeout (plus slack) for a registration left by our own crashed predecessor.
-    await registerBroker(session, config.id, endpoint, config.sessionTimeoutMs + 2000, logger, clock);
+    // The metrics URL rides along (as Kafka's jmx_port does) so the console and `samsa top` find it.
+    await registerBroker(session, config.id, { ...endpoint, metricsUrl: metricsServer?.url ?? null }, config.sessionTimeoutMs + 2000, logger, clock);
     await cache.start(session);
     await replicas.sync(cache.view);
     await controller.start(session);

@@ -13,6 +13,8 @@ export interface BrokerEndpoint {
   host: string;
   port: number;
   rack: string | null;
+  /** The broker's Prometheus endpoint as registered (absent when its metrics are off); read by the console, not by brokers. */
+  metricsUrl?: string;
 }
 
 /** /brokers/topics/<t>/partitions/<p>/state plus the assignment from /brokers/topics/<t>. */

@@ -15,6 +15,8 @@ export interface RegisteredBroker {
   id: number;
   host: string;
   port: number;
+  /** The broker's Prometheus endpoint (registered since issue 11), null when its metrics are off. */
+  metricsUrl: string | null;
 }
 
 export class DiscoveryError extends Error {
@@ -54,9 +56,9 @@ export async function registeredBrokers(servers: string, timeoutMs = DISCOVERY_T
     const brokers = await Promise.all(
       ids.map(async (id): Promise<RegisteredBroker | null> => {
         try {
-          const parsed = JSON.parse((await client.getData(`${PATHS.brokerIds}/${id}`)).data) as { host?: unknown; port?: unknown };
+          const parsed = JSON.parse((await client.getData(`${PATHS.brokerIds}/${id}`)).data) as { host?: unknown; port?: unknown; metricsUrl?: unknown };
           if (typeof parsed.host !== 'string' || typeof parsed.port !== 'number' || !Number.isInteger(Number(id))) return null;
-          return { id: Number(id), host: parsed.host, port: parsed.port };
+          return { id: Number(id), host: parsed.host, port: parsed.port, metricsUrl: typeof parsed.metricsUrl === 'string' ? parsed.metricsUrl : null };
         } catch (error) {
           // Gone between the listing and the read (its session ended), or not a registration: not live.
           if (hasCode(error, 'NoNode') || error instanceof SyntaxError) return null;

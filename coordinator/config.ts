@@ -5,13 +5,19 @@
  */
 import { CoordinatorLimits, DEFAULT_LIMITS } from './core-api';
 
-export type StoreKind = 'file' | 'memory';
+export type StoreKind = 'file' | 'memory' | 'redis';
 
 export interface CoordinatorConfig {
   host: string;
   port: number;
   dataDir: string;
   store: StoreKind;
+  /**
+   * With store 'redis' (`--store redis://host:port[/db]`): the Redis, the key prefix, the lease and
+   * the replicas each append waits for; several coordinators on one store elect one active
+   * (coordinator/ha.ts). Null for the other stores.
+   */
+  redis: { url: string; prefix: string; leaseMs: number; wait: number; advertisedUrl: string | null } | null;
   /** Prometheus /metrics on 127.0.0.1: a port, 0 = any free port, -1 = off. Default 7181. */
   metricsPort: number;
   limits: CoordinatorLimits;
@@ -35,6 +41,11 @@ export interface CoordinatorConfig {
   fsync: boolean;
   /** Session expiry check interval. Default 100 ms. */
   tickMs: number;
+  /**
+   * How often empty containers are looked for and removed (ZooKeeper's
+   * znode.container.checkIntervalMs). Default 60000 ms, as ZooKeeper's.
+   */
+  containerCheckIntervalMs: number;
 }
 
 /** Values as they come from the command line (undefined = not given). */
@@ -43,16 +54,25 @@ export interface CoordinatorFlags {
   port?: number;
   dataDir?: string;
   store?: string;
+  redisPrefix?: string;
+  leaseMs?: number;
+  redisWait?: number;
+  advertisedUrl?: string;
   metricsPort?: number;
   sessionTimeoutMinMs?: number;
   sessionTimeoutMaxMs?: number;
   fsync?: boolean;
   snapshotEveryTxns?: number;
   tickMs?: number;
+  containerCheckIntervalMs?: number;
 }
 
 export const DEFAULT_COORDINATOR_PORT = 2181;
 export const DEFAULT_METRICS_PORT = 7181;
+/** How long a coordinator's lease on a Redis store lasts without renewal: a standby takes over within about this. */
+export const DEFAULT_LEASE_MS = 2000;
+/** ZooKeeper's default for znode.container.checkIntervalMs: one minute. */
+export const DEFAULT_CONTAINER_CHECK_INTERVAL_MS = 60_000;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -83,7 +103,7 @@ function checkInt(name: string, value: number, min: number, max = Number.MAX_SAF
 /**
  * Builds the config. `env` is the process environment as the CLI saw it; the variables read
  * are SAMSA_COORDINATOR_HOST, _PORT, _DATA_DIR, _STORE, _METRICS_PORT, _FSYNC,
- * _SESSION_TIMEOUT_MIN_MS, _SESSION_TIMEOUT_MAX_MS.
+ * _SESSION_TIMEOUT_MIN_MS, _SESSION_TIMEOUT_MAX_MS, _CONTAINER_CHECK_INTERVAL_MS.
  */
 export function loadCoordinatorConfig(
   env: Record<string, string | undefined> = {},
@@ -98,13 +118,25 @@ export function loadCoordinatorConfig(
     sessionTimeoutMaxMs:
       flags.sessionTimeoutMaxMs ?? envInt(env, 'SAMSA_COORDINATOR_SESSION_TIMEOUT_MAX_MS') ?? overrides.limits?.sessionTimeoutMaxMs ?? DEFAULT_LIMITS.sessionTimeoutMaxMs,
   };
-  const store = flags.store ?? env.SAMSA_COORDINATOR_STORE ?? overrides.store ?? 'file';
-  if (store !== 'file' && store !== 'memory') throw new ConfigError(`store must be file or memory, got ${JSON.stringify(store)}`);
+  const storeFlag: string = flags.store ?? env.SAMSA_COORDINATOR_STORE ?? overrides.store ?? 'file';
+  const isRedis = storeFlag.startsWith('redis://') || storeFlag.startsWith('rediss://');
+  if (storeFlag !== 'file' && storeFlag !== 'memory' && !isRedis) throw new ConfigError(`store must be file, memory or redis://host:port[/db], got ${JSON.stringify(storeFlag)}`);
+  const store: StoreKind = isRedis ? 'redis' : (storeFlag as StoreKind);
+  const redis = isRedis
+    ? {
+        url: storeFlag,
+        prefix: flags.redisPrefix ?? env.SAMSA_COORDINATOR_REDIS_PREFIX ?? 'samsa',
+        leaseMs: flags.leaseMs ?? envInt(env, 'SAMSA_COORDINATOR_LEASE_MS') ?? DEFAULT_LEASE_MS,
+        wait: flags.redisWait ?? envInt(env, 'SAMSA_COORDINATOR_REDIS_WAIT') ?? 0,
+        advertisedUrl: flags.advertisedUrl ?? env.SAMSA_COORDINATOR_ADVERTISED_URL ?? null,
+      }
+    : null;
   const config: CoordinatorConfig = {
     host: flags.host ?? env.SAMSA_COORDINATOR_HOST ?? overrides.host ?? '127.0.0.1',
     port: flags.port ?? envInt(env, 'SAMSA_COORDINATOR_PORT') ?? overrides.port ?? DEFAULT_COORDINATOR_PORT,
     dataDir: flags.dataDir ?? env.SAMSA_COORDINATOR_DATA_DIR ?? overrides.dataDir ?? './data/coordinator',
     store,
+    redis,
     metricsPort: flags.metricsPort ?? envInt(env, 'SAMSA_COORDINATOR_METRICS_PORT') ?? overrides.metricsPort ?? DEFAULT_METRICS_PORT,
     limits: Object.freeze(limits),
     frameBytesMax: overrides.frameBytesMax ?? limits.dataBytesMax + 64 * 1024,
@@ -117,6 +149,8 @@ export function loadCoordinatorConfig(
     snapshotsRetained: overrides.snapshotsRetained ?? 2,
     fsync: flags.fsync ?? envBool(env, 'SAMSA_COORDINATOR_FSYNC') ?? overrides.fsync ?? true,
     tickMs: flags.tickMs ?? overrides.tickMs ?? 100,
+    containerCheckIntervalMs:
+      flags.containerCheckIntervalMs ?? envInt(env, 'SAMSA_COORDINATOR_CONTAINER_CHECK_INTERVAL_MS') ?? overrides.containerCheckIntervalMs ?? DEFAULT_CONTAINER_CHECK_INTERVAL_MS,
   };
   validate(config);
   return Object.freeze(config);
@@ -128,11 +162,15 @@ function validate(config: CoordinatorConfig): void {
   if (config.dataDir === '') throw new ConfigError('dataDir must not be empty');
   checkInt('port', config.port, 0, 65535);
   checkInt('metricsPort', config.metricsPort, -1, 65535);
+  if (config.redis !== null) {
+    checkInt('leaseMs', config.redis.leaseMs, 300, 60_000);
+    checkInt('redisWait', config.redis.wait, 0, 100);
+    if (config.redis.prefix === '' || /\s/.test(config.redis.prefix)) throw new ConfigError('redis key prefix must be non-empty without spaces');
+  }
   checkInt('sessionTimeoutMinMs', limits.sessionTimeoutMinMs, 1);
   checkInt('sessionTimeoutMaxMs', limits.sessionTimeoutMaxMs, limits.sessionTimeoutMinMs);
   checkInt('pathBytesMax', limits.pathBytesMax, 1);
   checkInt('dataBytesMax', limits.dataBytesMax, 0);
-  checkInt('multiOpsMax', limits.multiOpsMax, 1);
   checkInt('watchesPerSessionMax', limits.watchesPerSessionMax, 0);
   checkInt('frameBytesMax', config.frameBytesMax, 1024);
   checkInt('outstandingRequestsPerConnectionMax', config.outstandingRequestsPerConnectionMax, 1);
@@ -143,4 +181,6 @@ function validate(config: CoordinatorConfig): void {
   checkInt('snapshotEveryTxns', config.snapshotEveryTxns, 1);
   checkInt('snapshotsRetained', config.snapshotsRetained, 1);
   checkInt('tickMs', config.tickMs, 1, 60_000);
+  // setInterval's ceiling (2^31 - 1 ms, about 24.8 days).
+  checkInt('containerCheckIntervalMs', config.containerCheckIntervalMs, 1, 2_147_483_647);
 }

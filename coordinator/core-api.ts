@@ -24,8 +24,6 @@ export interface CoordinatorLimits {
   pathBytesMax: number;
   /** Largest znode data in UTF-8 bytes. Default 1 MiB (ZooKeeper's jute.maxbuffer). */
   dataBytesMax: number;
-  /** Most sub-operations in one multi. Default 1000. */
-  multiOpsMax: number;
   /** Most watches (one-shot + persistent) one session may hold. Default 100000. */
   watchesPerSessionMax: number;
   /** Session timeout bounds; ZooKeeper's are 2 and 20 ticks. Defaults 1000 and 60000 ms. */
@@ -36,7 +34,6 @@ export interface CoordinatorLimits {
 export const DEFAULT_LIMITS: CoordinatorLimits = Object.freeze({
   pathBytesMax: 4096,
   dataBytesMax: 1024 * 1024,
-  multiOpsMax: 1000,
   watchesPerSessionMax: 100_000,
   sessionTimeoutMinMs: 1000,
   sessionTimeoutMaxMs: 60_000,
@@ -52,6 +49,7 @@ export interface ZnodeRecord {
   ctime: number;
   mtime: number;
   version: number;
+  /** Child creations (ZooKeeper's stored cversion; tree.ts explains the Stat's reported value). */
   cversion: number;
   /** Session id, or '0'. */
   ephemeralOwner: string;
@@ -61,20 +59,27 @@ export interface ZnodeRecord {
 /**
  * A transaction: a write with every choice already made. JSON-serialisable; the store
  * logs it as is. `zxid` is assigned by the core, one per transaction, strictly increasing.
+ *
+ * Legacy forms, still replayed from logs written before the ZooKeeper 3.8 alignment: a delete
+ * carrying `alsoDeleted` (the containers that then went in the same transaction) and a
+ * closeSession carrying `deleted` (ephemerals and containers). Back then a child deletion also
+ * advanced the parent's cversion, so replaying them does the same: sequential suffixes handed out
+ * since then stay unique.
  */
 export type Txn =
   | { type: 'createSession'; zxid: number; time: number; sessionId: string; password: string; timeoutMs: number }
   /** Ends a session (explicit close or expiry): deletes its ephemerals, in this one transaction. */
-  | { type: 'closeSession'; zxid: number; time: number; sessionId: string; deleted: string[] }
+  | { type: 'closeSession'; zxid: number; time: number; sessionId: string; ephemerals: string[]; deleted?: never }
+  | { type: 'closeSession'; zxid: number; time: number; sessionId: string; deleted: string[]; ephemerals?: never }
   | { type: 'create'; zxid: number; time: number; path: string; data: string; ephemeralOwner: string; container: boolean }
-  /** `alsoDeleted`: container parents that became empty and go in the same transaction. */
-  | { type: 'delete'; zxid: number; time: number; path: string; alsoDeleted: string[] }
+  /** Also what the periodic container check logs when it removes an empty container. */
+  | { type: 'delete'; zxid: number; time: number; path: string; alsoDeleted?: string[] }
   | { type: 'setData'; zxid: number; time: number; path: string; data: string }
   | { type: 'multi'; zxid: number; time: number; txns: SubTxn[] };
 
 export type SubTxn =
   | { type: 'create'; path: string; data: string; ephemeralOwner: string; container: boolean }
-  | { type: 'delete'; path: string; alsoDeleted: string[] }
+  | { type: 'delete'; path: string; alsoDeleted?: string[] }
   | { type: 'setData'; path: string; data: string }
   | { type: 'check'; path: string };
 
@@ -141,8 +146,24 @@ export interface CoordinatorCoreApi {
   detachSession(sessionId: string, now: number): number;
   /** Sessions whose deadline has passed at `now` (each to be ended with closeSession). */
   expiredSessions(now: number): string[];
-  /** Ends a session: deletes its ephemerals and watches; fires NodeDeleted / NodeChildrenChanged. */
+  /**
+   * Ends a session: deletes its ephemerals, fires NodeDeleted / NodeChildrenChanged (to the
+   * closing session's own watches too, as ZooKeeper does: its events are in `events` like any
+   * other), then drops its watches.
+   */
   closeSession(sessionId: string, now: number): ExecuteOutcome;
+
+  /**
+   * Containers due for removal (ZooKeeper's ContainerManager.getCandidates): empty now, and
+   * they have had a child (cversion > 0), so a container created just before a check survives it.
+   */
+  containerCandidates(): string[];
+  /**
+   * Removes one candidate container as an ordinary delete transaction (ZooKeeper's
+   * deleteContainer). Nothing happens (txn null) when it is gone, has a child again, or is not a
+   * container any more.
+   */
+  deleteContainer(path: string, now: number): ExecuteOutcome;
 
   /** Executes one operation on behalf of a session (validating paths, versions and limits). */
   execute(sessionId: string, operation: CoreOperation, now: number): ExecuteOutcome;

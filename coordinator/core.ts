@@ -12,6 +12,8 @@ import type {
   CreateOp,
   DeleteOp,
   ErrorCode,
+  MultiReadSubOp,
+  MultiReadSubResult,
   MultiSubOp,
   MultiSubResult,
   SetDataOp,
@@ -31,7 +33,7 @@ import type {
   WatchDelivery,
 } from './core-api';
 import { SessionTable } from './sessions';
-import { DataTree, Znode } from './tree';
+import { CONFIG_PATH, DataTree, RESERVED_PATHS, Znode } from './tree';
 import { WatchKind, WatchManager } from './watches';
 
 type Trigger = [path: string, event: WatchEventType];
@@ -111,22 +113,38 @@ export class CoordinatorCore implements CoordinatorCoreApi {
 
   closeSession(sessionId: string, now: number): ExecuteOutcome {
     if (!this.sessions.has(sessionId)) return { txn: null, zxid: this.zxid, reply: { ok: true, result: {} }, events: [] };
-    // The closing session hears nothing more: drop its watches before the deletions fire.
-    this.watches.removeSession(sessionId);
     const zxid = this.zxid + 1;
     const triggers: Trigger[] = [];
-    const deleted: string[] = [];
-    for (const path of [...this.tree.ephemeralsOf(sessionId)].sort()) {
-      deleted.push(path, ...this.deleteWithContainers(path, zxid, triggers));
-    }
+    const ephemerals = [...this.tree.ephemeralsOf(sessionId)].sort();
+    for (const path of ephemerals) this.deleteNode(path, zxid, triggers);
+    // The session's own watches fire too (ZooKeeper tells a closing client its ephemerals went);
+    // only then are they dropped.
+    const events = this.fire(triggers, zxid);
+    this.watches.removeSession(sessionId);
     this.sessions.remove(sessionId);
     this.zxid = zxid;
-    return {
-      txn: { type: 'closeSession', zxid, time: now, sessionId, deleted },
-      zxid,
-      reply: { ok: true, result: {} },
-      events: this.fire(triggers, zxid),
-    };
+    return { txn: { type: 'closeSession', zxid, time: now, sessionId, ephemerals }, zxid, reply: { ok: true, result: {} }, events };
+  }
+
+  // -------------------------------------------------------------------------
+  // Containers (ZooKeeper's ContainerManager; the server runs the check on a timer)
+
+  containerCandidates(): string[] {
+    const candidates: string[] = [];
+    for (const path of this.tree.containers) {
+      const node = this.tree.get(path)!;
+      if (node.children.size === 0 && node.cversion > 0) candidates.push(path);
+    }
+    return candidates.sort();
+  }
+
+  deleteContainer(path: string, now: number): ExecuteOutcome {
+    const node = this.tree.get(path);
+    if (node === undefined || !node.container || node.children.size > 0) return this.read({});
+    const zxid = ++this.zxid;
+    const triggers: Trigger[] = [];
+    this.deleteNode(path, zxid, triggers);
+    return { txn: { type: 'delete', zxid, time: now, path }, zxid, reply: { ok: true, result: {} }, events: this.fire(triggers, zxid) };
   }
 
   // -------------------------------------------------------------------------
@@ -171,6 +189,10 @@ export class CoordinatorCore implements CoordinatorCoreApi {
           this.checkPath(operation.path);
           this.addWatch(sessionId, operation.mode === 'persistent' ? 'persistent' : 'recursive', operation.path);
           return this.read({});
+        case 'multiRead':
+          return this.read({ results: operation.ops.map((op) => this.readOne(op)) });
+        case 'getAllChildrenNumber':
+          return this.read({ totalNumber: this.tree.descendantCount(this.existing(operation.path)) });
         case 'removeWatches': {
           this.checkPath(operation.path);
           if (this.watches.remove(sessionId, operation.path, operation.watcherType) === 0) {
@@ -202,7 +224,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
         result = { path: sub.path, stat: (step.result as { stat: unknown }).stat };
         break;
       case 'delete':
-        txn = { type: 'delete', zxid, time: now, path: sub.path, alsoDeleted: sub.alsoDeleted };
+        txn = { type: 'delete', zxid, time: now, path: sub.path };
         result = {};
         break;
       case 'setData':
@@ -215,10 +237,19 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     return { txn, zxid, reply: { ok: true, result }, events: this.fire(triggers, zxid) };
   }
 
-  private multi(sessionId: string, ops: MultiSubOp[], now: number): ExecuteOutcome {
-    if (ops.length > this.limits.multiOpsMax) {
-      return this.failure('BadArguments', `a multi may hold at most ${this.limits.multiOpsMax} operations, got ${ops.length}`);
+  /** One read of a multiRead: its result, or its own error (the others are unaffected). */
+  private readOne(op: MultiReadSubOp): MultiReadSubResult {
+    try {
+      const node = this.existing(op.path);
+      return op.op === 'getData' ? { type: 'getData', data: node.data, stat: this.tree.stat(node) } : { type: 'getChildren', children: this.tree.childNames(node) };
+    } catch (error) {
+      if (!(error instanceof OpFailure)) throw error;
+      return { type: 'error', code: error.code };
     }
+  }
+
+  /** No count limit: a multi holds as many operations as fit in one frame (the request size limit). */
+  private multi(sessionId: string, ops: MultiSubOp[], now: number): ExecuteOutcome {
     if (ops.length === 0) return this.read({ results: [] });
     const zxid = this.zxid + 1;
     const triggers: Trigger[] = [];
@@ -249,11 +280,13 @@ export class CoordinatorCore implements CoordinatorCoreApi {
         case 'delete': {
           const node = this.writable(op);
           if (node.children.size > 0) throw new OpFailure('NotEmpty', `${node.children.size} children`, op.path);
-          const alsoDeleted = this.deleteWithContainers(op.path, zxid, triggers);
-          return { ok: true, sub: { type: 'delete', path: op.path, alsoDeleted }, result: { type: 'delete' } };
+          this.deleteNode(op.path, zxid, triggers);
+          return { ok: true, sub: { type: 'delete', path: op.path }, result: { type: 'delete' } };
         }
         case 'setData': {
           this.checkData(op.data, op.path);
+          // ZooKeeper checks the ACL (read-only here) before the version.
+          if (op.path === CONFIG_PATH) throw new OpFailure('NoAuth', `${CONFIG_PATH} is read-only`, op.path);
           this.writable(op);
           const node = this.tree.setData(op.path, op.data, zxid, now);
           triggers.push([op.path, 'NodeDataChanged']);
@@ -280,6 +313,8 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     const parentPath = parentOf(op.path);
     const parent = this.tree.get(parentPath);
     if (parent === undefined) throw new OpFailure('NoNode', `parent ${parentPath} does not exist`, op.path);
+    // ZooKeeper's /zookeeper/config carries a read-only ACL: a create below it is NoAuth.
+    if (parentPath === CONFIG_PATH) throw new OpFailure('NoAuth', `${CONFIG_PATH} is read-only`, op.path);
     if (parent.ephemeralOwner !== '0') throw new OpFailure('NoChildrenForEphemerals', `parent ${parentPath} is ephemeral`, op.path);
     // The suffix is the parent's cversion before this create, as in ZooKeeper.
     const path = sequential ? op.path + sequenceSuffix(parent.cversion) : op.path;
@@ -293,22 +328,12 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   /**
-   * Deletes `path`, then each container parent the deletion leaves empty (ZooKeeper's
-   * ContainerManager does this on a timer; doing it in the same transaction is simpler and
-   * deterministic). Returns the containers deleted.
+   * Deletes `path` alone. An emptied container parent stays until the periodic container check
+   * (containerCandidates), as in ZooKeeper: "delete the last child, then create another" works.
    */
-  private deleteWithContainers(path: string, zxid: number, triggers: Trigger[]): string[] {
-    const alsoDeleted: string[] = [];
-    let current = path;
-    for (;;) {
-      const parentPath = parentOf(current);
-      this.tree.delete(current, zxid);
-      triggers.push([current, 'NodeDeleted'], [parentPath, 'NodeChildrenChanged']);
-      const parent = this.tree.get(parentPath)!;
-      if (parentPath === '/' || !parent.container || parent.children.size > 0) return alsoDeleted;
-      alsoDeleted.push(parentPath);
-      current = parentPath;
-    }
+  private deleteNode(path: string, zxid: number, triggers: Trigger[]): void {
+    this.tree.delete(path, zxid);
+    triggers.push([path, 'NodeDeleted'], [parentOf(path), 'NodeChildrenChanged']);
   }
 
   // -------------------------------------------------------------------------
@@ -321,7 +346,11 @@ export class CoordinatorCore implements CoordinatorCoreApi {
         this.sessions.add({ sessionId: txn.sessionId, password: txn.password, timeoutMs: txn.timeoutMs }, txn.time);
         break;
       case 'closeSession':
-        for (const path of txn.deleted) this.tree.delete(path, txn.zxid);
+        if (txn.deleted !== undefined) {
+          for (const path of txn.deleted) this.replayDelete(path, txn.zxid, true); // legacy form (Txn)
+        } else {
+          for (const path of txn.ephemerals) this.replayDelete(path, txn.zxid, false);
+        }
         this.sessions.remove(txn.sessionId);
         break;
       case 'create':
@@ -341,11 +370,18 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   private replaySub(sub: SubTxn, zxid: number, time: number): void {
     switch (sub.type) {
       case 'create':
+        // A log from before the reserved subtree existed may hold its own create of one of them.
+        if (RESERVED_PATHS.includes(sub.path) && this.tree.get(sub.path) !== undefined) break;
         this.tree.create(sub.path, sub.data, sub.ephemeralOwner, sub.container, zxid, time);
         break;
       case 'delete':
-        this.tree.delete(sub.path, zxid);
-        for (const path of sub.alsoDeleted) this.tree.delete(path, zxid);
+        if (sub.alsoDeleted !== undefined) {
+          // Legacy form (Txn): deletes advanced cversion then, and emptied containers went at once.
+          this.replayDelete(sub.path, zxid, true);
+          for (const path of sub.alsoDeleted) this.replayDelete(path, zxid, true);
+        } else {
+          this.replayDelete(sub.path, zxid, false);
+        }
         break;
       case 'setData':
         this.tree.setData(sub.path, sub.data, zxid, time);
@@ -355,6 +391,12 @@ export class CoordinatorCore implements CoordinatorCoreApi {
       default:
         assertNever(sub, 'sub-transaction');
     }
+  }
+
+  /** A log from before the reserved subtree existed may delete its own node of that name: it stays. */
+  private replayDelete(path: string, zxid: number, legacyCversion: boolean): void {
+    if (RESERVED_PATHS.includes(path)) return;
+    this.tree.delete(path, zxid, legacyCversion);
   }
 
   snapshot(): CoreSnapshot {
@@ -414,8 +456,10 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   private writable(op: DeleteOp | SetDataOp | CheckOp): Znode {
     this.checkPath(op.path);
     if (op.op === 'delete' && op.path === '/') throw new OpFailure('BadArguments', 'the root cannot be deleted', op.path);
+    if (op.op === 'delete' && RESERVED_PATHS.includes(op.path)) throw new OpFailure('BadArguments', `${op.path} is reserved`, op.path);
     const node = this.tree.get(op.path);
     if (node === undefined) throw new OpFailure('NoNode', '', op.path);
+    // Any version other than -1 must match: -2 and below are BadVersion too, as in ZooKeeper.
     if (op.version !== -1 && op.version !== node.version) {
       throw new OpFailure('BadVersion', `expected version ${op.version}, node is at ${node.version}`, op.path);
     }

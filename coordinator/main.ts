@@ -5,12 +5,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config';
-import { CoordinatorCore } from './core';
 import type { CoordinatorCoreApi } from './core-api';
+import { coreFromState, HaCoordinator } from './ha';
 import { startMetricsServer, MetricsServer } from './metrics';
 import { CoordinatorServer } from './server';
 import { FileStore } from './store/file';
 import { MemoryStore } from './store/memory';
+import { describeRedisUrl } from './store/redis';
 import type { CoordinatorStore } from './store/store';
 
 export interface RunningCoordinator {
@@ -30,24 +31,14 @@ export interface StartOptions {
 }
 
 function createStore(config: Readonly<CoordinatorConfig>, logger: Logger): CoordinatorStore {
-  switch (config.store) {
-    case 'file':
-      return new FileStore({ dataDir: config.dataDir, fsync: config.fsync, snapshotsRetained: config.snapshotsRetained, logger });
-    case 'memory':
-      return new MemoryStore();
-  }
+  if (config.store === 'file') return new FileStore({ dataDir: config.dataDir, fsync: config.fsync, snapshotsRetained: config.snapshotsRetained, logger });
+  if (config.store === 'memory') return new MemoryStore();
+  throw new Error(`store ${config.store} is opened by the HA coordinator`);
 }
 
 /** Rebuilds the core from the store; every session alive at the crash gets a fresh timeout from `now`. */
 async function recover(store: CoordinatorStore, config: Readonly<CoordinatorConfig>, now: number): Promise<CoordinatorCoreApi> {
-  const { snapshot, txns } = await store.open();
-  const core: CoordinatorCoreApi = snapshot !== null ? CoordinatorCore.fromSnapshot(snapshot, config.limits, now) : new CoordinatorCore(config.limits);
-  for (const txn of txns) core.replay(txn);
-  if (txns.length > 0) {
-    // Sessions created by replayed transactions carry their old deadlines: restart them from now.
-    for (const session of core.snapshot().sessions) core.touchSession(session.sessionId, now);
-  }
-  return core;
+  return coreFromState(await store.open(), config.limits, now);
 }
 
 function packageVersion(): string {
@@ -62,17 +53,50 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
+/** Coordinators on a Redis store: a standby until this one holds the lease (coordinator/ha.ts). */
+async function startOnRedis(config: Readonly<CoordinatorConfig>, logger: Logger, clock: () => number, onFatal: (error: Error) => void): Promise<RunningCoordinator> {
+  const log = logger.child({ component: 'coordinator' });
+  const redis = config.redis!;
+  const advertisedUrl = redis.advertisedUrl ?? `ws://${config.host}:${config.port}`;
+  const ha = new HaCoordinator(config, { redisUrl: redis.url, prefix: redis.prefix, leaseMs: redis.leaseMs, redisWait: redis.wait, advertisedUrl }, logger, packageVersion(), clock, onFatal);
+  await ha.start();
+  let metrics: MetricsServer | null = null;
+  if (config.metricsPort >= 0) {
+    try {
+      metrics = await startMetricsServer(config.metricsPort, () => ha.stats());
+    } catch (error) {
+      await ha.close();
+      throw new Error(`metrics port ${config.metricsPort}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  log.info({ url: advertisedUrl, store: describeRedisUrl(redis.url), prefix: redis.prefix, leaseMs: redis.leaseMs, redisWait: redis.wait, id: ha.id, metrics: metrics !== null ? `http://127.0.0.1:${metrics.port}/metrics` : null }, 'coordinator.listening');
+  let closing: Promise<void> | null = null;
+  return {
+    port: ha.port,
+    metricsPort: metrics?.port ?? -1,
+    close: () => {
+      closing ??= (async () => {
+        await metrics?.close();
+        await ha.close();
+        log.info({}, 'coordinator.stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
 export async function startCoordinator(config: Readonly<CoordinatorConfig>, logger: Logger, options: StartOptions = {}): Promise<RunningCoordinator> {
   const log = logger.child({ component: 'coordinator' });
   const clock = options.clock ?? Date.now;
-  const store = createStore(config, logger);
-  const core = await recover(store, config, clock());
   const onFatal =
     options.onFatal ??
     ((error: Error) => {
       log.fatal({ err: error }, 'coordinator.fatal');
       setTimeout(() => process.exit(1), 100).unref();
     });
+  if (config.store === 'redis') return startOnRedis(config, logger, clock, onFatal);
+  const store = createStore(config, logger);
+  const core = await recover(store, config, clock());
   const server = new CoordinatorServer({ config, core, store, logger, version: packageVersion(), onFatal, clock });
   let port: number;
   try {

@@ -80,9 +80,16 @@ export interface CoordinatorServerOptions {
   onFatal: (error: Error) => void;
   /** Wall clock for the core (ms since the epoch). Default Date.now. */
   clock?: () => number;
+  /** Figures the stats answer adds (the HA coordinator's role and lease). */
+  statsExtra?: () => Partial<StatsResult>;
 }
 
 const QUEUE_COMPACT_AT = 4096;
+/**
+ * Most containers one check removes (ZooKeeper's znode.container.maxPerMinute is 10000, paced
+ * over the minute); the rest wait for the next check, so a huge backlog never stalls the loop.
+ */
+const CONTAINER_DELETES_PER_CHECK_MAX = 10_000;
 
 export class CoordinatorServer {
   private readonly config: Readonly<CoordinatorConfig>;
@@ -95,6 +102,7 @@ export class CoordinatorServer {
   private readonly sessions = new Map<string, SessionState>();
   private wss: WebSocketServer | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
+  private containerTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
   private readonly startedAt: number;
 
@@ -137,6 +145,7 @@ export class CoordinatorServer {
     wss.on('error', (error) => this.logger.error({ err: error }, 'server.error'));
     wss.on('connection', (socket) => this.onConnection(socket));
     this.tickTimer = setInterval(() => this.tick(), this.config.tickMs);
+    this.containerTimer = setInterval(() => this.checkContainers(), this.config.containerCheckIntervalMs);
     return (wss.address() as AddressInfo).port;
   }
 
@@ -180,7 +189,7 @@ export class CoordinatorServer {
     if (connection.state === 'closed' || this.failed) return;
     const startedAt = performance.now();
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-    const parsed = parseClientFrame(text, this.config.limits);
+    const parsed = parseClientFrame(text);
     if (connection.state === 'handshake') {
       if (!parsed.ok) {
         this.sendAndClose(connection, { type: 'error', code: parsed.code, message: parsed.message });
@@ -234,10 +243,11 @@ export class CoordinatorServer {
         const outcome = this.core.closeSession(sessionId, this.clock());
         this.sessions.delete(sessionId);
         connection.sessionId = null;
-        this.applyOutcome(outcome);
+        // The session's own events (NodeDeleted for its watched ephemerals) go out before the reply.
+        this.applyOutcome(outcome, sessionId, connection);
         this.emit(connection, null, outcome.zxid, responseText(xid, outcome.zxid, true, {}), startedAt, true);
         connection.state = 'closed'; // nothing more is read; the socket closes once the reply is out
-        this.logger.info({ sessionId, zxid: outcome.zxid, deleted: outcome.txn?.type === 'closeSession' ? outcome.txn.deleted.length : 0 }, 'session.closed');
+        this.logger.info({ sessionId, zxid: outcome.zxid, deleted: deletedCount(outcome) }, 'session.closed');
         return;
       }
       default:
@@ -273,11 +283,18 @@ export class CoordinatorServer {
     }
   }
 
-  /** Appends the outcome's txn and queues its watch events (before the response, as ZooKeeper does). */
-  private applyOutcome(outcome: ExecuteOutcome): void {
+  /**
+   * Appends the outcome's txn and queues its watch events (before the response, as ZooKeeper does).
+   * Events for `endingSession` (whose session entry is already gone) go straight to its connection.
+   */
+  private applyOutcome(outcome: ExecuteOutcome, endingSession?: string, endingConnection?: Connection | null): void {
     if (outcome.txn !== null) this.appendTxn(outcome.txn);
     for (const event of outcome.events) {
-      this.emit(null, event.sessionId, outcome.zxid, JSON.stringify(event.frame), -1, false);
+      if (event.sessionId === endingSession) {
+        if (endingConnection != null) this.emit(endingConnection, null, outcome.zxid, JSON.stringify(event.frame), -1, false);
+      } else {
+        this.emit(null, event.sessionId, outcome.zxid, JSON.stringify(event.frame), -1, false);
+      }
     }
   }
 
@@ -375,18 +392,43 @@ export class CoordinatorServer {
     const now = this.clock();
     for (const sessionId of this.core.expiredSessions(now)) {
       const outcome = this.core.closeSession(sessionId, now);
-      this.applyOutcome(outcome);
       const session = this.sessions.get(sessionId);
       this.sessions.delete(sessionId);
       const connection = session?.connection;
-      if (connection != null && connection.state === 'open') {
+      const open = connection != null && connection.state === 'open';
+      this.applyOutcome(outcome, sessionId, open ? connection : null);
+      if (open) {
         connection.sessionId = null;
         const frame: ErrorFrame = { type: 'error', code: 'SessionExpired', message: `session ${sessionId} has expired` };
         this.emit(connection, null, outcome.zxid, JSON.stringify(frame), -1, true);
         connection.state = 'closed';
       }
-      this.logger.info({ sessionId, zxid: outcome.zxid, deleted: outcome.txn?.type === 'closeSession' ? outcome.txn.deleted.length : 0 }, 'session.expired');
+      this.logger.info({ sessionId, zxid: outcome.zxid, deleted: deletedCount(outcome) }, 'session.expired');
     }
+  }
+
+  /**
+   * ZooKeeper's ContainerManager: removes each container that has had children and has none
+   * now, each removal an ordinary delete transaction (logged, replayed, watched like any other).
+   */
+  private checkContainers(): void {
+    if (this.failed || this.closing) return;
+    const candidates = this.core.containerCandidates();
+    let deleted = 0;
+    for (const path of candidates.slice(0, CONTAINER_DELETES_PER_CHECK_MAX)) {
+      let outcome: ExecuteOutcome;
+      try {
+        outcome = this.core.deleteContainer(path, this.clock());
+      } catch (error) {
+        this.failBug(error, '0', 'deleteContainer');
+        return;
+      }
+      if (outcome.txn === null) continue;
+      this.applyOutcome(outcome);
+      deleted++;
+      this.logger.debug({ path, zxid: outcome.zxid }, 'container.deleted');
+    }
+    if (deleted > 0) this.logger.info({ deleted, candidates: candidates.length }, 'containers.checked');
   }
 
   // -------------------------------------------------------------------------
@@ -564,6 +606,7 @@ export class CoordinatorServer {
       fsyncLatencyMs: this.store.syncLatency(),
       store: this.store.kind,
       uptimeMs: this.clock() - this.startedAt,
+      ...this.options.statsExtra?.(),
     };
   }
 
@@ -572,6 +615,7 @@ export class CoordinatorServer {
     if (this.closing) return;
     this.closing = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.containerTimer !== null) clearInterval(this.containerTimer);
     const wss = this.wss;
     const closed = wss === null ? Promise.resolve() : new Promise<void>((resolve) => wss.close(() => resolve()));
     for (let round = 0; round < 1000 && !this.failed && (this.appendInFlight !== null || this.pendingTxns.length > 0); round++) {
@@ -593,6 +637,10 @@ export class CoordinatorServer {
     clearTimeout(deadline);
     for (const connection of this.connections) connection.socket.terminate();
   }
+}
+
+function deletedCount(outcome: ExecuteOutcome): number {
+  return outcome.txn?.type === 'closeSession' ? (outcome.txn.ephemerals ?? outcome.txn.deleted ?? []).length : 0;
 }
 
 function uncork(connection: Connection, raw: { uncork(): void }): void {

@@ -6,6 +6,14 @@
  *
  * A multi is all-or-nothing: `begin()` starts a journal of each node's state before its first
  * change, `rollback()` puts those states back, `commit()` drops the journal.
+ *
+ * Stat bookkeeping follows ZooKeeper 3.8 (DataTree.createNode / deleteNode, PrepRequestProcessor,
+ * DataNode.copyStat): the stored `cversion` counts child creations only (a deletion moves only
+ * pzxid) and is the next sequential suffix; the Stat a client sees reports it as creations plus
+ * deletions, computed as ZooKeeper does: 2 * creations - numChildren ("for every create there is a
+ * delete except for the children still present"). Like ZooKeeper's, that formula gives negative
+ * values for the reserved nodes, whose children were never created (/ is -1, /zookeeper -2 on a
+ * fresh tree).
  */
 import { assert } from '../shared/assert';
 import type { Stat } from '../shared/coordinator/protocol';
@@ -22,6 +30,7 @@ export interface Znode {
   ctime: number;
   mtime: number;
   version: number;
+  /** Child creations so far (ZooKeeper's stored cversion); stat() reports creations + deletions. */
   cversion: number;
   ephemeralOwner: string;
   container: boolean;
@@ -31,9 +40,19 @@ export interface Znode {
 
 const NO_OWNER = '0';
 
+/**
+ * ZooKeeper's reserved subtree, present in every tree from the start with zeroed Stats (its
+ * DataTree constructor adds them without a transaction): /zookeeper, /zookeeper/quota and
+ * /zookeeper/config. None can be deleted (ZooKeeper's isSpecialPath: BadArguments).
+ */
+export const RESERVED_PATHS: readonly string[] = ['/zookeeper', '/zookeeper/quota', '/zookeeper/config'];
+export const CONFIG_PATH = '/zookeeper/config';
+
 export class DataTree {
   private readonly nodes = new Map<string, Znode>();
   private readonly ephemeralsBySession = new Map<string, Set<string>>();
+  /** Container paths (ZooKeeper's DataTree.containers), for the periodic container check. */
+  private readonly containerPaths = new Set<string>();
   private journal: Array<{ path: string; previous: Znode | null }> | null = null;
   private journaled: Set<string> | null = null;
   private dataSize = 0;
@@ -41,6 +60,31 @@ export class DataTree {
 
   constructor() {
     this.insert(makeNode('/', '', 0, 0, NO_OWNER, false));
+    for (const path of RESERVED_PATHS) {
+      this.insert(makeNode(path, '', 0, 0, NO_OWNER, false));
+      this.nodes.get(parentOf(path))!.children.add(baseName(path));
+    }
+  }
+
+  get containers(): ReadonlySet<string> {
+    return this.containerPaths;
+  }
+
+  /** Nodes below `node`, at every depth (ZooKeeper's getAllChildrenNumber). */
+  descendantCount(node: Znode): number {
+    if (node.path === '/') return this.nodes.size - 1;
+    let count = 0;
+    const stack: Znode[] = [node];
+    while (stack.length > 0) {
+      const at = stack.pop()!;
+      count += at.children.size;
+      const prefix = at.path === '/' ? '/' : `${at.path}/`;
+      for (const child of at.children) {
+        const next = this.nodes.get(prefix + child)!;
+        if (next.children.size > 0) stack.push(next);
+      }
+    }
+    return count;
   }
 
   get size(): number {
@@ -68,7 +112,7 @@ export class DataTree {
       ctime: node.ctime,
       mtime: node.mtime,
       version: node.version,
-      cversion: node.cversion,
+      cversion: node.cversion * 2 - node.children.size,
       ephemeralOwner: node.ephemeralOwner,
       dataLength: node.dataBytes,
       numChildren: node.children.size,
@@ -99,7 +143,11 @@ export class DataTree {
     return node;
   }
 
-  delete(path: string, zxid: number): void {
+  /**
+   * `legacyCversion`: also advance the parent's cversion, as Samsa did before it followed
+   * ZooKeeper 3.8 here; only for replaying transactions logged back then (core-api.ts, Txn).
+   */
+  delete(path: string, zxid: number, legacyCversion = false): void {
     const node = this.nodes.get(path);
     assert(node !== undefined && path !== '/', `delete of a missing node ${path}`);
     assert(node.children.size === 0, `delete of a node with children ${path}`);
@@ -107,7 +155,7 @@ export class DataTree {
     this.remember(parent.path);
     this.remember(path);
     parent.children.delete(baseName(path));
-    parent.cversion++;
+    if (legacyCversion) parent.cversion++;
     parent.pzxid = zxid;
     this.remove(node);
   }
@@ -197,6 +245,7 @@ export class DataTree {
   private insert(node: Znode): void {
     this.nodes.set(node.path, node);
     this.dataSize += node.dataBytes + node.path.length;
+    if (node.container) this.containerPaths.add(node.path);
     if (node.ephemeralOwner !== NO_OWNER) {
       let owned = this.ephemeralsBySession.get(node.ephemeralOwner);
       if (owned === undefined) this.ephemeralsBySession.set(node.ephemeralOwner, (owned = new Set()));
@@ -208,6 +257,7 @@ export class DataTree {
   private remove(node: Znode): void {
     this.nodes.delete(node.path);
     this.dataSize -= node.dataBytes + node.path.length;
+    if (node.container) this.containerPaths.delete(node.path);
     if (node.ephemeralOwner !== NO_OWNER) {
       const owned = this.ephemeralsBySession.get(node.ephemeralOwner);
       owned?.delete(node.path);

@@ -2,8 +2,10 @@
  * `make bench-coordinator`: the coordinator against Apache ZooKeeper 3.8 standalone, same
  * machine, same run. Workloads: create (sequential, 100-byte data), setData and getData at
  * 1, 16 and 128 requests in flight (ops/s, p50/p99 latency), then watch latency (one client
- * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on;
- * ZooKeeper with its default forceSync=yes. One JSON line per workload and system, then
+ * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on, or with
+ * STORE=redis on a local redis-server with appendonly yes and appendfsync always (every append
+ * acknowledged after Redis's fsync, as ZooKeeper's forceSync); ZooKeeper with its default
+ * forceSync=yes. One JSON line per workload and system, then
  * one line of Samsa/ZooKeeper ratios per workload.
  *
  * Every loop is bounded in count and time; both servers listen on 127.0.0.1 on free ports
@@ -249,12 +251,18 @@ async function zookeeperDriver(port: number): Promise<Driver> {
   };
 }
 
-function startSamsa(port: number, dataDir: string): ChildProcess {
-  return spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--data-dir', dataDir, '--store', 'file', '--metrics-port', '0', '--log-level', 'warn'], {
+function startSamsa(port: number, dataDir: string, store: string): ChildProcess {
+  return spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--data-dir', dataDir, '--store', store, '--metrics-port', '0', '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     env: { ...process.env, SAMSA_LOG_PRETTY: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+}
+
+/** Debian's redis-server, durable as the coordinator wants it: every write fsynced before Redis answers. */
+function startRedis(port: number, dataDir: string): ChildProcess {
+  fs.mkdirSync(dataDir, { recursive: true });
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 function startZooKeeper(port: number, dataDir: string): ChildProcess {
@@ -293,13 +301,26 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-coordinator-'));
   let samsa: ChildProcess | null = null;
   let zk: ChildProcess | null = null;
-  const stopAll = () => Promise.all([stop(samsa), stop(zk)]);
+  let redis: ChildProcess | null = null;
+  const stopAll = () => Promise.all([stop(samsa), stop(zk)]).then(() => stop(redis));
+  const storeKind = process.env.STORE ?? 'file';
+  if (storeKind !== 'file' && storeKind !== 'redis') throw new Error(`STORE must be file or redis, got ${storeKind}`);
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
+    let store = 'file';
+    if (storeKind === 'redis') {
+      if (spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'ensure-deps.sh'), 'redis-server'], { stdio: 'inherit' }).status !== 0) throw new Error('could not install redis-server');
+      const redisPort = await freePort();
+      redis = startRedis(redisPort, path.join(work, 'redis'));
+      await waitForPort(redisPort, redis, 'redis-server');
+      store = `redis://127.0.0.1:${redisPort}/0`;
+    }
     const samsaPort = await freePort();
-    samsa = startSamsa(samsaPort, path.join(work, 'samsa'));
+    samsa = startSamsa(samsaPort, path.join(work, 'samsa'), store);
     await waitForPort(samsaPort, samsa, 'samsa coordinator');
-    log(`samsa coordinator on ${samsaPort} (file store, fsync on)`);
+    // A Redis-backed coordinator starts as a standby and takes the lease within a moment: wait until it serves.
+    await (await samsaDriver(`ws://127.0.0.1:${samsaPort}`)).close();
+    log(`samsa coordinator on ${samsaPort} (${storeKind === 'redis' ? 'redis store: appendonly yes, appendfsync always' : 'file store, fsync on'})`);
     const samsaResults = await runWorkloads(() => samsaDriver(`ws://127.0.0.1:${samsaPort}`));
     await stop(samsa);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need when it is missing: npm packages (npm ci when
 # node_modules is older than package-lock.json) and, as root on Debian, the programs the
-# tests drive (kcat). Benchmarks install their own comparison servers (scripts/bench-*.sh).
+# tests drive (kcat, chromium, redis-server). Benchmarks install their own comparison servers (scripts/bench-*.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -15,6 +15,8 @@ for program in "$@"; do
     zookeeper) [ -d /usr/share/zookeeper ] || need+=(zookeeper) ;;
     nats-server) command -v nats-server >/dev/null 2>&1 || need+=(nats-server) ;;
     redis-server) command -v redis-server >/dev/null 2>&1 || need+=(redis-server) ;;
+    # The console's browser tests drive Debian's Chromium with playwright-core (no downloaded browser).
+    chromium) [ -x /usr/bin/chromium ] || need+=(chromium) ;;
     *) echo "ensure-deps: unknown program $program" >&2; exit 2 ;;
   esac
 done

@@ -213,11 +213,14 @@ export function parseRegistration(id: number, text: string): Parsed<BrokerEndpoi
   const parsed = json(text);
   if ('problem' in parsed) return parsed;
   if (!isObject(parsed.value)) return { problem: 'not an object' };
-  const { host, port, rack } = parsed.value;
+  const { host, port, rack, metricsUrl } = parsed.value;
   if (typeof host !== 'string' || host === '') return { problem: 'no host' };
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) return { problem: 'port is not a TCP port' };
   if (rack !== undefined && rack !== null && typeof rack !== 'string') return { problem: 'rack is not a string' };
-  return { value: { id, host, port: port as number, rack: typeof rack === 'string' ? rack : null } };
+  const endpoint: BrokerEndpoint = { id, host, port: port as number, rack: typeof rack === 'string' ? rack : null };
+  // Registrations written before issue 11 carry no metrics URL; a malformed one is only left out.
+  if (typeof metricsUrl === 'string') endpoint.metricsUrl = metricsUrl;
+  return { value: endpoint };
 }
 
 export function parseOverrides(text: string): Parsed<TopicOverrides> {

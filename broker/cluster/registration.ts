@@ -17,7 +17,7 @@ export class BrokerIdTakenError extends Error {
 export async function registerBroker(
   client: CoordinatorClient,
   id: number,
-  endpoint: { host: string; port: number; rack: string | null },
+  endpoint: { host: string; port: number; rack: string | null; metricsUrl?: string | null },
   waitMs: number,
   logger: Logger,
   clock: Clock = systemClock,

@@ -17,6 +17,11 @@ interface RunArgs {
   'session-timeout-min-ms'?: number;
   'session-timeout-max-ms'?: number;
   'snapshot-every-txns'?: number;
+  'container-check-interval-ms'?: number;
+  'redis-prefix'?: string;
+  'lease-ms'?: number;
+  'redis-wait'?: number;
+  'advertised-url'?: string;
   fsync?: boolean;
   'log-level'?: string;
 }
@@ -33,10 +38,15 @@ async function run(args: RunArgs): Promise<void> {
     port: args.port,
     dataDir: args['data-dir'],
     store: args.store,
+    redisPrefix: args['redis-prefix'],
+    leaseMs: args['lease-ms'],
+    redisWait: args['redis-wait'],
+    advertisedUrl: args['advertised-url'],
     metricsPort: args['metrics-port'],
     sessionTimeoutMinMs: args['session-timeout-min-ms'],
     sessionTimeoutMaxMs: args['session-timeout-max-ms'],
     snapshotEveryTxns: args['snapshot-every-txns'],
+    containerCheckIntervalMs: args['container-check-interval-ms'],
     fsync: args.fsync,
   });
   const logger = createLogger(loggingOptionsFromEnv(process.env, args['log-level']));
@@ -63,10 +73,32 @@ async function run(args: RunArgs): Promise<void> {
 }
 
 /** A one-shot exchange (connect, stats, close); the full client library is not needed for this. */
-function fetchStats(url: string, timeoutMs: number): Promise<StatsResult> {
+/** What a standby reports about itself (in the headers of its redirect). */
+export interface StandbyStats {
+  role: 'standby';
+  activeUrl: string | null;
+  leaseEpoch: number | null;
+  appliedZxid: number;
+  lag: number;
+}
+
+function fetchStats(url: string, timeoutMs: number): Promise<StatsResult | StandbyStats> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { handshakeTimeout: timeoutMs });
     let result: StatsResult | null = null;
+    // A standby coordinator (Redis store) answers the upgrade with a redirect (or 503 while nobody
+    // is active) carrying its figures in headers: report those, do not follow.
+    socket.on('unexpected-response', (_request, response) => {
+      const header = (name: string): string | undefined => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      if (header('x-samsa-role') !== 'standby') return finish(new Error(`ConnectionLoss: ${url} answered HTTP ${response.statusCode}`));
+      const epoch = header('x-samsa-lease-epoch');
+      standby = { role: 'standby', activeUrl: header('x-samsa-active') ?? null, leaseEpoch: epoch === undefined || epoch === '' ? null : Number(epoch), appliedZxid: Number(header('x-samsa-applied-zxid') ?? 0), lag: Number(header('x-samsa-lag') ?? 0) };
+      finish(null);
+    });
+    let standby: StandbyStats | null = null;
     let settled = false;
     const finish = (error: Error | null) => {
       if (settled) return;
@@ -74,7 +106,7 @@ function fetchStats(url: string, timeoutMs: number): Promise<StatsResult> {
       clearTimeout(timer);
       socket.terminate();
       if (error !== null) reject(error);
-      else resolve(result!);
+      else resolve(standby ?? result!);
     };
     const timer = setTimeout(() => finish(new Error(`OperationTimeout: no answer from ${url} in ${timeoutMs} ms`)), timeoutMs);
     socket.on('open', () => {
@@ -105,7 +137,26 @@ function fetchStats(url: string, timeoutMs: number): Promise<StatsResult> {
 }
 
 /** The mntr view: one `key value` line per figure, keys padded so values line up. */
-export function formatMntr(stats: StatsResult): string {
+export function formatMntr(stats: StatsResult | StandbyStats): string {
+  if (!('version' in stats)) {
+    return alignRows([
+      ['role', stats.role],
+      ['active', stats.activeUrl ?? 'none'],
+      ['lease_epoch', stats.leaseEpoch ?? 'none'],
+      ['applied_zxid', stats.appliedZxid],
+      ['lag', stats.lag],
+    ]);
+  }
+  const ha: [string, string | number][] = stats.role === undefined ? [] : [['role', stats.role], ['lease_epoch', stats.leaseEpoch ?? 'none'], ['active', stats.activeUrl ?? 'none'], ['lag', stats.lag ?? 0]];
+  return alignRows([...ha, ...mntrRows(stats)]);
+}
+
+function alignRows(rows: [string, string | number][]): string {
+  const width = Math.max(...rows.map(([key]) => key.length));
+  return rows.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+function mntrRows(stats: StatsResult): [string, string | number][] {
   const rows: [string, string | number][] = [
     ['version', stats.version],
     ['server_state', stats.serverState],
@@ -128,8 +179,7 @@ export function formatMntr(stats: StatsResult): string {
     ['max_fsync_latency_ms', stats.fsyncLatencyMs.max],
     ['fsync_count', stats.fsyncLatencyMs.count],
   ];
-  const width = Math.max(...rows.map(([key]) => key.length));
-  return rows.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n';
+  return rows;
 }
 
 const statsCommand: CommandModule<object, StatsArgs> = {
@@ -155,11 +205,16 @@ const runCommand: CommandModule<object, RunArgs> = {
       .option('port', { type: 'number', describe: 'WebSocket port (env SAMSA_COORDINATOR_PORT; default 2181)' })
       .option('host', { type: 'string', describe: 'Address to listen on (default 127.0.0.1)' })
       .option('data-dir', { type: 'string', describe: 'Data directory for the file store (default ./data/coordinator)' })
-      .option('store', { type: 'string', choices: ['file', 'memory'], describe: 'Where transactions are kept (default file)' })
+      .option('store', { type: 'string', describe: 'Where transactions are kept: file, memory, or redis://host:port[/db] (several coordinators on one Redis: one active, the others standby) (default file)' })
+      .option('redis-prefix', { type: 'string', describe: 'Redis key prefix of this cluster (default samsa)' })
+      .option('lease-ms', { type: 'number', describe: "Redis store: the active coordinator's lease; a standby takes over within about this after the active dies (default 2000)" })
+      .option('redis-wait', { type: 'number', describe: 'Redis store: each append also waits for this many Redis replicas (WAIT) (default 0)' })
+      .option('advertised-url', { type: 'string', describe: 'Redis store: the URL standbys redirect clients to while this one is active (default ws://<host>:<port>)' })
       .option('metrics-port', { type: 'number', describe: 'Prometheus /metrics port on 127.0.0.1; 0 = any free port, -1 = off (default 7181)' })
       .option('session-timeout-min-ms', { type: 'number', describe: 'Smallest negotiated session timeout (default 1000)' })
       .option('session-timeout-max-ms', { type: 'number', describe: 'Largest negotiated session timeout (default 60000)' })
       .option('snapshot-every-txns', { type: 'number', describe: 'Write a snapshot after this many transactions (default 100000)' })
+      .option('container-check-interval-ms', { type: 'number', describe: "How often empty containers are removed, as ZooKeeper's znode.container.checkIntervalMs (default 60000)" })
       .option('fsync', { type: 'boolean', describe: 'fdatasync every group commit (default true; --no-fsync to turn off)' })
       .option('log-level', { type: 'string', describe: 'trace, debug, info, warn, error (env SAMSA_LOG_LEVEL; default info)' }) as Argv<RunArgs>,
   handler: run,

@@ -5,14 +5,10 @@
  * Kafka's ZooKeeper-mode tool does (see topic-elect-leaders.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { ApiKey } from '../../shared/kafka/api-keys';
 import { KafkaError } from '../../shared/kafka/errors';
 import { BootstrapArgs, bootstrapOptions, CliError, kafkaFailure, withSession } from '../kafka-admin';
+import { alterTopicConfigs, createTopic, deleteTopic, describeTopicConfigs, SOURCE_DYNAMIC_TOPIC } from '../topic-admin';
 import { electLeaders } from './topic-elect-leaders';
-
-const ADMIN_TIMEOUT_MS = 30_000;
-const RESOURCE_TOPIC = 2;
-const SOURCE_DYNAMIC_TOPIC = 1;
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -45,14 +41,7 @@ const create: CommandModule<unknown, CreateArgs> = {
       .example('$0 topic create orders --partitions 6 --replication-factor 3', '') as Argv<CreateArgs>,
   handler: async (args) => {
     await withSession(args, async (session) => {
-      const controller = await session.controller();
-      const response = await controller.request(ApiKey.CreateTopics, 2, {
-        topics: [{ name: args.name, numPartitions: args.partitions, replicationFactor: args['replication-factor'], assignments: [], configs: parseConfigs(args.config) }],
-        timeoutMs: ADMIN_TIMEOUT_MS,
-        validateOnly: false,
-      });
-      const result = response.topics[0];
-      if (result.errorCode !== KafkaError.NONE) throw kafkaFailure(result.errorCode, args.name, result.errorMessage);
+      await createTopic(session, { name: args.name, partitions: args.partitions, replicationFactor: args['replication-factor'], configs: parseConfigs(args.config) });
       print(args.json ? JSON.stringify({ created: args.name }) : `Created topic ${args.name}`);
     });
   },
@@ -76,14 +65,6 @@ interface NameArgs extends BootstrapArgs {
   name: string;
 }
 
-async function describeConfigs(session: Parameters<Parameters<typeof withSession>[1]>[0], name: string): Promise<Array<{ name: string; value: string | null; configSource: number }>> {
-  const controller = await session.controller();
-  const response = await controller.request(ApiKey.DescribeConfigs, 1, { resources: [{ resourceType: RESOURCE_TOPIC, resourceName: name, configurationKeys: null }], includeSynonyms: false });
-  const result = response.results[0];
-  if (result.errorCode !== KafkaError.NONE) throw kafkaFailure(result.errorCode, name, result.errorMessage);
-  return result.configs;
-}
-
 const describe: CommandModule<unknown, NameArgs> = {
   command: 'describe <name>',
   describe: 'partitions (leader, replicas, ISR) and configs of a topic',
@@ -93,7 +74,7 @@ const describe: CommandModule<unknown, NameArgs> = {
       const metadata = await session.metadata([args.name]);
       const topic = metadata.topics[0];
       if (topic === undefined || topic.errorCode === KafkaError.UNKNOWN_TOPIC_OR_PARTITION) throw kafkaFailure(KafkaError.UNKNOWN_TOPIC_OR_PARTITION, args.name);
-      const configs = await describeConfigs(session, args.name);
+      const configs = await describeTopicConfigs(session, args.name);
       const partitions = topic.partitions.map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, replicas: p.replicaNodes, isr: p.isrNodes }));
       if (args.json) {
         print(JSON.stringify({ name: args.name, partitions, configs: Object.fromEntries(configs.map((c) => [c.name, c.value])) }));
@@ -120,20 +101,7 @@ const alterConfig: CommandModule<unknown, AlterArgs> = {
       .example('$0 topic alter-config orders retention.ms=60000', '') as Argv<AlterArgs>,
   handler: async (args) => {
     await withSession(args, async (session) => {
-      const current = await describeConfigs(session, args.name);
-      const merged = new Map(current.filter((c) => c.configSource === SOURCE_DYNAMIC_TOPIC).map((c) => [c.name, c.value]));
-      for (const { name, value } of parseConfigs(args.configs)) {
-        if (value === '') merged.delete(name);
-        else merged.set(name, value);
-      }
-      const controller = await session.controller();
-      // AlterConfigs replaces the whole set of overrides: send the merged set.
-      const response = await controller.request(ApiKey.AlterConfigs, 0, {
-        resources: [{ resourceType: RESOURCE_TOPIC, resourceName: args.name, configs: [...merged].map(([name, value]) => ({ name, value })) }],
-        validateOnly: false,
-      });
-      const result = response.responses[0];
-      if (result.errorCode !== KafkaError.NONE) throw kafkaFailure(result.errorCode, args.name, result.errorMessage);
+      const merged = await alterTopicConfigs(session, args.name, new Map(parseConfigs(args.configs).map(({ name, value }) => [name, value === '' ? null : value])));
       print(args.json ? JSON.stringify(Object.fromEntries(merged)) : `Updated ${args.name}: ${[...merged].map(([k, v]) => `${k}=${v}`).join(', ') || '(no overrides)'}`);
     });
   },
@@ -145,10 +113,7 @@ const remove: CommandModule<unknown, NameArgs> = {
   builder: (yargs) => bootstrapOptions(yargs).positional('name', { type: 'string', demandOption: true }) as Argv<NameArgs>,
   handler: async (args) => {
     await withSession(args, async (session) => {
-      const controller = await session.controller();
-      const response = await controller.request(ApiKey.DeleteTopics, 1, { topicNames: [args.name], timeoutMs: ADMIN_TIMEOUT_MS });
-      const result = response.responses[0];
-      if (result.errorCode !== KafkaError.NONE) throw kafkaFailure(result.errorCode, args.name, result.errorMessage);
+      await deleteTopic(session, args.name);
       print(args.json ? JSON.stringify({ deleted: args.name }) : `Deleted topic ${args.name}`);
     });
   },

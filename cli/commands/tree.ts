@@ -205,7 +205,7 @@ const createCommand: CommandModule<unknown, CreateArgs> = {
       .option('ephemeral', { alias: 'e', type: 'boolean', default: false, describe: 'ephemeral' })
       .option('sequential', { alias: 's', type: 'boolean', default: false, describe: 'append a 10-digit sequence number' })
       .option('parents', { alias: 'p', type: 'boolean', default: false, describe: 'create missing parents' })
-      .option('container', { alias: 'c', type: 'boolean', default: false, describe: 'container: removed once its last child is gone' })
+      .option('container', { alias: 'c', type: 'boolean', default: false, describe: 'container: removed by the periodic check once its last child is gone' })
       .example("$0 create -p /app/config '{\"a\":1}'", 'create /app/config and any missing parents') as Argv<CreateArgs>,
   handler: async (args) => {
     const mode = createMode(args);

@@ -92,11 +92,11 @@ export function decodeRecords(buffer: Buffer, recordsMax = Infinity): DecodedRec
   return { values, validBytes: offset, problem: null };
 }
 
-function isTxn(value: unknown): value is Txn {
+export function isTxn(value: unknown): value is Txn {
   return typeof value === 'object' && value !== null && typeof (value as Txn).zxid === 'number' && typeof (value as Txn).type === 'string';
 }
 
-function isSnapshot(value: unknown): value is CoreSnapshot {
+export function isSnapshot(value: unknown): value is CoreSnapshot {
   const snapshot = value as CoreSnapshot;
   return typeof value === 'object' && value !== null && typeof snapshot.lastZxid === 'number' && Array.isArray(snapshot.nodes) && Array.isArray(snapshot.sessions);
 }

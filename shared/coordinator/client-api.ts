@@ -20,6 +20,8 @@ import type {
   ExistsResult,
   GetChildrenResult,
   GetDataResult,
+  MultiReadResult,
+  MultiReadSubOp,
   MultiResult,
   MultiSubOp,
   SetDataResult,
@@ -71,7 +73,15 @@ export interface CoordinatorClientApi {
   getData(path: string, watcher?: Watcher): Promise<GetDataResult>;
   setData(path: string, data: string, version?: number): Promise<SetDataResult>;
   getChildren(path: string, watcher?: Watcher, withStat?: boolean): Promise<GetChildrenResult>;
+  /** All or nothing; as many operations as fit in one request frame. */
   multi(ops: MultiSubOp[]): Promise<MultiResult>;
+  /**
+   * ZooKeeper's multiRead: getData / getChildren of many paths in one request. Not atomic and
+   * never rejected for one path: each entry is its result or `{type: 'error', code}`. No watches.
+   */
+  multiRead(ops: MultiReadSubOp[]): Promise<MultiReadResult>;
+  /** How many nodes are below `path`, at every depth (ZooKeeper's getAllChildrenNumber). */
+  getAllChildrenNumber(path: string): Promise<number>;
   sync(path: string): Promise<void>;
   getEphemerals(prefix?: string): Promise<string[]>;
   /** Persistent / persistent-recursive watch; every matching event calls `watcher` until removed. */

@@ -23,6 +23,8 @@ import {
   GetDataResult,
   hasCode,
   isErrorCode,
+  MultiReadResult,
+  MultiReadSubOp,
   MultiResult,
   MultiSubOp,
   Operation,
@@ -219,6 +221,16 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     return this.request<MultiResult>({ op: 'multi', ops });
   }
 
+  /** Reads of many paths in one request; each entry is its result or its own error code. */
+  multiRead(ops: MultiReadSubOp[]): Promise<MultiReadResult> {
+    return this.request<MultiReadResult>({ op: 'multiRead', ops });
+  }
+
+  async getAllChildrenNumber(path: string): Promise<number> {
+    const result = await this.request<{ totalNumber: number }>({ op: 'getAllChildrenNumber', path });
+    return result.totalNumber;
+  }
+
   async sync(path: string): Promise<void> {
     await this.request({ op: 'sync', path });
   }
@@ -310,7 +322,8 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     if (this.finished) return;
     this.setState(this.session === null ? 'connecting' : 'disconnected');
     const url = this.options.servers[this.serverIndex % this.options.servers.length]!;
-    const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: Math.max(1000, this.options.requestTimeoutMs) });
+    // A standby coordinator (Redis store) answers with a redirect to the active one: follow it.
+    const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: Math.max(1000, this.options.requestTimeoutMs), followRedirects: true, maxRedirects: 3 });
     this.socket = socket;
     let handshakeDone = false;
     socket.on('open', () => {

@@ -96,6 +96,10 @@ export interface Stat {
   ctime: number;
   mtime: number;
   version: number;
+  /**
+   * Changes to the children, as ZooKeeper reports it: 2 x child creations - numChildren, i.e.
+   * creations plus deletions (negative for the reserved / and /zookeeper, as in ZooKeeper).
+   */
   cversion: number;
   /** Owning session id for an ephemeral node, '0' otherwise (as ZooKeeper's 0). */
   ephemeralOwner: string;
@@ -122,7 +126,8 @@ export type WatcherType = 'children' | 'data' | 'persistent' | 'any';
 
 // ---------------------------------------------------------------------------
 // Operations. Znode data travels as a UTF-8 string; its size limit is in UTF-8 bytes.
-// `version: -1` means "any version" for delete / setData / check.
+// `version: -1` means "any version" for delete / setData / check; any other value must equal the
+// node's version (so -2 and below are BadVersion, as ZooKeeper answers).
 
 export interface CreateOp { op: 'create'; path: string; data: string; mode: CreateMode }
 export interface DeleteOp { op: 'delete'; path: string; version: number }
@@ -136,6 +141,10 @@ export interface SyncOp { op: 'sync'; path: string }
 export interface GetEphemeralsOp { op: 'getEphemerals'; prefix?: string }
 export interface AddWatchOp { op: 'addWatch'; path: string; mode: AddWatchMode }
 export interface RemoveWatchesOp { op: 'removeWatches'; path: string; watcherType: WatcherType }
+/** ZooKeeper 3.6+'s multiRead: reads of many paths in one request, each answered on its own. */
+export interface MultiReadOp { op: 'multiRead'; ops: MultiReadSubOp[] }
+/** The number of nodes below `path` (all depths, not counting the node itself). */
+export interface GetAllChildrenNumberOp { op: 'getAllChildrenNumber'; path: string }
 export interface PingOp { op: 'ping' }
 /** Ends the session at once: its ephemerals are deleted in one transaction. */
 export interface CloseOp { op: 'close' }
@@ -143,6 +152,8 @@ export interface CloseOp { op: 'close' }
 export interface StatsOp { op: 'stats' }
 
 export type MultiSubOp = CreateOp | DeleteOp | SetDataOp | CheckOp;
+/** The reads a multiRead may hold (ZooKeeper's Op.getData / Op.getChildren; no watches). */
+export type MultiReadSubOp = { op: 'getData'; path: string } | { op: 'getChildren'; path: string };
 
 export type Operation =
   | CreateOp
@@ -156,6 +167,8 @@ export type Operation =
   | GetEphemeralsOp
   | AddWatchOp
   | RemoveWatchesOp
+  | MultiReadOp
+  | GetAllChildrenNumberOp
   | PingOp
   | CloseOp
   | StatsOp;
@@ -183,6 +196,16 @@ export type MultiSubResult =
   | { type: 'check' }
   | { type: 'error'; code: ErrorCode };
 export interface MultiResult { results: MultiSubResult[] }
+/**
+ * Per read of a multiRead, in order. Unlike multi, each read stands alone: a missing path is an
+ * `error` entry (e.g. NoNode) and the others still answer.
+ */
+export type MultiReadSubResult =
+  | { type: 'getData'; data: string; stat: Stat }
+  | { type: 'getChildren'; children: string[] }
+  | { type: 'error'; code: ErrorCode };
+export interface MultiReadResult { results: MultiReadSubResult[] }
+export interface GetAllChildrenNumberResult { totalNumber: number }
 export interface SyncResult { path: string }
 export interface GetEphemeralsResult { paths: string[] }
 export type EmptyResult = Record<string, never>;
@@ -206,6 +229,17 @@ export interface StatsResult {
   fsyncLatencyMs: LatencySummary;
   store: string;
   uptimeMs: number;
+  /**
+   * Coordinators on a Redis store (issue 9): 'active' (holds the lease and serves) or 'standby'
+   * (follows the log, redirects clients); absent for a lone coordinator on the file or memory store.
+   */
+  role?: 'active' | 'standby';
+  /** The lease's fencing epoch (the active's; for a standby, the one it saw), null when nobody holds it. */
+  leaseEpoch?: number | null;
+  /** The active coordinator's URL, null when nobody holds the lease. */
+  activeUrl?: string | null;
+  /** How many logged transactions this coordinator has not applied yet (0 for the active). */
+  lag?: number;
 }
 
 export interface ResultByOp {
@@ -220,6 +254,8 @@ export interface ResultByOp {
   getEphemerals: GetEphemeralsResult;
   addWatch: EmptyResult;
   removeWatches: EmptyResult;
+  multiRead: MultiReadResult;
+  getAllChildrenNumber: GetAllChildrenNumberResult;
   ping: EmptyResult;
   close: EmptyResult;
   stats: StatsResult;

@@ -17,6 +17,7 @@ import {
   ConnectFrame,
   CreateMode,
   ErrorCode,
+  MultiReadSubOp,
   MultiSubOp,
   Operation,
   RequestFrame,
@@ -29,13 +30,6 @@ const WATCHER_TYPES_LIST: readonly WatcherType[] = ['children', 'data', 'persist
 export type ParseResult =
   | { ok: true; frame: ClientFrame }
   | { ok: false; code: ErrorCode; message: string; xid?: number; fatal: boolean };
-
-export interface ValidateLimits {
-  /** Most sub-operations in one multi (checked here too, before any work on them). Default 1000. */
-  multiOpsMax: number;
-}
-
-const DEFAULT_VALIDATE_LIMITS: ValidateLimits = Object.freeze({ multiOpsMax: 1000 });
 
 /** Thrown inside the validator only; turned into a ParseResult at the top. */
 class FieldError {
@@ -92,8 +86,12 @@ function path(object: Json, where: string): string {
   return str(object, 'path', where);
 }
 
+/**
+ * Any integer: -1 means "any version", and every other value, -2 and below included, is compared
+ * with the node's version (ZooKeeper answers BadVersion for them, not BadArguments).
+ */
 function version(object: Json, where: string): number {
-  return int(object, 'version', where, -1);
+  return int(object, 'version', where, Number.MIN_SAFE_INTEGER);
 }
 
 function subOp(value: unknown, index: number): MultiSubOp {
@@ -113,7 +111,19 @@ function subOp(value: unknown, index: number): MultiSubOp {
   }
 }
 
-function operation(value: unknown, limits: ValidateLimits): Operation {
+function readSubOp(value: unknown, index: number): MultiReadSubOp {
+  const where = `ops[${index}]`;
+  if (!isObject(value)) bad(`${where} must be an object`);
+  switch (value.op) {
+    case 'getData':
+    case 'getChildren':
+      return { op: value.op, path: path(value, where) };
+    default:
+      bad(`${where}.op must be getData or getChildren`);
+  }
+}
+
+function operation(value: unknown): Operation {
   const where = 'request';
   if (!isObject(value)) bad('request must be an object');
   const op = value.op;
@@ -140,10 +150,17 @@ function operation(value: unknown, limits: ValidateLimits): Operation {
     }
     case 'multi': {
       const ops = value.ops;
+      // No count limit: a multi holds as many operations as fit in one frame (the request size limit).
       if (!Array.isArray(ops)) bad('request.ops must be an array');
-      if (ops.length > limits.multiOpsMax) bad(`request.ops has ${ops.length} operations; the limit is ${limits.multiOpsMax}`);
       return { op, ops: ops.map(subOp) };
     }
+    case 'multiRead': {
+      const ops = value.ops;
+      if (!Array.isArray(ops)) bad('request.ops must be an array');
+      return { op, ops: ops.map(readSubOp) };
+    }
+    case 'getAllChildrenNumber':
+      return { op, path: path(value, where) };
     case 'sync':
       return { op, path: path(value, where) };
     case 'getEphemerals': {
@@ -186,7 +203,7 @@ function connectFrame(object: Json): ConnectFrame {
 }
 
 /** Parses and validates one text frame from a client. Never throws. */
-export function parseClientFrame(text: string, limits: ValidateLimits = DEFAULT_VALIDATE_LIMITS): ParseResult {
+export function parseClientFrame(text: string): ParseResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -202,7 +219,7 @@ export function parseClientFrame(text: string, limits: ValidateLimits = DEFAULT_
         return { ok: true, frame: connectFrame(value) };
       case 'request': {
         if (xid === undefined) bad('xid must be a non-negative integer');
-        const frame: RequestFrame = { type: 'request', xid, request: operation(value.request, limits) };
+        const frame: RequestFrame = { type: 'request', xid, request: operation(value.request) };
         return { ok: true, frame };
       }
       default:

@@ -88,7 +88,17 @@ describe('cluster identity', () => {
     expect(partitionDirs.sort()).toEqual(['kept-0', 'kept-1']);
     // Checkpoints are written in the background after appends: take the picture once they are done.
     const hasTemporary = (dir: string): boolean => fs.readdirSync(dir, { recursive: true }).some((name) => String(name).endsWith('.tmp'));
-    await waitFor('checkpoints written', () => brokers.every((b) => !hasTemporary(b.dataDir)), 10_000);
+    // The high-watermark checkpoint is written on a timer once the high watermarks moved: wait until both
+    // brokers' checkpoints hold all 50 records (each partition has one replica here).
+    const checkpointed = (dir: string): number => {
+      try {
+        const parsed = JSON.parse(fs.readFileSync(path.join(dir, 'replication-offset-checkpoint'), 'utf8')) as { partitions: Record<string, number> };
+        return Object.values(parsed.partitions).reduce((sum, offset) => sum + offset, 0);
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor('checkpoints written', () => brokers.every((b) => !hasTemporary(b.dataDir)) && brokers.reduce((sum, b) => sum + checkpointed(b.dataDir), 0) === 50, 10_000);
     const before = brokers.map((b) => digest(b.dataDir));
 
     await kill(coordinator.process);

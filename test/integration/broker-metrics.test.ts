@@ -8,7 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { BrokerHandle, startCluster, TestCluster } from '../helpers/cluster';
 import { kill, stopAll, waitFor } from '../helpers/processes';
 import { createTopicWith, produceWith } from '../helpers/kafkajs';
-import { Exposition, parseExposition, sample, sumOf } from '../helpers/prometheus';
+import { Exposition, parseExposition, sample, sumOf } from '../../shared/metrics/prometheus-text';
 
 jest.setTimeout(120_000);
 

@@ -178,13 +178,13 @@ describe('coordinator server', () => {
       [{ type: 'request', xid: 7, request: { op: 'create', path: 5, data: '', mode: 'persistent' } }, 7, 'BadArguments'],
       [{ type: 'request', xid: 8, request: { op: 'create', path: '/x', data: '', mode: 'forever' } }, 8, 'BadArguments'],
       [{ type: 'request', xid: 9, request: { op: 'setData', path: '/ok', data: '', version: 1.5 } }, 9, 'BadArguments'],
-      [{ type: 'request', xid: 10, request: { op: 'delete', path: '/ok', version: -2 } }, 10, 'BadArguments'],
+      [{ type: 'request', xid: 10, request: { op: 'delete', path: '/ok', version: -2 } }, 10, 'BadVersion'], // as ZooKeeper answers
       [{ type: 'request', xid: 11, request: { op: 'getData', path: '/ok', watch: 'yes' } }, 11, 'BadArguments'],
       [{ type: 'request', xid: 12, request: { op: 'teleport' } }, 12, 'Unimplemented'],
       [{ type: 'request', xid: 13, request: 'getData' }, 13, 'BadArguments'],
       [{ type: 'request', xid: 14, request: { op: 'create', path: 'no-slash', data: '', mode: 'persistent' } }, 14, 'BadArguments'],
       [{ type: 'request', xid: 15, request: { op: 'create', path: '/a//b', data: '', mode: 'persistent' } }, 15, 'BadArguments'],
-      [{ type: 'request', xid: 16, request: { op: 'multi', ops: Array.from({ length: 1001 }, () => ({ op: 'check', path: '/ok', version: -1 })) } }, 16, 'BadArguments'],
+      [{ type: 'request', xid: 16, request: { op: 'multiRead', ops: [{ op: 'setData', path: '/ok', data: '', version: -1 }] } }, 16, 'BadArguments'],
       [{ type: 'request', xid: 17, request: { op: 'multi', ops: [{ op: 'getData', path: '/ok' }] } }, 17, 'BadArguments'],
     ];
     for (const [frame, xid, code] of cases) {

@@ -48,7 +48,7 @@ async function freeRun(): Promise<number> {
 
 beforeAll(async () => {
   portBase = await freeRun();
-  env = { COORDINATOR_PORT: String(await freePort()), PORT_BASE: String(portBase), RUN_DIR: runDir, DATA_DIR: dataDir, METRICS_PORT: '0', READY_TIMEOUT_S: '30' };
+  env = { COORDINATOR_PORT: String(await freePort()), PORT_BASE: String(portBase), RUN_DIR: runDir, DATA_DIR: dataDir, METRICS_PORT: '0', CONSOLE_PORT: '0', READY_TIMEOUT_S: '30' };
 });
 
 afterAll(async () => {
@@ -60,11 +60,16 @@ afterAll(async () => {
   }
 });
 
-test('make cluster starts a coordinator and 3 ready brokers, with pids and logs in RUN_DIR', async () => {
+test('make cluster starts a coordinator, 3 ready brokers and the console, with pids and logs in RUN_DIR', async () => {
   const up = await make('cluster');
   expect(up).toMatchObject({ code: 0 });
   expect(up.stdout).toContain(`ready: bootstrap 127.0.0.1:${portBase + 1}`);
-  for (const name of ['coordinator', 'broker-1', 'broker-2', 'broker-3']) {
+  // The console's URL is printed, and it answers with the three brokers.
+  const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+)/.exec(up.stdout)?.[1];
+  expect(consoleUrl).toBeDefined();
+  const overview = (await (await fetch(`${consoleUrl}/api/overview`)).json()) as { brokers: Array<{ id: number; live: boolean }> };
+  expect(overview.brokers.map((b) => [b.id, b.live])).toEqual([[1, true], [2, true], [3, true]]);
+  for (const name of ['coordinator', 'broker-1', 'broker-2', 'broker-3', 'console']) {
     expect(isAlive(pidOf(name))).toBe(true);
     expect(fs.existsSync(path.join(runDir, `${name}.log`))).toBe(true);
   }
@@ -74,7 +79,7 @@ test('make cluster starts a coordinator and 3 ready brokers, with pids and logs 
   const view = await samsaJson(['cluster']);
   expect(view.brokers.map((b: { id: number; port: number }) => [b.id, b.port])).toEqual([1, 2, 3].map((id) => [id, portBase + id]));
   const status = await make('status');
-  expect(status.stdout.trim().split('\n').sort()).toEqual(['broker-1', 'broker-2', 'broker-3', 'coordinator'].map((n) => expect.stringMatching(new RegExp(`^${n}: running \\(pid \\d+\\)$`))));
+  expect(status.stdout.trim().split('\n').sort()).toEqual(['broker-1', 'broker-2', 'broker-3', 'console', 'coordinator'].map((n) => expect.stringMatching(new RegExp(`^${n}: running \\(pid \\d+\\)$`))));
   // Running it again starts nothing new.
   const again = await make('cluster');
   expect(again.stdout).toContain('coordinator already running');
@@ -112,9 +117,9 @@ test('a broker that cannot start fails at once with the tail of its log, not aft
 });
 
 test('make stop ends every process by pid and removes the pid files', async () => {
-  const pids = ['coordinator', 'broker-1', 'broker-2', 'broker-3'].map(pidOf);
+  const pids = ['console', 'coordinator', 'broker-1', 'broker-2', 'broker-3'].map(pidOf);
   const stopped = await make('stop');
-  expect(stopped).toMatchObject({ code: 0, stdout: expect.stringContaining('stopped 4 process(es)') });
+  expect(stopped).toMatchObject({ code: 0, stdout: expect.stringContaining('stopped 5 process(es)') });
   expect(pids.filter(isAlive)).toEqual([]);
   expect(fs.readdirSync(runDir).filter((f) => f.endsWith('.pid'))).toEqual([]);
 });

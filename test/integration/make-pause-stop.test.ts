@@ -46,7 +46,7 @@ async function freeRun(): Promise<number> {
 }
 
 beforeAll(async () => {
-  env = { COORDINATOR_PORT: String(await freePort()), PORT_BASE: String(await freeRun()), RUN_DIR: runDir, DATA_DIR: dataDir, METRICS_PORT: '0', READY_TIMEOUT_S: '30', STOP_TIMEOUT_S: String(STOP_TIMEOUT_S) };
+  env = { COORDINATOR_PORT: String(await freePort()), PORT_BASE: String(await freeRun()), RUN_DIR: runDir, DATA_DIR: dataDir, METRICS_PORT: '0', CONSOLE_PORT: '0', READY_TIMEOUT_S: '30', STOP_TIMEOUT_S: String(STOP_TIMEOUT_S) };
   const up = await make('cluster');
   if (up.code !== 0) throw new Error(`make cluster failed (${up.code}):\n${up.stdout}\n${up.stderr}`);
 });
@@ -86,9 +86,9 @@ test('make restart ID=3 of a running broker stops it with SIGTERM first, then st
   expect(fs.readFileSync(path.join(runDir, 'broker-3.log'), 'utf8')).toContain('"msg":"broker.ready"');
 });
 
-test('make stop resumes a paused broker, stops the brokers one at a time with SIGTERM and the coordinator last', async () => {
+test('make stop resumes a paused broker, stops the console, the brokers one at a time with SIGTERM and the coordinator last', async () => {
   expect(await make('pause', 'ID=1')).toMatchObject({ code: 0 });
-  const pids = ['broker-1', 'broker-2', 'broker-3', 'coordinator'].map(pidOf);
+  const pids = ['console', 'broker-1', 'broker-2', 'broker-3', 'coordinator'].map(pidOf);
   const started = Date.now();
   const stopped = await make('stop');
   expect(stopped.code).toBe(0);
@@ -96,11 +96,12 @@ test('make stop resumes a paused broker, stops the brokers one at a time with SI
   expect(stopped.stderr).not.toContain('SIGKILL');
   expect(Date.now() - started).toBeLessThan(STOP_TIMEOUT_S * 1000);
   expect(stopped.stdout.split('\n').filter(Boolean).map((line) => line.replace(/ \(\d+s\)$/, ''))).toEqual([
+    'console: stopped',
     'broker-1: stopped',
     'broker-2: stopped',
     'broker-3: stopped',
     'coordinator: stopped',
-    'stopped 4 process(es)',
+    'stopped 5 process(es)',
   ]);
   expect(pids.filter(isAlive)).toEqual([]);
   // Each broker had finished before the next was signalled, and the coordinator ran until the last had.

@@ -63,7 +63,7 @@ describe('disconnect grace in the core', () => {
     core.detachSession('plain', gone);
     expect(core.expiredSessions(gone + GRACE)).toEqual(['graceful']);
     const closed = core.closeSession('graceful', gone + GRACE);
-    expect(closed.txn).toMatchObject({ type: 'closeSession', sessionId: 'graceful', deleted: ['/g'] });
+    expect(closed.txn).toMatchObject({ type: 'closeSession', sessionId: 'graceful', ephemerals: ['/g'] });
     expect(core.expiredSessions(T0 + TIMEOUT - 1)).toEqual([]);
     expect(core.expiredSessions(T0 + TIMEOUT)).toEqual(['plain']);
   });

@@ -7,7 +7,7 @@ import { BrokerMetrics, LocalPartition } from '../../../broker/metrics/broker-me
 import { coordinatorMetrics } from '../../../coordinator/metrics';
 import { ApiKey } from '../../../shared/kafka/api-keys';
 import { KafkaError } from '../../../shared/kafka/errors';
-import { parseExposition, sample } from '../../helpers/prometheus';
+import { parseExposition, sample } from '../../../shared/metrics/prometheus-text';
 
 function partition(topic: string, index: number, leader: boolean, isr: number[], end: number): LocalPartition {
   return { topic, partition: index, isLeader: leader, replicas: [1, 2, 3], isr, highWatermark: end, log: { sizeInBytes: end * 100, logEndOffset: end, logStartOffset: 0 } };

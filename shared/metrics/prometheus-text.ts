@@ -1,5 +1,5 @@
 /**
- * A strict reader of the Prometheus text exposition format (0.0.4) for tests: every line is a
+ * A strict reader of the Prometheus text exposition format (0.0.4), for tests, `samsa top` and the console: every line is a
  * HELP, a TYPE, or a sample of a declared family with well-formed labels and a number; anything
  * else throws. Hand-written: prom-client writes the format but has no parser.
  */
