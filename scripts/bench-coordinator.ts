@@ -2,10 +2,11 @@
  * `make bench-coordinator`: the coordinator against Apache ZooKeeper 3.8 standalone, same
  * machine, same run. Workloads: create (sequential, 100-byte data), setData and getData at
  * 1, 16 and 128 requests in flight (ops/s, p50/p99 latency), then watch latency (one client
- * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on, or with
- * STORE=redis on a local redis-server with appendonly yes and appendfsync always (every append
- * acknowledged after Redis's fsync, as ZooKeeper's forceSync); ZooKeeper with its default
- * forceSync=yes. One JSON line per workload and system, then
+ * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on and, with
+ * STORE=redis, also on a local redis-server with appendonly yes and appendfsync always (every
+ * append acknowledged after Redis's fsync, as ZooKeeper's forceSync), followed by the takeover
+ * time of two coordinators on that Redis over 20 SIGKILLs of the active one; ZooKeeper with its
+ * default forceSync=yes. One JSON line per workload and system, then
  * one line of Samsa/ZooKeeper ratios per workload.
  *
  * Every loop is bounded in count and time; both servers listen on 127.0.0.1 on free ports
@@ -45,7 +46,7 @@ const DATA = 'x'.repeat(100);
 
 /** The operations a workload needs, for either system. */
 interface Driver {
-  name: 'samsa' | 'zookeeper';
+  name: string;
   create(path: string, data: string, sequential: boolean): Promise<string>;
   setData(path: string, data: string): Promise<void>;
   getData(path: string, watcher?: () => void): Promise<void>;
@@ -207,11 +208,11 @@ async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]
   return results;
 }
 
-async function samsaDriver(url: string): Promise<Driver> {
+async function samsaDriver(url: string, name = 'samsa'): Promise<Driver> {
   const client = new CoordinatorClient({ servers: [url], sessionTimeoutMs: 10_000, inFlightMax: 4096 });
   await client.connect();
   return {
-    name: 'samsa',
+    name,
     async create(nodePath, data, sequential) {
       return (await client.create(nodePath, data, { mode: sequential ? 'persistent_sequential' : 'persistent' })).path;
     },
@@ -296,6 +297,68 @@ function ensureZooKeeper(): void {
   if (result.status !== 0) throw new Error('could not install zookeeper (Debian package); install it and run again');
 }
 
+/**
+ * Two coordinators on the Redis store (default 2000 ms lease): SIGKILL the active one, then time
+ * until a client holding both URLs has its first write acknowledged (lease expiry, takeover,
+ * reconnection and the write itself); the killed one comes back as the standby; TAKEOVER_KILLS
+ * times (default 20).
+ */
+async function measureTakeover(redisUrl: string): Promise<Record<string, string | number>> {
+  const kills = Number(process.env.TAKEOVER_KILLS ?? 20);
+  const ports = [await freePort(), await freePort()];
+  const urls = ports.map((port) => `ws://127.0.0.1:${port}`);
+  const start = (port: number): ChildProcess =>
+    spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--store', redisUrl, '--redis-prefix', 'takeover', '--metrics-port', '-1', '--log-level', 'warn'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, SAMSA_LOG_PRETTY: 'false' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  const processes = ports.map(start);
+  const roleOf = async (port: number): Promise<string> => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/`)).headers.get('x-samsa-role') ?? 'active';
+    } catch {
+      return 'down';
+    }
+  };
+  const times: number[] = [];
+  const client = new CoordinatorClient({ servers: urls, sessionTimeoutMs: 10_000, requestTimeoutMs: 5000 });
+  try {
+    for (const [i, port] of ports.entries()) await waitForPort(port, processes[i]!, `coordinator ${i + 1}`);
+    await client.connect();
+    await client.create('/takeover', '').catch(() => undefined);
+    log(`takeover: ${kills} SIGKILLs of the active coordinator (2 coordinators, lease 2000 ms)`);
+    for (let kill = 0; kill < kills; kill++) {
+      const roles = await Promise.all(ports.map(roleOf));
+      const activeIndex = roles.indexOf('active');
+      if (activeIndex < 0) throw new Error(`no active coordinator (roles ${roles.join(', ')})`);
+      const victim = processes[activeIndex]!;
+      const exited = new Promise((resolve) => victim.once('exit', resolve));
+      const killedAt = performance.now();
+      victim.kill('SIGKILL');
+      await exited;
+      let written = false;
+      for (let attempt = 0; attempt < 300 && !written && performance.now() - killedAt < 30_000; attempt++) {
+        try {
+          await client.create(`/takeover/k-${kill}-${attempt}`, '');
+          written = true;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
+      if (!written) throw new Error(`no write acknowledged within 30 s of kill ${kill + 1}`);
+      times.push(performance.now() - killedAt);
+      processes[activeIndex] = start(ports[activeIndex]!);
+      await waitForPort(ports[activeIndex]!, processes[activeIndex]!, 'restarted coordinator');
+    }
+  } finally {
+    await client.close().catch(() => undefined);
+    await Promise.all(processes.map(stop));
+  }
+  times.sort((a, b) => a - b);
+  return { workload: 'takeover', kills: times.length, leaseMs: 2000, p50Ms: Math.round(percentile(times, 50)), p99Ms: Math.round(percentile(times, 99)), maxMs: Math.round(times.at(-1) ?? 0) };
+}
+
 async function main(): Promise<void> {
   ensureZooKeeper();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-coordinator-'));
@@ -307,22 +370,28 @@ async function main(): Promise<void> {
   if (storeKind !== 'file' && storeKind !== 'redis') throw new Error(`STORE must be file or redis, got ${storeKind}`);
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
-    let store = 'file';
+    const runs: Array<{ name: string; store: string }> = [{ name: 'samsa-file', store: 'file' }];
+    let redisUrl: string | null = null;
     if (storeKind === 'redis') {
       if (spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'ensure-deps.sh'), 'redis-server'], { stdio: 'inherit' }).status !== 0) throw new Error('could not install redis-server');
       const redisPort = await freePort();
       redis = startRedis(redisPort, path.join(work, 'redis'));
       await waitForPort(redisPort, redis, 'redis-server');
-      store = `redis://127.0.0.1:${redisPort}/0`;
+      redisUrl = `redis://127.0.0.1:${redisPort}/0`;
+      runs.push({ name: 'samsa-redis', store: redisUrl });
     }
-    const samsaPort = await freePort();
-    samsa = startSamsa(samsaPort, path.join(work, 'samsa'), store);
-    await waitForPort(samsaPort, samsa, 'samsa coordinator');
-    // A Redis-backed coordinator starts as a standby and takes the lease within a moment: wait until it serves.
-    await (await samsaDriver(`ws://127.0.0.1:${samsaPort}`)).close();
-    log(`samsa coordinator on ${samsaPort} (${storeKind === 'redis' ? 'redis store: appendonly yes, appendfsync always' : 'file store, fsync on'})`);
-    const samsaResults = await runWorkloads(() => samsaDriver(`ws://127.0.0.1:${samsaPort}`));
-    await stop(samsa);
+    const samsaResults: Result[] = [];
+    for (const run of runs) {
+      const samsaPort = await freePort();
+      samsa = startSamsa(samsaPort, path.join(work, run.name), run.store);
+      await waitForPort(samsaPort, samsa, 'samsa coordinator');
+      // A Redis-backed coordinator starts as a standby and takes the lease within a moment: wait until it serves.
+      await (await samsaDriver(`ws://127.0.0.1:${samsaPort}`)).close();
+      log(`${run.name} coordinator on ${samsaPort} (${run.store === 'file' ? 'file store, fsync on' : 'redis store: appendonly yes, appendfsync always'})`);
+      samsaResults.push(...(await runWorkloads(() => samsaDriver(`ws://127.0.0.1:${samsaPort}`, run.name))));
+      await stop(samsa);
+      samsa = null;
+    }
 
     const zkPort = await freePort();
     fs.mkdirSync(path.join(work, 'zookeeper'));
@@ -336,7 +405,7 @@ async function main(): Promise<void> {
       const theirs = zkResults.find((r) => r.workload === ours.workload && r.inFlight === ours.inFlight);
       if (!theirs) continue;
       const line = {
-        ratio: 'samsa/zookeeper',
+        ratio: `${ours.system}/zookeeper`,
         workload: ours.workload,
         inFlight: ours.inFlight,
         throughput: Number((ours.opsPerSecond / theirs.opsPerSecond).toFixed(2)),
@@ -345,6 +414,11 @@ async function main(): Promise<void> {
       };
       summary.push(line);
       process.stdout.write(`${JSON.stringify(line)}\n`);
+    }
+    if (redisUrl !== null) {
+      await stop(zk);
+      zk = null;
+      process.stdout.write(`${JSON.stringify(await measureTakeover(redisUrl))}\n`);
     }
   } finally {
     await stopAll();

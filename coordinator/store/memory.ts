@@ -7,12 +7,21 @@ const RESOLVED = Promise.resolve();
 
 export class MemoryStore implements CoordinatorStore {
   readonly kind = 'memory';
+  private lastAppendedZxid = 0;
+  private closed = false;
 
   async open(): Promise<RecoveredState> {
     return { snapshot: null, txns: [] };
   }
 
-  append(_txns: Txn[]): Promise<void> {
+  // The same contract as the durable stores (zxids only rise; nothing after close), so a bug in
+  // the server's ordering shows with every store.
+  append(txns: Txn[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('memory store is closed'));
+    for (const txn of txns) {
+      if (!(txn.zxid > this.lastAppendedZxid)) return Promise.reject(new Error(`append out of order: zxid ${txn.zxid} after ${this.lastAppendedZxid}`));
+      this.lastAppendedZxid = txn.zxid;
+    }
     return RESOLVED;
   }
 
@@ -20,7 +29,9 @@ export class MemoryStore implements CoordinatorStore {
     return RESOLVED;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 
   syncLatency(): LatencySummary {
     return { min: 0, avg: 0, max: 0, count: 0 };

@@ -108,11 +108,40 @@ test('SIGKILL of the active: the standby takes over; brokers keep sessions and r
   await waitFor('the topic led everywhere', async () => Object.keys((await clusterState()).leaders).length === 4, 20_000);
   const before = await clusterState();
   expect(Object.keys(before.owners).sort()).toEqual(['1', '2']);
+  // A writer keeps creating znodes through the kill (bounded: 400 attempts, 20 s); a watcher follows /load.
+  const writer = await client(servers);
+  const watcher = await client(servers);
+  const seen: string[] = [];
+  await writer.create('/load', '');
+  await watcher.addWatch('/load', 'persistentRecursive', (event) => seen.push(event.path));
+  const acknowledged: string[] = [];
+  let stopWriting = false;
+  const writing = (async () => {
+    const until = Date.now() + 20_000;
+    for (let i = 0; i < 400 && !stopWriting && Date.now() < until; i++) {
+      try {
+        acknowledged.push((await writer.create(`/load/w-${i}`, String(i))).path);
+      } catch {
+        // ConnectionLoss while the standby takes over: not acknowledged, and the next one goes on.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  })();
+  await waitFor('writes before the kill', async () => acknowledged.length >= 20, 10_000);
   const killedAt = Date.now();
   await kill(coordinators[0]!.process);
   await waitFor('the standby active', async () => (await roleOf(coordinators[1]!)) === 'active', 10_000);
   const tookOverMs = Date.now() - killedAt;
   expect(tookOverMs).toBeLessThan(LEASE_MS * 4);
+  const countAtTakeover = acknowledged.length;
+  await waitFor('writes after the takeover', async () => acknowledged.length >= countAtTakeover + 20, 15_000);
+  stopWriting = true;
+  await writing;
+  // Every acknowledged write is there, and the watcher (same session, re-registered watch) saw the later ones.
+  const reader = await client(coordinators[1]!.url);
+  const present = new Set((await reader.getChildren('/load')).children.map((name) => `/load/${name}`));
+  expect(acknowledged.filter((p) => !present.has(p))).toEqual([]);
+  await waitFor('the watcher to see the last write', async () => seen.includes(acknowledged.at(-1)!), 10_000);
   // Sessions survived: the same ephemeral owners, and they stay (a session expiring would delete its registration).
   const after = await clusterState();
   expect(after.owners).toEqual(before.owners);
@@ -128,10 +157,16 @@ test('SIGKILL of the active: the standby takes over; brokers keep sessions and r
   await waitFor('the restarted coordinator standby', async () => (await roleOf(coordinators[0]!)) === 'standby', 10_000);
 });
 
-test('a paused active loses the lease; resumed, it steps down to standby and the new active keeps serving', async () => {
+test('a paused active loses the lease; resumed, it steps down to standby, its write is refused and never visible; the new active keeps serving', async () => {
   const active = coordinators[1]!;
   const standby = coordinators[0]!;
+  // A client of the old active alone, whose write is sent while that coordinator is paused.
+  const stale = new CoordinatorClient({ servers: [active.url], sessionTimeoutMs: 10_000, requestTimeoutMs: 20_000 });
+  clients.push(stale);
+  await stale.connect();
   process.kill(active.process.pid, 'SIGSTOP');
+  const fencedWrite = stale.create('/written-while-paused', 'no');
+  fencedWrite.catch(() => undefined);
   try {
     await waitFor('the standby to take over', async () => {
       // A paused process still accepts TCP connections (the kernel does) but answers nothing: ask the other one.
@@ -142,7 +177,9 @@ test('a paused active loses the lease; resumed, it steps down to standby and the
   }
   await waitFor('the resumed one to step down', async () => (await roleOf(active)) === 'standby', 10_000);
   expect(active.process.output()).toContain('"msg":"ha.step_down"');
+  await expect(fencedWrite).rejects.toThrow();
   const c = await client(servers);
+  expect(await c.exists('/written-while-paused')).toBeNull();
   await c.create('/after-pause', 'ok');
   expect((await c.getData('/after-pause')).data).toBe('ok');
   expect((await clusterState()).owners).toEqual(expect.objectContaining({ '1': expect.any(String), '2': expect.any(String) }));
