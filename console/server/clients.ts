@@ -5,13 +5,8 @@
  * ApiVersions (kafkajs 2.2.4 sends v2) name no software and are not counted, as in Kafka.
  */
 import type { Exposition } from '../../shared/metrics/prometheus-text';
-
-export interface ClientSoftwareRow {
-  broker: number;
-  name: string;
-  version: string;
-  connections: number;
-}
+import type { ClientSoftwareRow } from '../web/src/api-types';
+export type { ClientSoftwareRow } from '../web/src/api-types';
 
 export const CLIENT_SOFTWARE_METRIC = 'kafka_server_socket_server_metrics_connections';
 

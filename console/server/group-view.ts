@@ -5,6 +5,8 @@
  * (high watermark) minus the group's committed offset; unknown when either is unknown.
  */
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, type TopicPartitions } from '../../shared/kafka/consumer-protocol';
+import type { GroupDetail, GroupSummary, MemberView, PartitionLag } from '../web/src/api-types';
+export type { GroupDetail, GroupSummary, MemberView, PartitionLag } from '../web/src/api-types';
 
 /** One member as DescribeGroups v4 describes it (the fields the console uses). */
 export interface DescribedMember {
@@ -21,47 +23,6 @@ export interface DescribedGroupState {
   protocolType: string;
   protocolData: string;
   members: DescribedMember[];
-}
-
-export interface MemberView {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  host: string;
-  /** topic → partitions (sorted), or null when the bytes are not a consumer assignment. */
-  assignment: TopicPartitions[] | null;
-  assignmentBytes: number;
-}
-
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  committed: number | null;
-  end: number | null;
-  lag: number | null;
-  memberId: string | null;
-  clientId: string | null;
-}
-
-export interface GroupDetail {
-  groupId: string;
-  state: string;
-  protocolType: string;
-  protocol: string;
-  coordinator: number;
-  members: MemberView[];
-  offsets: PartitionLag[];
-  /** The sum of the known lags; null when no partition's lag is known. */
-  totalLag: number | null;
-}
-
-export interface GroupSummary {
-  groupId: string;
-  state: string;
-  protocolType: string;
-  members: number;
-  coordinator: number;
-  totalLag: number | null;
 }
 
 /** topic → partition → offset. */

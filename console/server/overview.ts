@@ -9,48 +9,8 @@
  */
 import type { BrokerEndpoint } from '../../broker/context';
 import type { ClusterSnapshot } from '../../broker/cluster/metadata-cache';
-
-export interface OverviewBroker {
-  id: number;
-  live: boolean;
-  /** Last known address (from its registration, now or earlier in the console's life). */
-  host: string | null;
-  port: number | null;
-  metricsUrl: string | null;
-  controller: boolean;
-  /** Partitions it leads now. */
-  leaderCount: number;
-  /** Partition replicas assigned to it. */
-  replicaCount: number;
-}
-
-export interface OverviewPartition {
-  partition: number;
-  leader: number;
-  leaderEpoch: number;
-  replicas: number[];
-  isr: number[];
-  offline: boolean;
-  underReplicated: boolean;
-}
-
-export interface OverviewTopic {
-  name: string;
-  topicId: string | null;
-  internal: boolean;
-  markedForDeletion: boolean;
-  partitions: OverviewPartition[];
-}
-
-export interface Overview {
-  /** False until the first read of the tree: nothing may be concluded from an empty picture. */
-  loaded: boolean;
-  clusterId: string;
-  controller: number;
-  brokers: OverviewBroker[];
-  topics: OverviewTopic[];
-  counts: { brokersLive: number; brokersDead: number; partitions: number; offline: number; underReplicated: number };
-}
+import type { Overview, OverviewBroker, OverviewPartition, OverviewTopic } from '../web/src/api-types';
+export type { Overview, OverviewBroker, OverviewPartition, OverviewTopic } from '../web/src/api-types';
 
 const INTERNAL_TOPICS = new Set(['__consumer_offsets']);
 

@@ -5,6 +5,8 @@
  */
 import type { Compression, DecodedRecord } from '../../shared/kafka/record-batch';
 import { ApiError } from './types';
+import type { RecordView, RenderedBytes } from '../web/src/api-types';
+export type { RecordView, RenderedBytes } from '../web/src/api-types';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
@@ -58,14 +60,6 @@ export function parseMessageQuery(query: URLSearchParams): MessageQuery {
   return { topic, partition, start, limit };
 }
 
-export interface RenderedBytes {
-  base64: string;
-  /** The bytes as text; null when they are not valid UTF-8. */
-  text: string | null;
-  /** The text re-indented as JSON; null when it is not JSON. */
-  json: string | null;
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function renderBytes(bytes: Buffer | null): RenderedBytes | null {
@@ -85,15 +79,6 @@ export function renderBytes(bytes: Buffer | null): RenderedBytes | null {
     }
   }
   return { base64: bytes.toString('base64'), text, json };
-}
-
-export interface RecordView {
-  offset: number;
-  timestamp: number;
-  codec: Compression;
-  key: RenderedBytes | null;
-  value: RenderedBytes | null;
-  headers: Array<{ key: string; value: RenderedBytes | null }>;
 }
 
 export function recordView(record: DecodedRecord, codec: Compression): RecordView {

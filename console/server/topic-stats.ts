@@ -6,6 +6,8 @@
  */
 import type { PartitionView, TopicView } from '../../broker/context';
 import type { Exposition } from '../../shared/metrics/prometheus-text';
+import type { TopicSummary } from '../web/src/api-types';
+export type { TopicSummary } from '../web/src/api-types';
 
 /** Kafka's internal topic of committed offsets: shown, but marked as internal. */
 export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets']);
@@ -44,20 +46,6 @@ export function partitionSize(latest: ReadonlyMap<number, Exposition>, topic: st
 /** `orders/3`: the key of a partition in offset maps. */
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}/${partition}`;
-}
-
-export interface TopicSummary {
-  name: string;
-  internal: boolean;
-  markedForDeletion: boolean;
-  partitions: number;
-  replicationFactor: number;
-  underReplicatedPartitions: number;
-  offlinePartitions: number;
-  /** Sum of the partitions' log sizes; null when any partition's is unknown. */
-  sizeBytes: number | null;
-  /** Sum over partitions of latest − earliest offset; null when any partition's offsets are unknown. */
-  records: number | null;
 }
 
 /** Adds up `values`, or null when any is null (a partial sum would look like a real one). */

@@ -8,6 +8,8 @@ import type { Logger } from '../../shared/logging';
 import type { KafkaSession } from '../../cli/kafka-admin';
 import type { ClusterState } from './cluster-state';
 import type { Exposition } from '../../shared/metrics/prometheus-text';
+import type { RatesSample } from '../web/src/api-types';
+export type { RatesSample, TrafficRates } from '../web/src/api-types';
 
 export interface ConsoleContext {
   /** One session with the coordinator for the console's life (reconnects by itself). */
@@ -61,21 +63,6 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Route =
   | { method: Method; pattern: string; handler: (request: ConsoleRequest, context: ConsoleContext) => Promise<JsonResult> }
   | { method: 'GET'; pattern: string; events: (request: ConsoleRequest, context: ConsoleContext, stream: EventStream) => void | Promise<void> };
-
-/** Per-second traffic between two scrapes (Kafka's MessagesInPerSec, BytesInPerSec, BytesOutPerSec). */
-export interface TrafficRates {
-  recordsInPerSec: number;
-  bytesInPerSec: number;
-  bytesOutPerSec: number;
-}
-
-/** One second of the cluster's traffic: per live broker and per topic (summed over brokers). */
-export interface RatesSample {
-  /** Epoch ms of the scrape. */
-  at: number;
-  brokers: Array<TrafficRates & { id: number; produceP99Ms: number | null; fetchP99Ms: number | null }>;
-  topics: Array<TrafficRates & { name: string }>;
-}
 
 /** console/server/rates-poller.ts implements it: scrapes each live broker's registered metrics URL every second. */
 export interface RatesSource {

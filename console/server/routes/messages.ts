@@ -15,6 +15,8 @@ import { KafkaConnectionError } from '../../../shared/kafka/client';
 import { brokerConnection, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, offsetsAt } from '../partition-offsets';
 import { parseMessageQuery, recordBytes, recordView, RecordView, type MessageQuery } from '../record-view';
 import { ApiError, ConsoleContext, Route } from '../types';
+import type { MessagePage } from '../../web/src/api-types';
+export type { MessagePage } from '../../web/src/api-types';
 
 /** Fetches one page may take (a page of small records needs one; compacted or control-heavy logs a few more). */
 export const MAX_FETCHES_PER_PAGE = 10;
@@ -25,20 +27,6 @@ const FETCH_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Errors meaning the leader moved or is being elected: worth a retry in a moment, not a fault of the request. */
 const LEADER_ERRORS = new Set<number>([KafkaError.NOT_LEADER_OR_FOLLOWER, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_LEADER_EPOCH]);
-
-export interface MessagePage {
-  topic: string;
-  partition: number;
-  leader: number;
-  /** The partition's earliest offset and high watermark when the page was read. */
-  earliest: number;
-  latest: number;
-  /** Where the page started (the resolved offset, time or end). */
-  startOffset: number;
-  records: RecordView[];
-  /** The offset to ask for the next page from. */
-  nextOffset: number;
-}
 
 function kafkaProblem(errorCode: number, what: string): ApiError {
   if (LEADER_ERRORS.has(errorCode)) return new ApiError(503, `${kafkaErrorName(errorCode)}: the leader of ${what} is changing; try again in a moment`);

@@ -14,17 +14,7 @@
  * series is absent from the latest sample: the broker did not answer).
  */
 import { api, errorBox, fill, formatBytes, formatNumber, h, subscribe, type Page } from '../lib.js';
-
-interface TrafficRates {
-  recordsInPerSec: number;
-  bytesInPerSec: number;
-  bytesOutPerSec: number;
-}
-interface RatesSample {
-  at: number;
-  brokers: Array<TrafficRates & { id: number; produceP99Ms: number | null; fetchP99Ms: number | null }>;
-  topics: Array<TrafficRates & { name: string }>;
-}
+import type { RatesSample, TrafficRates } from '../api-types.js';
 
 /** What the charts show: the last five minutes (the server keeps as much). */
 const WINDOW_MS = 5 * 60 * 1000;

@@ -6,49 +6,10 @@
  */
 import { api, ApiFailure, errorBox, fill, h, link, type Page } from '../lib.js';
 import { assignmentText, groupHref, lagTone, offsetText } from '../group-lines.js';
+import type { GroupDetail, GroupList, GroupSummary, MemberView, PartitionLag } from '../api-types.js';
 
 /** How often an open group page reads the cluster again. */
 const REFRESH_MS = 3000;
-
-interface GroupSummary {
-  groupId: string;
-  state: string;
-  protocolType: string;
-  members: number;
-  coordinator: number;
-  totalLag: number | null;
-}
-interface GroupList {
-  groups: GroupSummary[];
-  unreachableBrokers: number[];
-}
-interface MemberView {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  host: string;
-  assignment: Array<{ topic: string; partitions: number[] }> | null;
-  assignmentBytes: number;
-}
-interface PartitionLag {
-  topic: string;
-  partition: number;
-  committed: number | null;
-  end: number | null;
-  lag: number | null;
-  memberId: string | null;
-  clientId: string | null;
-}
-interface GroupDetail {
-  groupId: string;
-  state: string;
-  protocolType: string;
-  protocol: string;
-  coordinator: number;
-  members: MemberView[];
-  offsets: PartitionLag[];
-  totalLag: number | null;
-}
 
 const stateTone = (state: string): string => (state === 'Stable' ? 'ok' : state === 'Empty' ? 'muted' : state === 'Dead' ? 'bad' : 'warn');
 

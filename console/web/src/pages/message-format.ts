@@ -1,14 +1,11 @@
 /**
  * How the message browser shows a key, value or header: as text, pretty JSON or a hex dump,
- * from the server's `{ base64, text, json }` (console/server/record-view.ts). Pure and
- * import-free, so the unit tests load it as it is.
+ * from the server's `{ base64, text, json }` (console/server/record-view.ts). Pure, and
+ * importing nothing at run time, so the unit tests load it as it is.
  */
 
-export interface RenderedBytes {
-  base64: string;
-  text: string | null;
-  json: string | null;
-}
+import type { RenderedBytes } from '../api-types.js';
+export type { RenderedBytes } from '../api-types.js';
 
 export type ViewMode = 'text' | 'json' | 'hex';
 export const VIEW_MODES: readonly ViewMode[] = ['text', 'json', 'hex'];

@@ -7,26 +7,7 @@
  */
 import { api, ApiFailure, errorBox, fill, formatTime, h, type Page, type PageParams } from '../lib.js';
 import { availableModes, defaultMode, localTimeToMs, msToLocalTime, renderAs, type RenderedBytes, type ViewMode } from './message-format.js';
-
-interface RecordView {
-  offset: number;
-  timestamp: number;
-  codec: string;
-  key: RenderedBytes | null;
-  value: RenderedBytes | null;
-  headers: Array<{ key: string; value: RenderedBytes | null }>;
-}
-
-interface MessagePage {
-  topic: string;
-  partition: number;
-  leader: number;
-  earliest: number;
-  latest: number;
-  startOffset: number;
-  records: RecordView[];
-  nextOffset: number;
-}
+import type { MessagePage, RecordView } from '../api-types.js';
 
 interface TopicSummary {
   name: string;

@@ -5,40 +5,7 @@
  * change its coordinator watches report, so a crash shows without a reload.
  */
 import { api, errorBox, fill, formatNumber, h, link, subscribe, type Page } from '../lib.js';
-
-interface OverviewBroker {
-  id: number;
-  live: boolean;
-  host: string | null;
-  port: number | null;
-  metricsUrl: string | null;
-  controller: boolean;
-  leaderCount: number;
-  replicaCount: number;
-}
-interface OverviewPartition {
-  partition: number;
-  leader: number;
-  leaderEpoch: number;
-  replicas: number[];
-  isr: number[];
-  offline: boolean;
-  underReplicated: boolean;
-}
-interface OverviewTopic {
-  name: string;
-  internal: boolean;
-  markedForDeletion: boolean;
-  partitions: OverviewPartition[];
-}
-interface Overview {
-  loaded: boolean;
-  clusterId: string;
-  controller: number;
-  brokers: OverviewBroker[];
-  topics: OverviewTopic[];
-  counts: { brokersLive: number; brokersDead: number; partitions: number; offline: number; underReplicated: number };
-}
+import type { ClientSoftwareRow, Overview, OverviewBroker, OverviewPartition } from '../api-types.js';
 
 /** Internal topics (50 partitions of __consumer_offsets) would drown the matrix: folded unless asked for. */
 let showInternal = false;
@@ -121,13 +88,6 @@ function partitionsTable(overview: Overview): HTMLElement {
           ),
         ),
   );
-}
-
-interface ClientSoftwareRow {
-  broker: number;
-  name: string;
-  version: string;
-  connections: number;
 }
 
 /** How often the connected-clients table is read again (it comes from the brokers' metrics, scraped each second). */

@@ -8,21 +8,10 @@
  */
 import { api, errorBox, fill, formatBytes, formatNumber, h, link, type Page, type PageParams } from '../lib.js';
 import { parseConfigLines, partitionState } from './topic-format.js';
+import type { TopicSummary } from '../api-types.js';
 
 /** How often an open topics page reads offsets, sizes and health again. */
 const REFRESH_MS = 5000;
-
-interface TopicSummary {
-  name: string;
-  internal: boolean;
-  markedForDeletion: boolean;
-  partitions: number;
-  replicationFactor: number;
-  underReplicatedPartitions: number;
-  offlinePartitions: number;
-  sizeBytes: number | null;
-  records: number | null;
-}
 
 interface PartitionDetail {
   partition: number;
