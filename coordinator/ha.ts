@@ -55,6 +55,8 @@ export function coreFromState(state: RecoveredState, limits: CoordinatorConfig['
 }
 
 const monotonic = (): number => performance.now();
+/** How often a standby reads the lease (and its lag): one GET and one XREVRANGE. */
+const STANDBY_POLL_MS = 100;
 
 export class HaCoordinator {
   readonly id = randomUUID();
@@ -207,7 +209,9 @@ export class HaCoordinator {
   }
 
   private schedule(): void {
-    const period = Math.max(20, Math.floor(this.settings.leaseMs / RENEWALS_PER_LEASE));
+    // A standby looks more often than the active renews: it takes over as soon as the lease is free.
+    const renewal = Math.max(20, Math.floor(this.settings.leaseMs / RENEWALS_PER_LEASE));
+    const period = this.role === 'active' ? renewal : Math.min(renewal, STANDBY_POLL_MS);
     this.timer = setTimeout(() => {
       this.transition = this.transition.then(() => this.tick()).catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'ha.tick_failed'));
       void this.transition.then(() => {

@@ -5,8 +5,8 @@
  * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on and, with
  * STORE=redis, also on a local redis-server with appendonly yes and appendfsync always (every
  * append acknowledged after Redis's fsync, as ZooKeeper's forceSync), followed by the takeover
- * time of two coordinators on that Redis over 20 SIGKILLs of the active one; ZooKeeper with its
- * default forceSync=yes. One JSON line per workload and system, then
+ * time of two coordinators on that Redis over 20 SIGKILLs of the active one (TAKEOVER_ONLY=1:
+ * that alone); ZooKeeper with its default forceSync=yes. One JSON line per workload and system, then
  * one line of Samsa/ZooKeeper ratios per workload.
  *
  * Every loop is bounded in count and time; both servers listen on 127.0.0.1 on free ports
@@ -379,6 +379,10 @@ async function main(): Promise<void> {
       await waitForPort(redisPort, redis, 'redis-server');
       redisUrl = `redis://127.0.0.1:${redisPort}/0`;
       runs.push({ name: 'samsa-redis', store: redisUrl });
+    }
+    if (redisUrl !== null && process.env.TAKEOVER_ONLY === '1') {
+      process.stdout.write(`${JSON.stringify(await measureTakeover(redisUrl))}\n`);
+      return;
     }
     const samsaResults: Result[] = [];
     for (const run of runs) {
