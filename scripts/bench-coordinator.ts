@@ -1,7 +1,8 @@
 /**
  * `make bench-coordinator`: the coordinator against Apache ZooKeeper 3.8 standalone, same
  * machine, same run. Workloads: create (sequential, 100-byte data), setData and getData at
- * 1, 16 and 128 requests in flight (ops/s, p50/p99 latency), then watch latency (one client
+ * 1, 16 and 128 requests in flight (ops/s, p50/p99 latency), create and setData at 128 in flight
+ * spread over 8 sessions, then watch latency (one client
  * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on and, with
  * STORE=redis, also on a local redis-server with appendonly yes and appendfsync always (every
  * append acknowledged after Redis's fsync, as ZooKeeper's forceSync), followed by the takeover
@@ -172,6 +173,9 @@ async function watchLatency(watcher: Driver, setter: Driver, root: string): Prom
   return result;
 }
 
+/** Sessions for the spread workloads (issue 10: Samsa gets slower with sessions, ZooKeeper scales). */
+const SESSIONS = 8;
+
 async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]> {
   const results: Result[] = [];
   const driver = await makeDriver();
@@ -194,6 +198,18 @@ async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]
     for (const inFlight of IN_FLIGHT) {
       log(`${driver.name}: getData x${inFlight}`);
       results.push(await measure(driver, 'getData', inFlight, (index) => driver.getData(targets[index % targets.length])));
+    }
+    // The same 128 in flight spread over 8 sessions (16 each), as 8 brokers or applications would send them.
+    const sessions = [driver, ...(await Promise.all(Array.from({ length: SESSIONS - 1 }, makeDriver)))];
+    try {
+      log(`${driver.name}: create x128 over ${SESSIONS} sessions`);
+      results.push(await measure(driver, `create-${SESSIONS}-sessions`, 128, async (index) => {
+        await sessions[index % SESSIONS]!.create(`${root}/seq-`, DATA, true);
+      }));
+      log(`${driver.name}: setData x128 over ${SESSIONS} sessions`);
+      results.push(await measure(driver, `setData-${SESSIONS}-sessions`, 128, (index) => sessions[index % SESSIONS]!.setData(targets[index % targets.length], DATA)));
+    } finally {
+      await Promise.all(sessions.slice(1).map((s) => s.close()));
     }
     const setter = await makeDriver();
     try {
