@@ -16,7 +16,7 @@ COORDINATORS ?= 1
 REDIS_PORT ?= 6379
 export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT CONSOLE_PORT COORDINATORS REDIS_PORT
 
-.PHONY: help deps build test test-unit test-integration coordinator cluster console broker crash-coordinator pause-coordinator resume-coordinator restart-coordinator brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover bench-groups chaos clean
+.PHONY: help deps build test test-unit test-integration coordinator cluster console broker crash-coordinator pause-coordinator resume-coordinator restart-coordinator brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover bench-groups bench-observed chaos clean
 
 help:
 	@echo "make coordinator        run the coordinator in the foreground (ws://127.0.0.1:$(PORT), data in ./data/coordinator)"
@@ -36,6 +36,7 @@ help:
 	@echo "make bench-idle         a broker's memory with 50 idle long-polling consumers over 10 minutes"
 	@echo "make bench-coordinator  benchmark the coordinator against Apache ZooKeeper"
 	@echo "make bench-groups       consumer groups: a kafkajs group of 3 reading with auto-commit, rebalance times (join/leave/crash)"
+	@echo "make bench-observed     produce/consume plain vs. observed (/metrics scraped every second, the console open in Chromium), alternating; observed/plain"
 	@echo "make bench-failover     failover time: SIGKILL a partition leader, first acks=all produce on the new leader (20 kills)"
 	@echo "make chaos              seeded faults against a private 5-broker cluster under acks=all load, then a verifier (SECONDS=600 SEED=… BROKERS=5)"
 	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any),"
@@ -123,6 +124,15 @@ bench-failover: build
 # Consumer groups alone (also part of make bench): records/s of a kafkajs group of 3, rebalance p50/p99 over 20 rounds.
 bench-groups: build
 	$(NODE) dist/scripts/bench-groups.js
+
+# The issue's "metrics and console must not slow the data path": Samsa's produce and consume (codec client, RF 1 and 3,
+# acks=all at RF 3), each round plain and observed (scripts/bench-observer.ts), BENCH_REPEAT rounds; prints medians and
+# observed/plain. Longer runs than make bench's so that several scrapes fall in each. Same knobs as make bench
+# (BENCH_RF, BENCH_SIZES, BENCH_ACKS, BENCH_PRODUCERS, BENCH_RECORDS...; BENCH_OBSERVER=scrape,console,browser).
+bench-observed: build
+	@bash scripts/ensure-deps.sh chromium
+	BENCH_SYSTEMS=samsa BENCH_WORKLOADS=produce,consume BENCH_OBSERVED=1 BENCH_PRODUCERS=$${BENCH_PRODUCERS:-codec} BENCH_ACKS=$${BENCH_ACKS:-all} \
+	  BENCH_REPEAT=$${BENCH_REPEAT:-5} BENCH_RECORDS=$${BENCH_RECORDS:-5000000} BENCH_RECORDS_1K=$${BENCH_RECORDS_1K:-500000} $(NODE) dist/scripts/bench.js
 
 # Seeded fault run + verifier (scripts/chaos.ts); exits non-zero on any lost or divergent record. More settings: scripts/chaos/options.ts.
 chaos: build

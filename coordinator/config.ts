@@ -3,7 +3,22 @@
  * built as defaults <- env <- flags. Nothing below the CLI reads process.env; the CLI
  * passes the environment in.
  */
+import { base64Length } from '../shared/coordinator/data';
 import { CoordinatorLimits, DEFAULT_LIMITS } from './core-api';
+
+/** A request frame's fields besides its data and path (type, xid, op, mode, version, JSON punctuation), with room to spare. */
+const FRAME_ENVELOPE_BYTES = 16 * 1024;
+
+/**
+ * The default frame limit: whatever its content, a create or setData whose data is within the
+ * data limit fits, so it is answered (BadArguments one byte over the limit) rather than the
+ * connection dropped. Data is base64 (protocol 2): 4 characters per 3 bytes, whatever the bytes.
+ * The path is within pathBytesMax and at worst 6 characters per byte in JSON (\u0001). For the
+ * defaults: 1,398,104 + 24,576 + 16,384 = 1,439,064 bytes.
+ */
+export function defaultFrameBytesMax(limits: CoordinatorLimits): number {
+  return base64Length(limits.dataBytesMax) + 6 * limits.pathBytesMax + FRAME_ENVELOPE_BYTES;
+}
 
 export type StoreKind = 'file' | 'memory' | 'redis';
 
@@ -21,7 +36,7 @@ export interface CoordinatorConfig {
   /** Prometheus /metrics on 127.0.0.1: a port, 0 = any free port, -1 = off. Default 7181. */
   metricsPort: number;
   limits: CoordinatorLimits;
-  /** ws maxPayload. Default limits.dataBytesMax + 64 KiB. */
+  /** ws maxPayload. Default defaultFrameBytesMax(limits): about 4/3 of the data limit. */
   frameBytesMax: number;
   /** Requests executed but not yet answered, per connection; more get Throttled. Default 1000. */
   outstandingRequestsPerConnectionMax: number;
@@ -139,7 +154,7 @@ export function loadCoordinatorConfig(
     redis,
     metricsPort: flags.metricsPort ?? envInt(env, 'SAMSA_COORDINATOR_METRICS_PORT') ?? overrides.metricsPort ?? DEFAULT_METRICS_PORT,
     limits: Object.freeze(limits),
-    frameBytesMax: overrides.frameBytesMax ?? limits.dataBytesMax + 64 * 1024,
+    frameBytesMax: overrides.frameBytesMax ?? defaultFrameBytesMax(limits),
     outstandingRequestsPerConnectionMax: overrides.outstandingRequestsPerConnectionMax ?? 1000,
     pendingEventsPerSessionMax: overrides.pendingEventsPerSessionMax ?? 10_000,
     connectionBufferedBytesMax: overrides.connectionBufferedBytesMax ?? 64 * 1024 * 1024,

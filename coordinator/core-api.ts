@@ -22,7 +22,7 @@ import type {
 export interface CoordinatorLimits {
   /** Longest path in UTF-8 bytes. Default 4096. */
   pathBytesMax: number;
-  /** Largest znode data in UTF-8 bytes. Default 1 MiB (ZooKeeper's jute.maxbuffer). */
+  /** Largest znode data in bytes. Default 1 MiB (ZooKeeper's jute.maxbuffer). */
   dataBytesMax: number;
   /** Most watches (one-shot + persistent) one session may hold. Default 100000. */
   watchesPerSessionMax: number;
@@ -39,10 +39,17 @@ export const DEFAULT_LIMITS: CoordinatorLimits = Object.freeze({
   sessionTimeoutMaxMs: 60_000,
 });
 
+/**
+ * Znode data in a transaction or snapshot: bytes. A string is the legacy form (UTF-8 text, what
+ * logs and snapshots held before data became bytes): the stores give back what they were given,
+ * and the core turns a string into its UTF-8 bytes when it replays or restores it.
+ */
+export type RecordData = Buffer | string;
+
 /** A znode as stored in a transaction or snapshot. */
 export interface ZnodeRecord {
   path: string;
-  data: string;
+  data: RecordData;
   czxid: number;
   mzxid: number;
   pzxid: number;
@@ -57,8 +64,9 @@ export interface ZnodeRecord {
 }
 
 /**
- * A transaction: a write with every choice already made. JSON-serialisable; the store
- * logs it as is. `zxid` is assigned by the core, one per transaction, strictly increasing.
+ * A transaction: a write with every choice already made. The stores log it as JSON with its
+ * data as base64 (coordinator/store/records.ts). `zxid` is assigned by the core, one per
+ * transaction, strictly increasing.
  *
  * Legacy forms, still replayed from logs written before the ZooKeeper 3.8 alignment: a delete
  * carrying `alsoDeleted` (the containers that then went in the same transaction) and a
@@ -71,16 +79,16 @@ export type Txn =
   /** Ends a session (explicit close or expiry): deletes its ephemerals, in this one transaction. */
   | { type: 'closeSession'; zxid: number; time: number; sessionId: string; ephemerals: string[]; deleted?: never }
   | { type: 'closeSession'; zxid: number; time: number; sessionId: string; deleted: string[]; ephemerals?: never }
-  | { type: 'create'; zxid: number; time: number; path: string; data: string; ephemeralOwner: string; container: boolean }
+  | { type: 'create'; zxid: number; time: number; path: string; data: RecordData; ephemeralOwner: string; container: boolean }
   /** Also what the periodic container check logs when it removes an empty container. */
   | { type: 'delete'; zxid: number; time: number; path: string; alsoDeleted?: string[] }
-  | { type: 'setData'; zxid: number; time: number; path: string; data: string }
+  | { type: 'setData'; zxid: number; time: number; path: string; data: RecordData }
   | { type: 'multi'; zxid: number; time: number; txns: SubTxn[] };
 
 export type SubTxn =
-  | { type: 'create'; path: string; data: string; ephemeralOwner: string; container: boolean }
+  | { type: 'create'; path: string; data: RecordData; ephemeralOwner: string; container: boolean }
   | { type: 'delete'; path: string; alsoDeleted?: string[] }
-  | { type: 'setData'; path: string; data: string }
+  | { type: 'setData'; path: string; data: RecordData }
   | { type: 'check'; path: string };
 
 /** A watch event bound for one session. */
@@ -108,15 +116,19 @@ export interface SessionRecord {
   timeoutMs: number;
 }
 
-/** Everything needed to rebuild the core: tree, sessions, last zxid. JSON-serialisable. */
+/** Everything needed to rebuild the core: tree, sessions, last zxid. Stored as JSON like a Txn (records.ts). */
 export interface CoreSnapshot {
   lastZxid: number;
   nodes: ZnodeRecord[];
   sessions: SessionRecord[];
 }
 
-/** Operations the core executes. ping/close/stats are the server's; close goes through closeSession. */
-export type CoreOperation = Exclude<Operation, { op: 'ping' } | { op: 'close' } | { op: 'stats' }>;
+/**
+ * Operations the core executes, data as bytes (validated). ping/close/stats are the server's;
+ * close goes through closeSession. Results that carry data (getData, multiRead) hold it as a
+ * Buffer; the server encodes it for each connection.
+ */
+export type CoreOperation = Exclude<Operation<Buffer>, { op: 'ping' } | { op: 'close' } | { op: 'stats' }>;
 
 /**
  * The core's public surface (implemented by coordinator/core.ts as `class CoordinatorCore`).

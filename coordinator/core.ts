@@ -17,9 +17,11 @@ import type {
   MultiSubOp,
   MultiSubResult,
   SetDataOp,
+  Stat,
   StatsResult,
   WatchEventType,
 } from '../shared/coordinator/protocol';
+import { toBytes } from '../shared/coordinator/data';
 import { parentOf, pathProblem, sequenceSuffix } from '../shared/coordinator/paths';
 import type {
   CoordinatorCoreApi,
@@ -209,7 +211,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     }
   }
 
-  private single(sessionId: string, operation: CreateOp | DeleteOp | SetDataOp, now: number): ExecuteOutcome {
+  private single(sessionId: string, operation: CreateOp<Buffer> | DeleteOp | SetDataOp<Buffer>, now: number): ExecuteOutcome {
     const zxid = this.zxid + 1;
     const triggers: Trigger[] = [];
     const step = this.step(sessionId, operation, zxid, now, triggers);
@@ -237,8 +239,11 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     return { txn, zxid, reply: { ok: true, result }, events: this.fire(triggers, zxid) };
   }
 
-  /** One read of a multiRead: its result, or its own error (the others are unaffected). */
-  private readOne(op: MultiReadSubOp): MultiReadSubResult {
+  /**
+   * One read of a multiRead: its result, or its own error (the others are unaffected). Data is
+   * bytes here; the server puts it in each connection's wire form.
+   */
+  private readOne(op: MultiReadSubOp): Exclude<MultiReadSubResult, { type: 'getData' }> | { type: 'getData'; data: Buffer; stat: Stat } {
     try {
       const node = this.existing(op.path);
       return op.op === 'getData' ? { type: 'getData', data: node.data, stat: this.tree.stat(node) } : { type: 'getChildren', children: this.tree.childNames(node) };
@@ -249,7 +254,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   /** No count limit: a multi holds as many operations as fit in one frame (the request size limit). */
-  private multi(sessionId: string, ops: MultiSubOp[], now: number): ExecuteOutcome {
+  private multi(sessionId: string, ops: MultiSubOp<Buffer>[], now: number): ExecuteOutcome {
     if (ops.length === 0) return this.read({ results: [] });
     const zxid = this.zxid + 1;
     const triggers: Trigger[] = [];
@@ -272,7 +277,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   /** Checks one write and, when it may go ahead, applies it to the tree. */
-  private step(sessionId: string, op: MultiSubOp, zxid: number, now: number, triggers: Trigger[]): Step {
+  private step(sessionId: string, op: MultiSubOp<Buffer>, zxid: number, now: number, triggers: Trigger[]): Step {
     try {
       switch (op.op) {
         case 'create':
@@ -304,7 +309,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     }
   }
 
-  private create(sessionId: string, op: CreateOp, zxid: number, now: number, triggers: Trigger[]): Step {
+  private create(sessionId: string, op: CreateOp<Buffer>, zxid: number, now: number, triggers: Trigger[]): Step {
     const sequential = op.mode === 'persistent_sequential' || op.mode === 'ephemeral_sequential';
     const problem = pathProblem(op.path, this.limits.pathBytesMax, sequential);
     if (problem !== null) throw new OpFailure('BadArguments', problem, op.path);
@@ -372,7 +377,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
       case 'create':
         // A log from before the reserved subtree existed may hold its own create of one of them.
         if (RESERVED_PATHS.includes(sub.path) && this.tree.get(sub.path) !== undefined) break;
-        this.tree.create(sub.path, sub.data, sub.ephemeralOwner, sub.container, zxid, time);
+        this.tree.create(sub.path, toBytes(sub.data), sub.ephemeralOwner, sub.container, zxid, time);
         break;
       case 'delete':
         if (sub.alsoDeleted !== undefined) {
@@ -384,7 +389,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
         }
         break;
       case 'setData':
-        this.tree.setData(sub.path, sub.data, zxid, time);
+        this.tree.setData(sub.path, toBytes(sub.data), zxid, time);
         break;
       case 'check':
         break;
@@ -438,9 +443,8 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     if (problem !== null) throw new OpFailure('BadArguments', problem, path);
   }
 
-  private checkData(data: string, path: string): void {
-    // UTF-8 bytes are at most 3 per UTF-16 unit: skip the byte count for short strings.
-    if (data.length * 3 > this.limits.dataBytesMax && Buffer.byteLength(data, 'utf8') > this.limits.dataBytesMax) {
+  private checkData(data: Buffer, path: string): void {
+    if (data.length > this.limits.dataBytesMax) {
       throw new OpFailure('BadArguments', `data larger than ${this.limits.dataBytesMax} bytes`, path);
     }
   }
@@ -453,7 +457,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   /** The node a delete/setData/check targets, after its version check. */
-  private writable(op: DeleteOp | SetDataOp | CheckOp): Znode {
+  private writable(op: DeleteOp | SetDataOp<Buffer> | CheckOp): Znode {
     this.checkPath(op.path);
     if (op.op === 'delete' && op.path === '/') throw new OpFailure('BadArguments', 'the root cannot be deleted', op.path);
     if (op.op === 'delete' && RESERVED_PATHS.includes(op.path)) throw new OpFailure('BadArguments', `${op.path} is reserved`, op.path);

@@ -23,11 +23,14 @@ import {
   ConnectedFrame,
   ErrorCode,
   ErrorFrame,
-  PROTOCOL_VERSION,
+  Operation,
+  PROTOCOL_VERSIONS_SUPPORTED,
   RequestFrame,
   ResponseFrameError,
+  Stat,
   StatsResult,
 } from '../shared/coordinator/protocol';
+import { BASE64_DATA_SINCE_PROTOCOL, wireData } from '../shared/coordinator/data';
 import { parseClientFrame } from '../shared/coordinator/validate';
 import type { CoordinatorConfig } from './config';
 import type { CoordinatorCoreApi, CoreOperation, ExecuteOutcome, Txn } from './core-api';
@@ -44,6 +47,8 @@ class Connection {
   handshakeTimer: NodeJS.Timeout | null = null;
   /** The TCP socket is corked until the end of the current tick (see send()). */
   corked = false;
+  /** From the connect frame: how this client carries znode data (base64 from 2, text in 1). */
+  protocolVersion = 0;
   constructor(
     readonly id: number,
     readonly socket: WebSocket,
@@ -189,7 +194,7 @@ export class CoordinatorServer {
     if (connection.state === 'closed' || this.failed) return;
     const startedAt = performance.now();
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-    const parsed = parseClientFrame(text);
+    const parsed = parseClientFrame(text, connection.protocolVersion);
     if (connection.state === 'handshake') {
       if (!parsed.ok) {
         this.sendAndClose(connection, { type: 'error', code: parsed.code, message: parsed.message });
@@ -219,7 +224,7 @@ export class CoordinatorServer {
     this.onRequest(connection, sessionId, parsed.frame, startedAt);
   }
 
-  private onRequest(connection: Connection, sessionId: string, frame: RequestFrame, startedAt: number): void {
+  private onRequest(connection: Connection, sessionId: string, frame: RequestFrame<Operation<Buffer>>, startedAt: number): void {
     const { xid, request } = frame;
     const outstandingMax = this.config.outstandingRequestsPerConnectionMax;
     if (connection.outstanding >= outstandingMax) {
@@ -274,7 +279,8 @@ export class CoordinatorServer {
     this.applyOutcome(outcome);
     const reply = outcome.reply;
     if (reply.ok) {
-      this.emit(connection, null, outcome.zxid, responseText(xid, outcome.zxid, true, reply.result), startedAt, false);
+      const result = request.op === 'getData' || request.op === 'multiRead' ? wireResult(reply.result, connection.protocolVersion) : reply.result;
+      this.emit(connection, null, outcome.zxid, responseText(xid, outcome.zxid, true, result), startedAt, false);
     } else {
       const error: ResponseFrameError['error'] = { code: reply.code, message: reply.message };
       if (reply.path !== undefined) error.path = reply.path;
@@ -312,10 +318,12 @@ export class CoordinatorServer {
   private onConnect(connection: Connection, frame: ConnectFrame): void {
     if (connection.handshakeTimer !== null) clearTimeout(connection.handshakeTimer);
     connection.handshakeTimer = null;
-    if (frame.protocolVersion !== PROTOCOL_VERSION) {
-      this.sendAndClose(connection, { type: 'error', code: 'BadArguments', message: `protocol version ${frame.protocolVersion} is not supported (server speaks ${PROTOCOL_VERSION})` });
+    if (!PROTOCOL_VERSIONS_SUPPORTED.includes(frame.protocolVersion)) {
+      this.sendAndClose(connection, { type: 'error', code: 'BadArguments', message: `protocol version ${frame.protocolVersion} is not supported (server speaks ${PROTOCOL_VERSIONS_SUPPORTED.join(', ')})` });
       return;
     }
+    // The client's version is the connection's: a protocol-1 client keeps its text data.
+    connection.protocolVersion = frame.protocolVersion;
     const now = this.clock();
     if (frame.sessionId !== undefined) {
       const record = this.core.sessionFor(frame.sessionId);
@@ -346,8 +354,9 @@ export class CoordinatorServer {
     this.sessions.set(sessionId, { connection, pendingEvents: [], droppedEvents: 0 });
     connection.sessionId = sessionId;
     connection.state = 'open';
-    const connected: ConnectedFrame = { type: 'connected', protocolVersion: PROTOCOL_VERSION, sessionId, password, timeoutMs, zxid: txn.zxid, resumed: false };
+    const connected: ConnectedFrame = { type: 'connected', protocolVersion: connection.protocolVersion, sessionId, password, timeoutMs, zxid: txn.zxid, resumed: false };
     if (disconnectGraceMs > 0) connected.disconnectGraceMs = disconnectGraceMs;
+    this.addLimits(connection, connected);
     this.emit(connection, null, txn.zxid, JSON.stringify(connected), -1, false);
     this.logger.info({ sessionId, timeoutMs, disconnectGraceMs, connection: connection.id }, 'session.created');
   }
@@ -373,8 +382,9 @@ export class CoordinatorServer {
     connection.sessionId = sessionId;
     connection.state = 'open';
     const zxid = this.core.lastZxid;
-    const connected: ConnectedFrame = { type: 'connected', protocolVersion: PROTOCOL_VERSION, sessionId, password, timeoutMs: record.timeoutMs, zxid, resumed: true };
+    const connected: ConnectedFrame = { type: 'connected', protocolVersion: connection.protocolVersion, sessionId, password, timeoutMs: record.timeoutMs, zxid, resumed: true };
     if (disconnectGraceMs > 0) connected.disconnectGraceMs = disconnectGraceMs;
+    this.addLimits(connection, connected);
     this.emit(connection, null, zxid, JSON.stringify(connected), -1, false);
     if (session.droppedEvents > 0) {
       this.logger.warn({ sessionId, dropped: session.droppedEvents }, 'session.events_dropped');
@@ -385,6 +395,13 @@ export class CoordinatorServer {
     // Already durable when they were queued; zxid 0 keeps them right behind the connected frame.
     for (const text of pending) this.emit(connection, null, 0, text, -1, false);
     this.logger.debug({ sessionId, connection: connection.id, disconnectGraceMs, pendingEvents: pending.length }, 'session.resumed');
+  }
+
+  /** Protocol 2 tells the client the limits, so it refuses an oversized request itself (never sends it). */
+  private addLimits(connection: Connection, connected: ConnectedFrame): void {
+    if (connection.protocolVersion < BASE64_DATA_SINCE_PROTOCOL) return;
+    connected.dataBytesMax = this.config.limits.dataBytesMax;
+    connected.frameBytesMax = this.config.frameBytesMax;
   }
 
   private tick(): void {
@@ -646,6 +663,14 @@ function deletedCount(outcome: ExecuteOutcome): number {
 function uncork(connection: Connection, raw: { uncork(): void }): void {
   connection.corked = false;
   raw.uncork();
+}
+
+/** A getData or multiRead result with its data (a Buffer from the core) in the connection's wire form. */
+function wireResult(result: unknown, protocolVersion: number): unknown {
+  const read = result as { data?: Buffer; stat: Stat; results?: Array<{ type: string; data?: Buffer }> };
+  if (read.data !== undefined) return { data: wireData(read.data, protocolVersion), stat: read.stat };
+  if (read.results === undefined) return result;
+  return { results: read.results.map((entry) => (entry.data !== undefined ? { ...entry, data: wireData(entry.data, protocolVersion) } : entry)) };
 }
 
 function responseText(xid: number, zxid: number, ok: boolean, body: unknown): string {

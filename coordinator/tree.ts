@@ -17,12 +17,14 @@
  */
 import { assert } from '../shared/assert';
 import type { Stat } from '../shared/coordinator/protocol';
+import { EMPTY_DATA, toBytes } from '../shared/coordinator/data';
 import { baseName, parentOf } from '../shared/coordinator/paths';
 import type { ZnodeRecord } from './core-api';
 
 export interface Znode {
   readonly path: string;
-  data: string;
+  /** Never written into: a setData replaces it (snapshots and transactions share it). */
+  data: Buffer;
   dataBytes: number;
   czxid: number;
   mzxid: number;
@@ -59,9 +61,9 @@ export class DataTree {
   private ephemeralCount = 0;
 
   constructor() {
-    this.insert(makeNode('/', '', 0, 0, NO_OWNER, false));
+    this.insert(makeNode('/', EMPTY_DATA, 0, 0, NO_OWNER, false));
     for (const path of RESERVED_PATHS) {
-      this.insert(makeNode(path, '', 0, 0, NO_OWNER, false));
+      this.insert(makeNode(path, EMPTY_DATA, 0, 0, NO_OWNER, false));
       this.nodes.get(parentOf(path))!.children.add(baseName(path));
     }
   }
@@ -128,7 +130,7 @@ export class DataTree {
     return this.ephemeralsBySession.get(sessionId) ?? EMPTY;
   }
 
-  create(path: string, data: string, ephemeralOwner: string, container: boolean, zxid: number, time: number): Znode {
+  create(path: string, data: Buffer, ephemeralOwner: string, container: boolean, zxid: number, time: number): Znode {
     assert(!this.nodes.has(path), `create over an existing node ${path}`);
     const parent = this.nodes.get(parentOf(path));
     assert(parent !== undefined, `create without a parent ${path}`);
@@ -160,13 +162,13 @@ export class DataTree {
     this.remove(node);
   }
 
-  setData(path: string, data: string, zxid: number, time: number): Znode {
+  setData(path: string, data: Buffer, zxid: number, time: number): Znode {
     const node = this.nodes.get(path);
     assert(node !== undefined, `setData of a missing node ${path}`);
     this.remember(path);
-    this.dataSize += Buffer.byteLength(data, 'utf8') - node.dataBytes;
+    this.dataSize += data.length - node.dataBytes;
     node.data = data;
-    node.dataBytes = Buffer.byteLength(data, 'utf8');
+    node.dataBytes = data.length;
     node.version++;
     node.mzxid = zxid;
     node.mtime = time;
@@ -217,13 +219,17 @@ export class DataTree {
     return out;
   }
 
-  /** Rebuilds a tree from snapshot records (parents are linked whatever the record order). */
+  /**
+   * Rebuilds a tree from snapshot records (parents are linked whatever the record order). Data in
+   * the legacy text form (a string) becomes its UTF-8 bytes.
+   */
   static fromRecords(records: readonly ZnodeRecord[]): DataTree {
     const tree = new DataTree();
     for (const record of records) {
       const existing = tree.nodes.get(record.path);
       if (existing !== undefined) tree.remove(existing);
-      tree.insert({ ...record, dataBytes: Buffer.byteLength(record.data, 'utf8'), children: new Set() });
+      const data = toBytes(record.data);
+      tree.insert({ ...record, data, dataBytes: data.length, children: new Set() });
     }
     for (const node of tree.nodes.values()) {
       if (node.path === '/') continue;
@@ -269,11 +275,11 @@ export class DataTree {
 
 const EMPTY: ReadonlySet<string> = new Set();
 
-function makeNode(path: string, data: string, zxid: number, time: number, ephemeralOwner: string, container: boolean): Znode {
+function makeNode(path: string, data: Buffer, zxid: number, time: number, ephemeralOwner: string, container: boolean): Znode {
   return {
     path,
     data,
-    dataBytes: Buffer.byteLength(data, 'utf8'),
+    dataBytes: data.length,
     czxid: zxid,
     mzxid: zxid,
     pzxid: zxid,

@@ -26,9 +26,11 @@ export interface Result {
   p50Ms?: number;
   p99Ms?: number;
   p999Ms?: number;
+  /** BENCH_OBSERVED=1: run while /metrics was scraped every second and the console was open (false: the same without them). */
+  observed?: boolean;
 }
 
-export type Labels = Pick<Result, 'system' | 'rf' | 'acks' | 'client' | 'workload' | 'recordBytes' | 'rate'>;
+export type Labels = Pick<Result, 'system' | 'rf' | 'acks' | 'client' | 'workload' | 'recordBytes' | 'rate' | 'observed'>;
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return 0;
@@ -56,7 +58,7 @@ export function report(labels: Labels, records: number, seconds: number, latenci
 }
 
 export function key(labels: Partial<Labels>): string {
-  return [labels.system, labels.rf, labels.acks ?? '', labels.client ?? '', labels.workload, labels.recordBytes, labels.rate ?? ''].join('/');
+  return [labels.system, labels.rf, labels.acks ?? '', labels.client ?? '', labels.workload, labels.recordBytes, labels.rate ?? '', labels.observed === true ? 'observed' : ''].join('/');
 }
 
 /** Results of repeated runs of the same workload; `median` picks the run with the median records/s (e2e: the median p99). */

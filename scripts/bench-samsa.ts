@@ -99,6 +99,13 @@ export async function createTopic(target: SamsaTarget, name: string, replication
   return leaders;
 }
 
+/** Deletes topics (the controller removes their logs): long plain/observed comparisons keep the disk and the per-topic metrics from growing. */
+export async function deleteTopics(target: SamsaTarget, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  const response = await anyConnection(target).request(ApiKey.DeleteTopics, 1, { topicNames: names, timeoutMs: 30_000 });
+  for (const entry of response.responses) if (entry.errorCode !== 0) throw new Error(`DeleteTopics ${entry.name}: ${errorName(entry.errorCode)}`);
+}
+
 /** Partitions grouped by leader. */
 function byLeader(leaders: number[]): Map<number, number[]> {
   const out = new Map<number, number[]>();

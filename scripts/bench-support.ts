@@ -82,6 +82,17 @@ function brokerExtraArgs(): string[] {
   return (process.env.BENCH_BROKER_ARGS ?? '').split(' ').filter(Boolean);
 }
 
+/**
+ * Brokers serve /metrics on any free port (their default, 7191 + id, would collide with a
+ * `make cluster` on this machine): metrics are on in every run, as by default. Not for a
+ * SAMSA_ROOT build older than the flag, nor when BENCH_BROKER_ARGS sets it.
+ */
+function metricsPortArgs(extra: string[]): string[] {
+  if (extra.includes('--metrics-port')) return [];
+  const cli = path.join(SAMSA_ROOT, 'dist', 'cli', 'commands', 'broker.js');
+  return fs.existsSync(cli) && fs.readFileSync(cli, 'utf8').includes('metrics-port') ? ['--metrics-port', '0'] : [];
+}
+
 export interface SamsaBroker {
   id: number;
   port: number;
@@ -92,6 +103,8 @@ export interface SamsaBroker {
 export interface SamsaCluster {
   coordinator: Started;
   coordinatorPort: number;
+  /** The coordinator's /metrics port. */
+  coordinatorMetricsPort: number;
   brokers: SamsaBroker[];
   brokerArgs: string[];
 }
@@ -101,7 +114,7 @@ export async function startSamsaBroker(coordinatorPort: number, id: number, port
   const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
   // BENCH_BROKER_NODE_ARGS: Node/V8 flags for the broker processes (e.g. --min-semi-space-size=16), for measurements.
   const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const broker = start(process.execPath, [...nodeArgs, samsa, 'broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', dataDir, '--session-timeout-ms', process.env.BENCH_SESSION_TIMEOUT_MS ?? '10000', '--log-level', 'info', ...brokerArgs, ...brokerExtraArgs()]);
+  const broker = start(process.execPath, [...nodeArgs, samsa, 'broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', dataDir, '--session-timeout-ms', process.env.BENCH_SESSION_TIMEOUT_MS ?? '10000', '--log-level', 'info', ...metricsPortArgs([...brokerArgs, ...brokerExtraArgs()]), ...brokerArgs, ...brokerExtraArgs()]);
   await waitUntil(`broker ${id}`, () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
   if (broker.child.exitCode !== null) throw new Error(`broker ${id} exited: ${broker.output()}`);
   return { id, port, dataDir, process: broker };
@@ -114,12 +127,13 @@ export async function startSamsaBroker(coordinatorPort: number, id: number, port
 export async function startSamsaCluster(root: string, brokers: number, brokerArgs: string[] = []): Promise<SamsaCluster> {
   const coordinatorPort = await freePort();
   const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
-  const coordinator = start(process.execPath, [samsa, 'coordinator', '--port', String(coordinatorPort), '--data-dir', path.join(root, 'coordinator'), '--metrics-port', '-1']);
+  const coordinatorMetricsPort = await freePort();
+  const coordinator = start(process.execPath, [samsa, 'coordinator', '--port', String(coordinatorPort), '--data-dir', path.join(root, 'coordinator'), '--metrics-port', String(coordinatorMetricsPort)]);
   await waitUntil('the coordinator', () => canConnect(coordinatorPort));
   const started: SamsaBroker[] = [];
   for (let id = 1; id <= brokers; id++) started.push(await startSamsaBroker(coordinatorPort, id, await freePort(), path.join(root, `broker-${id}`), brokerArgs));
   log(`samsa (${SAMSA_ROOT}): coordinator on ${coordinatorPort}, brokers ${started.map((b) => `${b.id} on ${b.port}`).join(', ')}`);
-  return { coordinator, coordinatorPort, brokers: started, brokerArgs };
+  return { coordinator, coordinatorPort, coordinatorMetricsPort, brokers: started, brokerArgs };
 }
 
 /** Stops a cluster: brokers by SIGTERM (controlled shutdown), the coordinator last. */

@@ -16,6 +16,9 @@
  *   BENCH_E2E_SECONDS=5  BENCH_E2E_WARMUP_SECONDS=5  BENCH_RECORDS (100 B, 1,000,000)  BENCH_RECORDS_1K (200,000)
  *   BENCH_RECORDS_KAFKAJS (50,000; platformatic too)  BENCH_RECORDS_NATS (300,000: JetStream publishes at most this many)
  *   BENCH_REPEAT=1 (produce runs per workload; ratios use the median)  BENCH_QUICK=1 (short runs)
+ *   BENCH_OBSERVED=1: Samsa's produce and consume runs each round twice, plain and observed (/metrics scraped every
+ *     second, `samsa console` open in Chromium: scripts/bench-observer.ts), alternating, and prints observed/plain;
+ *     BENCH_OBSERVER=scrape,console,browser (which watchers the observed runs have)
  *   BENCH_BROKER_ARGS, BENCH_BROKER_NODE_ARGS (Node/V8 flags of the broker processes), SAMSA_ROOT (another build's servers)
  */
 import * as fs from 'fs';
@@ -24,9 +27,10 @@ import * as path from 'path';
 import { runGroupBench } from './bench-groups';
 import { consumeStream, createStream, deleteStream, endToEndStream, publishCore, publishJs } from './bench-jetstream';
 import { Client, Labels, printLine, Result, Results } from './bench-results';
-import { closeTarget, connectTarget, consume, createTopic, endToEnd, produceCodec, produceKafkajs, produceKcat, writeKcatInput } from './bench-samsa';
+import { closeTarget, connectTarget, consume, createTopic, deleteTopics, endToEnd, produceCodec, produceKafkajs, produceKcat, writeKcatInput } from './bench-samsa';
 import { log, runBenchmark, startNats, startSamsaCluster, stopProcess, stopSamsaCluster } from './bench-support';
 import { validationCost } from './bench-validate';
+import { modesOfRound, OBSERVER_PARTS, ObserverPart, printObservedRatios, runInMode } from './bench-observer';
 import { consumePlatformatic, producePlatformatic } from './bench-platformatic';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -52,6 +56,8 @@ const RECORDS_1K = num('BENCH_RECORDS_1K', 200_000, 5_000);
 const RECORDS_KAFKAJS = num('BENCH_RECORDS_KAFKAJS', 50_000, 5_000);
 const RECORDS_NATS = num('BENCH_RECORDS_NATS', 300_000, 5_000);
 const REPEAT = num('BENCH_REPEAT', 1, 1);
+const OBSERVED = process.env.BENCH_OBSERVED === '1';
+const OBSERVER = list('BENCH_OBSERVER', OBSERVER_PARTS.join(',')) as ObserverPart[];
 /** Samsa topics of the RF 3 runs refuse acks=all once fewer than 2 replicas are in sync (Kafka's usual production setting). */
 const MIN_INSYNC_RF3 = '2';
 
@@ -65,8 +71,10 @@ async function runSamsa(root: string, rf: number, results: Results): Promise<voi
     const acksList = rf === 1 ? [1] : ACKS_RF3;
     const configs: Record<string, string> = rf === 1 ? {} : { 'min.insync.replicas': MIN_INSYNC_RF3 };
     let topics = 0;
+    const created: string[] = [];
     const topic = async (): Promise<{ name: string; leaders: number[] }> => {
       const name = `bench-rf${rf}-${topics++}`;
+      created.push(name);
       return { name, leaders: await createTopic(target, name, rf, configs) };
     };
     for (const recordBytes of SIZES) {
@@ -76,23 +84,34 @@ async function runSamsa(root: string, rf: number, results: Results): Promise<voi
         if (PRODUCERS.includes('kcat')) writeKcatInput(kcatFile, records, recordBytes);
         for (const acks of acksList) {
           for (let run = 0; run < REPEAT; run++) {
-            for (const client of PRODUCERS) {
-              const labels: Labels = { system: 'samsa', rf, acks, client, workload: 'produce', recordBytes };
-              const { name, leaders } = await topic();
-              log(`samsa RF ${rf}: ${client} produce, acks=${acksName(acks)}, ${recordBytes} B`);
-              if (client === 'codec') {
-                results.add(await produceCodec(target, name, leaders, records, recordBytes, acks, labels));
-                if (WORKLOADS.includes('consume') && run === 0 && acks === acksList[0]) {
-                  log(`samsa RF ${rf}: consume ${recordBytes} B`);
-                  results.add(await consume(target, name, leaders, { system: 'samsa', rf, workload: 'consume', recordBytes }));
+            // Observed runs compare with plain ones, so both consume in every round.
+            const consumes = WORKLOADS.includes('consume') && (run === 0 || OBSERVED) && acks === acksList[0];
+            for (const observed of modesOfRound(OBSERVED, run)) {
+              const mode = OBSERVED ? { observed } : {};
+              const block = async (): Promise<void> => {
+                for (const client of PRODUCERS) {
+                  const labels: Labels = { system: 'samsa', rf, acks, client, workload: 'produce', recordBytes, ...mode };
+                  const { name, leaders } = await topic();
+                  log(`samsa RF ${rf}: ${client} produce, acks=${acksName(acks)}, ${recordBytes} B${OBSERVED ? (observed ? ', observed' : ', plain') : ''}`);
+                  if (client === 'codec') {
+                    results.add(await produceCodec(target, name, leaders, records, recordBytes, acks, labels));
+                    if (consumes) {
+                      log(`samsa RF ${rf}: consume ${recordBytes} B`);
+                      results.add(await consume(target, name, leaders, { system: 'samsa', rf, workload: 'consume', recordBytes, ...mode }));
+                    }
+                  } else if (client === 'kcat') results.add(await produceKcat(target, name, leaders, kcatFile, records, recordBytes, acks, labels));
+                  else if (client === 'platformatic') {
+                    // Its consumer reads back what its producer wrote (a fresh group, from the earliest offset).
+                    const produced = await producePlatformatic(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels);
+                    results.add(produced);
+                    if (consumes) results.add(await consumePlatformatic(target, name, produced.records + 1, { system: 'samsa', rf, client, workload: 'consume', recordBytes, ...mode }));
+                  } else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
                 }
-              } else if (client === 'kcat') results.add(await produceKcat(target, name, leaders, kcatFile, records, recordBytes, acks, labels));
-              else if (client === 'platformatic') {
-                // Its consumer reads back what its producer wrote (a fresh group, from the earliest offset).
-                const produced = await producePlatformatic(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels);
-                results.add(produced);
-                if (WORKLOADS.includes('consume') && run === 0 && acks === acksList[0]) results.add(await consumePlatformatic(target, name, produced.records + 1, { system: 'samsa', rf, client, workload: 'consume', recordBytes }));
-              } else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
+              };
+              if (OBSERVED) {
+                await runInMode(cluster, observed, OBSERVER, { rf, acks: acksName(acks), recordBytes, run }, block);
+                await deleteTopics(target, created.splice(0));
+              } else await block();
             }
           }
         }
@@ -214,6 +233,7 @@ async function main(): Promise<void> {
       if (SYSTEMS.includes('jetstream')) await runJetStream(root, rf, results);
     }
     printRatios(results);
+    if (OBSERVED) printObservedRatios(results);
     if (SYSTEMS.includes('samsa') && WORKLOADS.includes('validation')) {
       // What the broker's record validation costs on one core (64 KiB batches of 1 KiB records), for reading the produce figures.
       log('samsa: cost of record validation per codec');

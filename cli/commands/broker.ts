@@ -57,7 +57,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       .option('metrics-port', { type: 'number', describe: `Prometheus /metrics on 127.0.0.1 (default ${METRICS_PORT_BASE} + id; 0 = any free port, -1 = off)` })
       .option('host', { type: 'string', array: true, describe: 'listen addresses (default 127.0.0.1 and ::1)' })
       .option('advertised-host', { type: 'string', describe: 'host clients are told (default 127.0.0.1)' })
-      .option('coordinator', { type: 'string', describe: 'coordinator URL(s), comma-separated (default env SAMSA_COORDINATOR, else ws://127.0.0.1:2181)' })
+      .option('coordinator', { type: 'string', describe: 'coordinator URL(s), comma-separated; a path is a chroot: ws://host:2181/kafka keeps this cluster under /kafka (default env SAMSA_COORDINATOR, else ws://127.0.0.1:2181)' })
       .option('data-dir', { type: 'string', describe: 'partition logs (default ./data/broker-<id>)' })
       .option('session-timeout-ms', { type: 'number', describe: 'coordinator session timeout (default 3000)' })
       .option('auto-create-topics', { type: 'boolean', describe: 'create unknown topics on first use (default true)' })

@@ -1,9 +1,15 @@
 /**
  * The znode commands, as in zkCli: tree, ls, get, stat, create, set, rm, watch.
  * Each connects with the client library, does one thing, prints, closes its session.
+ *
+ * Znode data is bytes: `get` prints it as text when it is valid UTF-8 and as hex otherwise
+ * (`--format` chooses), `tree` previews binary data as hex, and `create`/`set --file` write a
+ * file's bytes as they are.
  */
+import * as fs from 'fs';
 import type { Argv, CommandModule } from 'yargs';
 import { CoordinatorClient } from '../../shared/coordinator/client';
+import { chooseFormat, DataFormat, formatData } from '../../shared/coordinator/data';
 import { childPath } from '../../shared/coordinator/paths';
 import { CoordinatorError, CreateMode, hasCode, Stat, WatchEventFrame } from '../../shared/coordinator/protocol';
 
@@ -23,7 +29,7 @@ interface JsonArgs extends ServerArgs {
 function serverOption<T>(yargs: Argv<T>): Argv<T & ServerArgs> {
   return yargs.option('server', {
     type: 'string',
-    describe: 'coordinator URL(s), comma-separated',
+    describe: 'coordinator URL(s), comma-separated; a path is a chroot, the same on each (ws://host:2181/kafka)',
     default: process.env.SAMSA_COORDINATOR ?? 'ws://127.0.0.1:2181',
   }) as Argv<T & ServerArgs>;
 }
@@ -76,22 +82,27 @@ function statLines(stat: Stat): string[] {
   ];
 }
 
-function preview(data: string): string {
-  const flat = data.replace(/\s+/g, ' ');
+/** One line of data for `tree`: text flattened, or hex for bytes that are not UTF-8. */
+function preview(bytes: Buffer): string {
+  if (chooseFormat(bytes) === 'hex') {
+    const hex = bytes.subarray(0, Math.floor((PREVIEW_CHARS - 12) / 2)).toString('hex');
+    return `<${bytes.length} bytes> ${hex}${bytes.length * 2 > hex.length ? '…' : ''}`;
+  }
+  const flat = bytes.toString('utf8').replace(/\s+/g, ' ');
   return flat.length > PREVIEW_CHARS ? `${flat.slice(0, PREVIEW_CHARS - 1)}…` : flat;
 }
 
 interface TreeNode {
   path: string;
-  data: string;
+  bytes: Buffer;
   stat: Stat;
   children: TreeNode[];
 }
 
 async function readTree(client: CoordinatorClient, path: string, budget: { left: number }): Promise<TreeNode> {
   budget.left--;
-  const { data, stat } = await client.getData(path);
-  const node: TreeNode = { path, data, stat, children: [] };
+  const { bytes, stat } = await client.getData(path);
+  const node: TreeNode = { path, bytes, stat, children: [] };
   if (stat.numChildren === 0) return node;
   const { children } = await client.getChildren(path);
   for (const name of children) {
@@ -109,14 +120,41 @@ async function readTree(client: CoordinatorClient, path: string, budget: { left:
 function printTree(node: TreeNode, prefix: string, isLast: boolean, isRoot: boolean): void {
   const name = isRoot ? node.path : node.path.slice(node.path.lastIndexOf('/') + 1);
   const owner = node.stat.ephemeralOwner !== '0' ? `  [ephemeral ${node.stat.ephemeralOwner}]` : '';
-  const data = node.data.length > 0 ? `  ${preview(node.data)}` : '';
+  const data = node.bytes.length > 0 ? `  ${preview(node.bytes)}` : '';
   print(`${isRoot ? '' : `${prefix}${isLast ? '└── ' : '├── '}`}${name}${owner}${data}`);
   const childPrefix = isRoot ? '' : `${prefix}${isLast ? '    ' : '│   '}`;
   node.children.forEach((child, index) => printTree(child, childPrefix, index === node.children.length - 1, false));
 }
 
 function treeJson(node: TreeNode): unknown {
-  return { path: node.path, data: node.data, stat: node.stat, children: node.children.map(treeJson) };
+  return { path: node.path, ...dataJson(node.bytes, 'auto'), stat: node.stat, children: node.children.map(treeJson) };
+}
+
+/** `data` in the chosen format; `format` says which unless it is text (so text-only JSON stays as it was). */
+function dataJson(bytes: Buffer, wanted: DataFormat | 'auto'): { data: string; format?: DataFormat } {
+  const format = chooseFormat(bytes, wanted);
+  return format === 'text' ? { data: formatData(bytes, format) } : { data: formatData(bytes, format), format };
+}
+
+/** `raw`: the bytes alone, as they are, on stdout (for `> file`; `set --file` writes them back). */
+const FORMATS: readonly (DataFormat | 'auto' | 'raw')[] = ['auto', 'text', 'hex', 'base64', 'raw'];
+
+/** The bytes of `--file` (`-` is stdin; yargs hands `--file -` over as ''). */
+function readDataFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file === '-' || file === '' ? 0 : file);
+  } catch (error) {
+    throw new Error(`BadArguments: cannot read --file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The data a create or set writes: the positional text or the bytes of --file, not both. */
+function dataToWrite(args: { data?: string; file?: string }): string | Buffer {
+  if (args.file !== undefined) {
+    if (args.data !== undefined && args.data !== '') throw new Error('BadArguments: give the data or --file, not both');
+    return readDataFile(args.file);
+  }
+  return args.data ?? '';
 }
 
 const treeCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
@@ -148,14 +186,31 @@ const lsCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
   },
 };
 
-const getCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
+interface GetArgs extends JsonArgs {
+  path: string;
+  format: DataFormat | 'auto' | 'raw';
+}
+
+const getCommand: CommandModule<unknown, GetArgs> = {
   command: 'get <path>',
-  describe: "print a znode's data and stat",
-  builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 get /controller', 'which broker is the controller, and since when') as Argv<JsonArgs & { path: string }>,
+  describe: "print a znode's data and stat (data as text when it is UTF-8, else hex)",
+  builder: (yargs) =>
+    jsonOption(yargs)
+      .positional('path', { type: 'string', demandOption: true })
+      .option('format', { choices: FORMATS, default: 'auto' as const, describe: 'how to print the data: auto = text when valid UTF-8, else hex; raw = the bytes alone, no stat' })
+      .example('$0 get /controller', 'which broker is the controller, and since when')
+      .example('$0 get --format base64 /app/blob', 'binary data as base64')
+      .example('$0 get --format raw /app/blob > blob.bin', 'the bytes into a file') as Argv<GetArgs>,
   handler: async (args) => {
+    if (args.format === 'raw' && args.json) throw new Error('BadArguments: --format raw cannot be combined with --json');
     const result = await withClient(args.server, (client) => client.getData(args.path));
-    if (args.json) print(JSON.stringify(result));
-    else for (const line of [result.data, ...statLines(result.stat)]) print(line);
+    if (args.format === 'raw') {
+      process.stdout.write(result.bytes);
+      return;
+    }
+    const shown = dataJson(result.bytes, args.format);
+    if (args.json) print(JSON.stringify({ ...shown, stat: result.stat }));
+    else for (const line of [shown.data, ...statLines(result.stat)]) print(line);
   },
 };
 
@@ -180,6 +235,7 @@ const statCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
 interface CreateArgs extends ServerArgs {
   path: string;
   data: string;
+  file?: string;
   ephemeral: boolean;
   sequential: boolean;
   parents: boolean;
@@ -206,32 +262,40 @@ const createCommand: CommandModule<unknown, CreateArgs> = {
       .option('sequential', { alias: 's', type: 'boolean', default: false, describe: 'append a 10-digit sequence number' })
       .option('parents', { alias: 'p', type: 'boolean', default: false, describe: 'create missing parents' })
       .option('container', { alias: 'c', type: 'boolean', default: false, describe: 'container: removed by the periodic check once its last child is gone' })
-      .example("$0 create -p /app/config '{\"a\":1}'", 'create /app/config and any missing parents') as Argv<CreateArgs>,
+      .option('file', { type: 'string', describe: "the data: this file's bytes, as they are (- = stdin)" })
+      .example("$0 create -p /app/config '{\"a\":1}'", 'create /app/config and any missing parents')
+      .example('$0 create /app/blob --file blob.bin', 'binary data from a file') as Argv<CreateArgs>,
   handler: async (args) => {
     const mode = createMode(args);
-    const created = await withClient(args.server, (client) => client.create(args.path, args.data, { mode, createParents: args.parents }));
+    const data = dataToWrite(args);
+    const created = await withClient(args.server, (client) => client.create(args.path, data, { mode, createParents: args.parents }));
     print(`Created ${created.path}`);
   },
 };
 
 interface SetArgs extends ServerArgs {
   path: string;
-  data: string;
+  data?: string;
+  file?: string;
   version: number;
   json: boolean;
 }
 
 const setCommand: CommandModule<unknown, SetArgs> = {
-  command: 'set <path> <data>',
+  command: 'set <path> [data]',
   describe: "replace a znode's data (with -v: only at that version, else BadVersion)",
   builder: (yargs) =>
     jsonOption(yargs)
       .positional('path', { type: 'string', demandOption: true })
-      .positional('data', { type: 'string', demandOption: true })
+      .positional('data', { type: 'string', describe: 'the new data (text), or --file' })
+      .option('file', { type: 'string', describe: "the new data: this file's bytes, as they are (- = stdin)" })
       .option('version', { alias: 'v', type: 'number', default: -1, describe: 'expected version (-1: any)' })
-      .example("$0 set -v 0 /app/config '{\"a\":2}'", 'update only if nobody changed it since version 0') as Argv<SetArgs>,
+      .example("$0 set -v 0 /app/config '{\"a\":2}'", 'update only if nobody changed it since version 0')
+      .example('$0 set /app/blob --file blob.bin', 'binary data from a file') as Argv<SetArgs>,
   handler: async (args) => {
-    const { stat } = await withClient(args.server, (client) => client.setData(args.path, args.data, args.version));
+    if (args.data === undefined && args.file === undefined) throw new Error('BadArguments: set needs the data or --file');
+    const data = dataToWrite(args);
+    const { stat } = await withClient(args.server, (client) => client.setData(args.path, data, args.version));
     if (args.json) print(JSON.stringify(stat));
   },
 };

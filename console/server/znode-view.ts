@@ -2,6 +2,7 @@
  * The znode tree browser's pure parts: which path a request names (ZooKeeper's path rules,
  * shared/coordinator/paths.ts), the JSON body of a znode, and the bound on open tree streams.
  */
+import { isText } from '../../shared/coordinator/data';
 import { pathProblem } from '../../shared/coordinator/paths';
 import type { Stat } from '../../shared/coordinator/protocol';
 
@@ -19,8 +20,10 @@ export function treePath(raw: string | null): { path: string } | { problem: stri
 
 export interface ZnodeBody {
   path: string;
-  /** The data as the coordinator holds it (UTF-8 text). */
+  /** The data as text, or as hex when its bytes are not UTF-8 (then `format` is 'hex'). */
   data: string;
+  /** Present when `data` is not the text itself: the bytes are not UTF-8, so they are shown as hex. */
+  format?: 'hex';
   /** The data parsed, when it is JSON. */
   json?: unknown;
   stat: Stat;
@@ -34,7 +37,12 @@ export interface DeletedBody {
   deleted: true;
 }
 
-export function znodeBody(path: string, data: string, stat: Stat, children: string[]): ZnodeBody {
+/** `data`: the znode's bytes (or text); bytes that are not UTF-8 go as hex, not mangled into U+FFFD. */
+export function znodeBody(path: string, data: string | Buffer, stat: Stat, children: string[]): ZnodeBody {
+  if (typeof data !== 'string') {
+    if (!isText(data)) return { path, data: data.toString('hex'), format: 'hex', stat: { ...stat }, ephemeral: stat.ephemeralOwner !== '0', children: [...children].sort() };
+    data = data.toString('utf8');
+  }
   const body: ZnodeBody = { path, data, stat: { ...stat }, ephemeral: stat.ephemeralOwner !== '0', children: [...children].sort() };
   if (data.trim() !== '') {
     try {

@@ -136,10 +136,10 @@ export class ZnodeWatcher {
   private async read(entry: Entry): Promise<NodeEvent> {
     const { path, watcher } = entry;
     for (;;) {
-      let data: string;
+      let data: Buffer;
       let stat;
       try {
-        ({ data, stat } = await this.client.getData(path, watcher));
+        ({ bytes: data, stat } = await this.client.getData(path, watcher));
       } catch (error) {
         if (!hasCode(error, 'NoNode')) throw error;
         // Created between the two calls: read it.

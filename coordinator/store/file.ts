@@ -4,6 +4,9 @@
  *   log.<firstZxid, 16 hex digits>       records [u32 length BE][u32 crc32 BE][JSON txn]
  *   snapshot.<lastZxid, 16 hex digits>   one record of the same shape holding a CoreSnapshot
  *
+ * Znode data is base64 in the JSON (`data64`); records from before data became bytes hold UTF-8
+ * text (`data`) and are still read (records.ts).
+ *
  * Group commit: one `append` call (all transactions of one event-loop tick) is one write
  * and one fdatasync. Appends are chained, so they become durable in call order.
  *
@@ -24,6 +27,7 @@ import { crc32 } from 'zlib';
 import type { Logger } from 'pino';
 import type { LatencySummary } from '../../shared/coordinator/protocol';
 import type { CoreSnapshot, Txn } from '../core-api';
+import { snapshotFromJson, snapshotToJson, txnFromJson, txnToJson } from './records';
 import { CoordinatorStore, LatencyRecorder, RecoveredState } from './store';
 
 export interface FileStoreOptions {
@@ -92,15 +96,6 @@ export function decodeRecords(buffer: Buffer, recordsMax = Infinity): DecodedRec
   return { values, validBytes: offset, problem: null };
 }
 
-export function isTxn(value: unknown): value is Txn {
-  return typeof value === 'object' && value !== null && typeof (value as Txn).zxid === 'number' && typeof (value as Txn).type === 'string';
-}
-
-export function isSnapshot(value: unknown): value is CoreSnapshot {
-  const snapshot = value as CoreSnapshot;
-  return typeof value === 'object' && value !== null && typeof snapshot.lastZxid === 'number' && Array.isArray(snapshot.nodes) && Array.isArray(snapshot.sessions);
-}
-
 export class FileStore implements CoordinatorStore {
   readonly kind = 'file';
   private readonly dir: string;
@@ -148,8 +143,8 @@ export class FileStore implements CoordinatorStore {
     for (const { name, zxid } of snapshots) {
       const file = path.join(this.dir, name);
       const decoded = decodeRecords(await fs.promises.readFile(file), 1);
-      const value = decoded.values[0];
-      if (decoded.problem === null && isSnapshot(value) && value.lastZxid === zxid) return value;
+      const value = decoded.problem === null ? snapshotFromJson(decoded.values[0]) : null;
+      if (value !== null && value.lastZxid === zxid) return value;
       this.logger.warn({ file, problem: decoded.problem ?? 'not a snapshot' }, 'store.snapshot_corrupt');
     }
     return null;
@@ -176,8 +171,8 @@ export class FileStore implements CoordinatorStore {
       let problem = decoded.problem;
       let validBytes = decoded.validBytes;
       for (let recordIndex = 0; recordIndex < decoded.values.length; recordIndex++) {
-        const value = decoded.values[recordIndex];
-        if (!isTxn(value)) {
+        const value = txnFromJson(decoded.values[recordIndex]);
+        if (value === null) {
           problem = 'not a transaction';
           validBytes = offsetOfRecord(buffer, recordIndex - 1);
           break;
@@ -218,7 +213,7 @@ export class FileStore implements CoordinatorStore {
       this.lastAppendedZxid = txn.zxid;
     }
     // Encoding happens now, in call order; the write waits for earlier appends.
-    const buffer = txns.length === 1 ? encodeRecord(txns[0]) : Buffer.concat(txns.map(encodeRecord));
+    const buffer = txns.length === 1 ? encodeRecord(txnToJson(txns[0])) : Buffer.concat(txns.map((txn) => encodeRecord(txnToJson(txn))));
     const firstZxid = txns[0].zxid;
     const result = this.appendTail.then(() => this.write(buffer, firstZxid));
     // A failed append leaves the log in an unknown state; later appends fail too.
@@ -265,7 +260,7 @@ export class FileStore implements CoordinatorStore {
     const started = performance.now();
     // JSON.stringify of a big tree is synchronous and blocks the event loop for its duration
     // (tens of ms for ~100k znodes). Acceptable for now: it happens once per snapshotEveryTxns.
-    const record = encodeRecord(snapshot);
+    const record = encodeRecord(snapshotToJson(snapshot));
     const name = zxidName(SNAPSHOT_PREFIX, snapshot.lastZxid);
     const file = path.join(this.dir, name);
     const temp = file + TEMP_SUFFIX;

@@ -2,7 +2,8 @@
  * The Redis store (issue 9): the coordinator's transactions in a Redis stream, its snapshots in
  * a Redis string, through ioredis.
  *
- *   <prefix>:log        a stream; entry id `<zxid>-0`, field `t` = the transaction's JSON.
+ *   <prefix>:log        a stream; entry id `<zxid>-0`, field `t` = the transaction's JSON
+ *                       (znode data as base64, records.ts; older entries' text data is still read).
  *                       Redis refuses an id not above the last one, so the log can only grow
  *                       in zxid order, whoever writes to it.
  *   <prefix>:snapshot   the newest CoreSnapshot's JSON; written with the log trimmed behind it
@@ -26,7 +27,7 @@ import Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { LatencySummary } from '../../shared/coordinator/protocol';
 import type { CoreSnapshot, Txn } from '../core-api';
-import { isSnapshot, isTxn } from './file';
+import { snapshotFromJson, snapshotToJson, txnFromJson, txnToJson } from './records';
 import { CoordinatorStore, LatencyRecorder, RecoveredState } from './store';
 
 export interface RedisStoreOptions {
@@ -141,9 +142,8 @@ export class RedisStore implements CoordinatorStore {
     const snapshotText = await this.redis.get(this.snapshotKey);
     let snapshot: CoreSnapshot | null = null;
     if (snapshotText !== null) {
-      const parsed: unknown = JSON.parse(snapshotText);
-      if (!isSnapshot(parsed)) throw new Error(`redis store: ${this.snapshotKey} at ${this.where} is not a coordinator snapshot; refusing to start`);
-      snapshot = parsed;
+      snapshot = snapshotFromJson(JSON.parse(snapshotText));
+      if (snapshot === null) throw new Error(`redis store: ${this.snapshotKey} at ${this.where} is not a coordinator snapshot; refusing to start`);
     }
     const txns = await this.readAfter(snapshot?.lastZxid ?? 0);
     const after = txns.length > 0 ? txns[txns.length - 1]!.zxid : (snapshot?.lastZxid ?? 0);
@@ -164,8 +164,8 @@ export class RedisStore implements CoordinatorStore {
       for (const [id, fields] of entries) {
         const zxid = Number(id.slice(0, id.indexOf('-')));
         const text = fields[0] === 't' ? fields[1] : undefined;
-        const txn: unknown = text === undefined ? null : JSON.parse(text);
-        if (!isTxn(txn) || txn.zxid !== zxid) throw new Error(`redis store: log entry ${id} in ${this.logKey} at ${this.where} is not a transaction; refusing to start`);
+        const txn = text === undefined ? null : txnFromJson(JSON.parse(text));
+        if (txn === null || txn.zxid !== zxid) throw new Error(`redis store: log entry ${id} in ${this.logKey} at ${this.where} is not a transaction; refusing to start`);
         txns.push(txn);
         after = zxid;
       }
@@ -218,7 +218,7 @@ export class RedisStore implements CoordinatorStore {
     for (const txn of txns) {
       if (!(txn.zxid > this.lastAppendedZxid)) return Promise.reject(new Error(`append out of order: zxid ${txn.zxid} after ${this.lastAppendedZxid}`));
       this.lastAppendedZxid = txn.zxid;
-      args.push(String(txn.zxid), JSON.stringify(txn));
+      args.push(String(txn.zxid), JSON.stringify(txnToJson(txn)));
     }
     const result = this.appendTail.then(() => this.write(args));
     // A failed append leaves the log's tail unknown: later appends fail too.
@@ -261,7 +261,7 @@ export class RedisStore implements CoordinatorStore {
 
   private async writeSnapshot(snapshot: CoreSnapshot): Promise<void> {
     const started = performance.now();
-    const text = JSON.stringify(snapshot);
+    const text = JSON.stringify(snapshotToJson(snapshot));
     const [fenceKey, epoch] = this.fenceArgs();
     let trimmed: number;
     try {
@@ -297,8 +297,8 @@ export class RedisStore implements CoordinatorStore {
           const firstZxid = Number(entries[0]![0].slice(0, entries[0]![0].indexOf('-')));
           if (firstZxid > after + 1) {
             const text = await reader.get(this.snapshotKey);
-            const snapshot: unknown = text === null ? null : JSON.parse(text);
-            if (!isSnapshot(snapshot) || snapshot.lastZxid < firstZxid - 1) throw new Error(`log resumes at zxid ${firstZxid} after ${after} and no snapshot covers the gap`);
+            const snapshot = text === null ? null : snapshotFromJson(JSON.parse(text));
+            if (snapshot === null || snapshot.lastZxid < firstZxid - 1) throw new Error(`log resumes at zxid ${firstZxid} after ${after} and no snapshot covers the gap`);
             this.logger.info({ after, snapshotZxid: snapshot.lastZxid }, 'store.follow_resynced');
             after = snapshot.lastZxid;
             onGap(snapshot);
@@ -306,8 +306,8 @@ export class RedisStore implements CoordinatorStore {
           }
           const txns: Txn[] = [];
           for (const [id, fields] of entries) {
-            const txn: unknown = fields[0] === 't' ? JSON.parse(fields[1]!) : null;
-            if (!isTxn(txn) || `${txn.zxid}-0` !== id) throw new Error(`log entry ${id} is not a transaction`);
+            const txn = fields[0] === 't' ? txnFromJson(JSON.parse(fields[1]!)) : null;
+            if (txn === null || `${txn.zxid}-0` !== id) throw new Error(`log entry ${id} is not a transaction`);
             txns.push(txn);
           }
           after = txns[txns.length - 1]!.zxid;

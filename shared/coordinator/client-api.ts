@@ -7,6 +7,12 @@
  *   await client.connect();                      // resolves once the session is established
  *   await client.create('/a', '{}', { mode: 'ephemeral' });
  *   const { data, stat } = await client.getData('/a', (event) => ...);   // one-shot watch
+ *
+ * Znode data is bytes: writes take a Buffer or a string (written as its UTF-8 bytes); getData
+ * (and multiRead) answer `bytes`, exact, and `data`, their UTF-8 decoding. That decoding is lossy
+ * when the bytes are not UTF-8, so code that writes back what it read must write `bytes`.
+ * A request over the server's frame limit (data far above the 1 MiB data limit) fails with
+ * BadArguments without being sent; data just over the data limit gets BadArguments from the server.
  *   await client.close();                        // ends the session; ephemerals go at once
  *
  * Every operation returns a promise that rejects with a CoordinatorError (code from the shared
@@ -17,6 +23,7 @@ import type {
   AddWatchMode,
   CreateMode,
   CreateResult,
+  Data,
   ExistsResult,
   GetChildrenResult,
   GetDataResult,
@@ -34,8 +41,14 @@ import type {
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
 
 export interface CoordinatorClientOptions {
-  /** ws:// URLs; tried in order with backoff on reconnect. */
+  /**
+   * ws:// URLs; tried in order with backoff on reconnect. A path names a chroot, as ZooKeeper's
+   * `host:2181/kafka`: `ws://h1:2181/kafka` sees /kafka as its root. Every URL must carry the same
+   * path (shared/coordinator/chroot.ts); the client connects to each without it.
+   */
   servers: string[];
+  /** The chroot, for URLs without a path ('/kafka'); must agree with the URLs' path when both are given. */
+  chroot?: string;
   /** Requested session timeout; the server negotiates it. Default 3000 ms. */
   sessionTimeoutMs?: number;
   /** How long a request waits for a connection before failing with ConnectionLoss. Default 10000 ms. */
@@ -67,11 +80,11 @@ export interface CoordinatorClientApi {
   connect(): Promise<void>;
   close(): Promise<void>;
 
-  create(path: string, data?: string, options?: { mode?: CreateMode; createParents?: boolean }): Promise<CreateResult>;
+  create(path: string, data?: Data, options?: { mode?: CreateMode; createParents?: boolean }): Promise<CreateResult>;
   delete(path: string, version?: number): Promise<void>;
   exists(path: string, watcher?: Watcher): Promise<Stat | null>;
   getData(path: string, watcher?: Watcher): Promise<GetDataResult>;
-  setData(path: string, data: string, version?: number): Promise<SetDataResult>;
+  setData(path: string, data: Data, version?: number): Promise<SetDataResult>;
   getChildren(path: string, watcher?: Watcher, withStat?: boolean): Promise<GetChildrenResult>;
   /** All or nothing; as many operations as fit in one request frame. */
   multi(ops: MultiSubOp[]): Promise<MultiResult>;

@@ -11,12 +11,16 @@
 import { EventEmitter } from 'events';
 import WebSocket from 'ws';
 import type { CoordinatorClientApi, CoordinatorClientOptions, ConnectionState, Watcher } from './client-api';
+import { toClientEvent, toClientPath, toClientResult, toClientText, toServerOperation, toServerPath, parseEndpoints } from './chroot';
 import { childPath, parentOf } from './paths';
+import { wireData } from './data';
+import { dataResult, multiReadResult, oversizedFrame, ServerLimits, serverLimits, wireOps } from './client-data';
 import {
   AddWatchMode,
   CoordinatorError,
   CreateMode,
   CreateResult,
+  Data,
   ErrorCode,
   GetChildrenOp,
   GetChildrenResult,
@@ -78,10 +82,13 @@ const DEFAULTS = {
   sessionTimeoutMs: 3000,
   requestTimeoutMs: 10_000,
   reconnectBackoffMinMs: 50,
-  reconnectBackoffMaxMs: 1000,
+  reconnectBackoffMaxMs: 500,
   inFlightMax: 1024,
   disconnectGraceMs: 0,
 } as const;
+
+/** Quick reconnects through standbys during one outage (at the minimum backoff: about a lease's length). */
+const QUICK_RETRIES_MAX = 60;
 
 /** How long close() waits for the server to confirm the session's end. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -94,10 +101,14 @@ interface PendingRequest {
   /** Runs with the response's zxid before the promise settles (watch registration). */
   onSuccess?: (result: unknown, zxid: number) => void;
   timer: NodeJS.Timeout | null;
+  /** Paths already the server's: sent as they are, past the chroot (chroot.ts). */
+  raw?: boolean;
 }
 
 export class CoordinatorClient extends EventEmitter implements CoordinatorClientApi {
   private readonly options: Required<CoordinatorClientOptions>;
+  /** The chroot ('/kafka') every path is under, null for none (shared/coordinator/chroot.ts). */
+  readonly chroot: string | null;
   private socket: WebSocket | null = null;
   private currentState: ConnectionState = 'disconnected';
   private session: { id: string; password: string; timeoutMs: number; disconnectGraceMs: number } | null = null;
@@ -105,6 +116,8 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   private nextXid = 1;
   private serverIndex = 0;
   private attempt = 0;
+  /** Reconnects made at once because a standby answered (see open()); bounded, then the usual backoff. */
+  private quickRetries = 0;
   private readonly queued: PendingRequest[] = [];
   private readonly inFlight = new Map<number, PendingRequest>();
   private readonly watches = new WatchRegistry();
@@ -114,6 +127,8 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   private lastSentAt = 0;
   private connectWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private finished = false;
+  /** The limits the server announced on connecting (undefined fields: not announced). */
+  private serverLimits: ServerLimits = {};
 
   constructor(options: CoordinatorClientOptions) {
     super();
@@ -122,7 +137,10 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     if (grace !== undefined && (!Number.isSafeInteger(grace) || grace < 0)) {
       throw new Error(`CoordinatorClient disconnectGraceMs must be an integer >= 0 (0 = none), got ${String(grace)}`);
     }
-    this.options = { ...DEFAULTS, ...options };
+    // Throws on URLs that name different chroots, or an invalid one: a clear error at start.
+    const endpoints = parseEndpoints(options.servers, options.chroot);
+    this.chroot = endpoints.chroot;
+    this.options = { ...DEFAULTS, ...options, servers: endpoints.servers, chroot: endpoints.chroot ?? '' };
   }
 
   get state(): ConnectionState {
@@ -176,8 +194,9 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   // -------------------------------------------------------------------------
   // Operations
 
-  async create(path: string, data = '', options: { mode?: CreateMode; createParents?: boolean } = {}): Promise<CreateResult> {
+  async create(path: string, data: Data = '', options: { mode?: CreateMode; createParents?: boolean } = {}): Promise<CreateResult> {
     const mode = options.mode ?? 'persistent';
+    data = wireData(data, PROTOCOL_VERSION); // base64, once (a retry after createParents reuses it)
     try {
       return await this.request<CreateResult>({ op: 'create', path, data, mode });
     } catch (error) {
@@ -200,14 +219,14 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   }
 
   getData(path: string, watcher?: Watcher): Promise<GetDataResult> {
-    return this.request<GetDataResult>(
+    return this.request<{ data: string; stat: Stat }>(
       watcher === undefined ? { op: 'getData', path } : { op: 'getData', path, watch: true },
       watcher === undefined ? undefined : (_result, zxid) => this.watches.addOneShot('data', path, zxid, watcher),
-    );
+    ).then(dataResult);
   }
 
-  setData(path: string, data: string, version = -1): Promise<SetDataResult> {
-    return this.request<SetDataResult>({ op: 'setData', path, data, version });
+  setData(path: string, data: Data, version = -1): Promise<SetDataResult> {
+    return this.request<SetDataResult>({ op: 'setData', path, data: wireData(data, PROTOCOL_VERSION), version });
   }
 
   getChildren(path: string, watcher?: Watcher, withStat = false): Promise<GetChildrenResult> {
@@ -218,12 +237,12 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   }
 
   multi(ops: MultiSubOp[]): Promise<MultiResult> {
-    return this.request<MultiResult>({ op: 'multi', ops });
+    return this.request<MultiResult>({ op: 'multi', ops: wireOps(ops) });
   }
 
   /** Reads of many paths in one request; each entry is its result or its own error code. */
   multiRead(ops: MultiReadSubOp[]): Promise<MultiReadResult> {
-    return this.request<MultiReadResult>({ op: 'multiRead', ops });
+    return this.request<MultiReadResult>({ op: 'multiRead', ops }).then(multiReadResult);
   }
 
   async getAllChildrenNumber(path: string): Promise<number> {
@@ -267,9 +286,10 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
 
   private async createAncestors(path: string): Promise<void> {
     const ancestors: string[] = [];
-    for (let at = parentOf(path); at !== '/'; at = parentOf(at)) ancestors.unshift(at);
+    // Under a chroot these include the chroot and its own ancestors (above the client's root), sent raw.
+    for (let at = parentOf(toServerPath(this.chroot, path, true)); at !== '/'; at = parentOf(at)) ancestors.unshift(at);
     for (const ancestor of ancestors) {
-      await unlessCode(this.request({ op: 'create', path: ancestor, data: '', mode: 'persistent' }), ['NodeExists'], null);
+      await unlessCode(this.send({ op: 'create', path: ancestor, data: '', mode: 'persistent' }, undefined, true), ['NodeExists'], null);
     }
   }
 
@@ -280,12 +300,13 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     return this.send(operation, onSuccess) as Promise<R>;
   }
 
-  private send(operation: Operation, onSuccess?: (result: unknown, zxid: number) => void): Promise<unknown> {
+  private send(operation: Operation, onSuccess?: (result: unknown, zxid: number) => void, raw = false): Promise<unknown> {
     if (this.finished) {
       return Promise.reject(new CoordinatorError(this.currentState === 'expired' ? 'SessionExpired' : 'ConnectionLoss', 'client is closed'));
     }
     return new Promise((resolve, reject) => {
       const request: PendingRequest = { xid: this.nextXid++, operation, resolve, reject, timer: null };
+      if (raw) request.raw = true;
       if (onSuccess !== undefined) request.onSuccess = onSuccess;
       if (this.currentState === 'connected' && this.inFlight.size < this.options.inFlightMax) {
         this.transmit(request);
@@ -306,7 +327,16 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     request.timer = null;
     this.inFlight.set(request.xid, request);
     this.lastSentAt = Date.now();
-    this.socket!.send(JSON.stringify({ type: 'request', xid: request.xid, request: request.operation }));
+    const operation = request.raw === true ? request.operation : toServerOperation(this.chroot, request.operation);
+    const text = JSON.stringify({ type: 'request', xid: request.xid, request: operation });
+    // A frame over the server's limit would make it drop the connection: refuse it here instead.
+    const problem = oversizedFrame(text, this.serverLimits);
+    if (problem !== null) {
+      this.inFlight.delete(request.xid);
+      request.reject(new CoordinatorError('BadArguments', problem));
+      return;
+    }
+    this.socket!.send(text);
   }
 
   private drainQueue(): void {
@@ -348,6 +378,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
       if (!handshakeDone) {
         if (frame.type === 'connected') {
           handshakeDone = true;
+          this.serverLimits = serverLimits(frame);
           this.onConnected(frame.sessionId, frame.password, frame.timeoutMs, frame.zxid, frame.resumed, typeof frame.disconnectGraceMs === 'number' ? frame.disconnectGraceMs : 0);
         } else if (frame.type === 'error' && frame.code === 'SessionExpired') {
           this.finish('expired', new CoordinatorError('SessionExpired', frame.message));
@@ -358,12 +389,23 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
       }
       this.onFrame(frame);
     });
+    // A takeover under way: a standby with no active one answers 503, or redirects to the active
+    // one it last saw, which may have just died (its lease has not expired yet). Either way ask
+    // again soon rather than backing off, so the client is there as soon as a coordinator serves.
+    let standbyWaiting = false;
+    socket.on('unexpected-response', (_request, response) => {
+      standbyWaiting = response.statusCode === 503 && response.headers['x-samsa-role'] === 'standby';
+      socket.terminate();
+    });
+    socket.on('redirect', () => {
+      standbyWaiting = true;
+    });
     socket.on('error', () => {
       // 'close' follows; the reconnect logic lives there.
     });
     socket.on('close', () => {
       if (socket !== this.socket) return;
-      this.onDisconnected();
+      this.onDisconnected(standbyWaiting);
     });
   }
 
@@ -372,6 +414,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     this.session = { id: sessionId, password, timeoutMs, disconnectGraceMs };
     this.zxid = Math.max(this.zxid, zxid);
     this.attempt = 0;
+    this.quickRetries = 0;
     this.setState('connected');
     const pingEvery = Math.max(50, Math.floor(timeoutMs / 3));
     this.pingTimer = setInterval(() => this.keepAlive(pingEvery), pingEvery);
@@ -392,7 +435,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     if (Date.now() - this.lastSentAt >= pingEvery - 10) this.send({ op: 'ping' }).catch(() => undefined);
   }
 
-  private onDisconnected(): void {
+  private onDisconnected(standbyWaiting = false): void {
     this.socket = null;
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.pingTimer = null;
@@ -410,8 +453,19 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
         }, this.options.requestTimeoutMs);
       }
     }
+    if (standbyWaiting && this.quickRetries++ < QUICK_RETRIES_MAX) {
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        this.open();
+      }, this.options.reconnectBackoffMinMs);
+      if (this.connectWaiters.length === 0 && this.queued.length === 0 && this.session === null) this.reconnectTimer.unref();
+      return;
+    }
     this.serverIndex++;
-    const backoff = Math.min(this.options.reconnectBackoffMaxMs, this.options.reconnectBackoffMinMs * 2 ** Math.min(this.attempt, 16));
+    // The backoff grows per round of the server list, not per server: with several coordinators
+    // (one active, the others redirecting) the next one is tried at once after a refusal.
+    const rounds = Math.floor(this.attempt / this.options.servers.length);
+    const backoff = Math.min(this.options.reconnectBackoffMaxMs, this.options.reconnectBackoffMinMs * 2 ** Math.min(rounds, 16));
     this.attempt++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -428,11 +482,13 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
         if (request === undefined) return;
         this.inFlight.delete(frame.xid);
         if (frame.ok) {
-          request.onSuccess?.(frame.result, frame.zxid);
-          request.resolve(frame.result);
+          const result = request.raw === true ? frame.result : toClientResult(this.chroot, request.operation, frame.result);
+          request.onSuccess?.(result, frame.zxid);
+          request.resolve(result);
         } else {
           const code: ErrorCode = isErrorCode(frame.error.code) ? frame.error.code : 'SystemError';
-          const error = new CoordinatorError(code, frame.error.message, frame.error.path);
+          const errorPath = frame.error.path === undefined ? undefined : toClientPath(this.chroot, frame.error.path);
+          const error = new CoordinatorError(code, toClientText(this.chroot, frame.error.message), errorPath);
           if (frame.error.results !== undefined) (error as CoordinatorError & { results?: unknown }).results = frame.error.results;
           request.reject(error);
         }
@@ -441,7 +497,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
       }
       case 'watch':
         this.zxid = Math.max(this.zxid, frame.zxid);
-        this.dispatch(frame);
+        this.dispatch(toClientEvent(this.chroot, frame));
         return;
       case 'error':
         if (frame.code === 'SessionExpired') this.finish('expired', new CoordinatorError('SessionExpired', frame.message));

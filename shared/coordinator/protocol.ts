@@ -2,12 +2,20 @@
  * The coordinator's wire protocol: JSON text frames over one WebSocket per client.
  * docs/coordinator-protocol.md documents every message with an example.
  *
+ * Znode data is bytes. In a frame it is a base64 string (protocol 2); protocol 1, still accepted
+ * from older clients, carried it as UTF-8 text (shared/coordinator/data.ts). The operation types
+ * below are generic in how data is held: `Operation` (data: string | Buffer) is what callers of
+ * the client library pass, `Operation<Buffer>` what the server holds once a frame is validated.
+ *
  * The same types are used by the server (coordinator/) and the client library
  * (shared/coordinator/client.ts). Frames are validated at the boundary by
  * shared/coordinator/validate.ts; nothing here trusts its input.
  */
 
-export const PROTOCOL_VERSION = 1;
+/** The version this code speaks: 2 carries data as base64. */
+export const PROTOCOL_VERSION = 2;
+/** Versions the server accepts: 1 is the text form of older clients (docs/coordinator-protocol.md, "Data"). */
+export const PROTOCOL_VERSIONS_SUPPORTED: readonly number[] = [1, 2];
 
 // ---------------------------------------------------------------------------
 // Errors: one table shared by server and client. Names are ZooKeeper's
@@ -125,18 +133,22 @@ export type AddWatchMode = 'persistent' | 'persistentRecursive';
 export type WatcherType = 'children' | 'data' | 'persistent' | 'any';
 
 // ---------------------------------------------------------------------------
-// Operations. Znode data travels as a UTF-8 string; its size limit is in UTF-8 bytes.
+// Operations. Znode data is bytes (the data limit counts bytes); `D` is how it is held: bytes or
+// text (its UTF-8 bytes) from callers, bytes after validation.
 // `version: -1` means "any version" for delete / setData / check; any other value must equal the
 // node's version (so -2 and below are BadVersion, as ZooKeeper answers).
 
-export interface CreateOp { op: 'create'; path: string; data: string; mode: CreateMode }
+/** Data as callers give it: bytes, or text written as its UTF-8 bytes. */
+export type Data = string | Buffer;
+
+export interface CreateOp<D extends Data = Data> { op: 'create'; path: string; data: D; mode: CreateMode }
 export interface DeleteOp { op: 'delete'; path: string; version: number }
-export interface SetDataOp { op: 'setData'; path: string; data: string; version: number }
+export interface SetDataOp<D extends Data = Data> { op: 'setData'; path: string; data: D; version: number }
 export interface CheckOp { op: 'check'; path: string; version: number }
 export interface ExistsOp { op: 'exists'; path: string; watch?: boolean }
 export interface GetDataOp { op: 'getData'; path: string; watch?: boolean }
 export interface GetChildrenOp { op: 'getChildren'; path: string; watch?: boolean; withStat?: boolean }
-export interface MultiOp { op: 'multi'; ops: MultiSubOp[] }
+export interface MultiOp<D extends Data = Data> { op: 'multi'; ops: MultiSubOp<D>[] }
 export interface SyncOp { op: 'sync'; path: string }
 export interface GetEphemeralsOp { op: 'getEphemerals'; prefix?: string }
 export interface AddWatchOp { op: 'addWatch'; path: string; mode: AddWatchMode }
@@ -151,18 +163,18 @@ export interface CloseOp { op: 'close' }
 /** The monitoring view (ZooKeeper's `mntr`). */
 export interface StatsOp { op: 'stats' }
 
-export type MultiSubOp = CreateOp | DeleteOp | SetDataOp | CheckOp;
+export type MultiSubOp<D extends Data = Data> = CreateOp<D> | DeleteOp | SetDataOp<D> | CheckOp;
 /** The reads a multiRead may hold (ZooKeeper's Op.getData / Op.getChildren; no watches). */
 export type MultiReadSubOp = { op: 'getData'; path: string } | { op: 'getChildren'; path: string };
 
-export type Operation =
-  | CreateOp
+export type Operation<D extends Data = Data> =
+  | CreateOp<D>
   | DeleteOp
-  | SetDataOp
+  | SetDataOp<D>
   | ExistsOp
   | GetDataOp
   | GetChildrenOp
-  | MultiOp
+  | MultiOp<D>
   | SyncOp
   | GetEphemeralsOp
   | AddWatchOp
@@ -182,7 +194,13 @@ export interface CreateResult { path: string; stat: Stat }
 export type DeleteResult = Record<string, never>;
 export interface SetDataResult { stat: Stat }
 export interface ExistsResult { stat: Stat | null }
-export interface GetDataResult { data: string; stat: Stat }
+/**
+ * What the client library answers: `bytes` exactly, and `data` their UTF-8 decoding for the many
+ * callers that store text (lossy when the bytes are not UTF-8: write back `bytes`, never `data`).
+ * On the wire it is `{data, stat}`, data in its wire form (base64 in protocol 2); the core answers
+ * `{data: Buffer, stat}` and the server encodes it for each connection's protocol version.
+ */
+export interface GetDataResult { data: string; bytes: Buffer; stat: Stat }
 export interface GetChildrenResult { children: string[]; stat?: Stat }
 /**
  * Per sub-operation. When a multi fails, nothing is applied and every entry is an
@@ -201,7 +219,7 @@ export interface MultiResult { results: MultiSubResult[] }
  * `error` entry (e.g. NoNode) and the others still answer.
  */
 export type MultiReadSubResult =
-  | { type: 'getData'; data: string; stat: Stat }
+  | { type: 'getData'; data: string; bytes: Buffer; stat: Stat }
   | { type: 'getChildren'; children: string[] }
   | { type: 'error'; code: ErrorCode };
 export interface MultiReadResult { results: MultiReadSubResult[] }
@@ -297,9 +315,15 @@ export interface ConnectedFrame {
   resumed: boolean;
   /** The disconnect grace in effect for this connection (clamped); absent when none was asked for. */
   disconnectGraceMs?: number;
+  /**
+   * Protocol 2: the server's limits, so a client refuses locally (BadArguments) a request the
+   * server would have to drop the connection for (a frame over `frameBytesMax`).
+   */
+  dataBytesMax?: number;
+  frameBytesMax?: number;
 }
 
-export interface RequestFrame<O extends Operation = Operation> {
+export interface RequestFrame<O extends Operation<Data> = Operation> {
   type: 'request';
   /** Client-chosen request id, echoed in the response (a non-negative integer). */
   xid: number;

@@ -10,16 +10,17 @@
  * frame that is not an object is fatal; a well-formed frame with bad fields is not
  * (the server answers with the error and, when readable, the xid).
  */
+import { bytesFromWire } from './data';
 import {
   AddWatchMode,
   CREATE_MODES,
-  ClientFrame,
   ConnectFrame,
   CreateMode,
   ErrorCode,
   MultiReadSubOp,
   MultiSubOp,
   Operation,
+  PROTOCOL_VERSION,
   RequestFrame,
   WatcherType,
 } from './protocol';
@@ -27,8 +28,11 @@ import {
 const ADD_WATCH_MODES_LIST: readonly AddWatchMode[] = ['persistent', 'persistentRecursive'];
 const WATCHER_TYPES_LIST: readonly WatcherType[] = ['children', 'data', 'persistent', 'any'];
 
+/** A validated client frame: a request's data is decoded to bytes. */
+export type ValidFrame = ConnectFrame | RequestFrame<Operation<Buffer>>;
+
 export type ParseResult =
-  | { ok: true; frame: ClientFrame }
+  | { ok: true; frame: ValidFrame }
   | { ok: false; code: ErrorCode; message: string; xid?: number; fatal: boolean };
 
 /** Thrown inside the validator only; turned into a ParseResult at the top. */
@@ -87,6 +91,16 @@ function path(object: Json, where: string): string {
 }
 
 /**
+ * The bytes of `data` in the connection's protocol version (base64 in 2, UTF-8 text in 1). The
+ * size limit is the core's, on these decoded bytes (BadArguments with the path).
+ */
+function data(object: Json, where: string, protocolVersion: number): Buffer {
+  const bytes = bytesFromWire(str(object, 'data', where), protocolVersion);
+  if (bytes === null) bad(`${where}.data must be base64 (protocol ${protocolVersion})`);
+  return bytes;
+}
+
+/**
  * Any integer: -1 means "any version", and every other value, -2 and below included, is compared
  * with the node's version (ZooKeeper answers BadVersion for them, not BadArguments).
  */
@@ -94,16 +108,16 @@ function version(object: Json, where: string): number {
   return int(object, 'version', where, Number.MIN_SAFE_INTEGER);
 }
 
-function subOp(value: unknown, index: number): MultiSubOp {
+function subOp(value: unknown, index: number, protocolVersion: number): MultiSubOp<Buffer> {
   const where = `ops[${index}]`;
   if (!isObject(value)) bad(`${where} must be an object`);
   switch (value.op) {
     case 'create':
-      return { op: 'create', path: path(value, where), data: str(value, 'data', where), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
+      return { op: 'create', path: path(value, where), data: data(value, where, protocolVersion), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
     case 'delete':
       return { op: 'delete', path: path(value, where), version: version(value, where) };
     case 'setData':
-      return { op: 'setData', path: path(value, where), data: str(value, 'data', where), version: version(value, where) };
+      return { op: 'setData', path: path(value, where), data: data(value, where, protocolVersion), version: version(value, where) };
     case 'check':
       return { op: 'check', path: path(value, where), version: version(value, where) };
     default:
@@ -123,25 +137,25 @@ function readSubOp(value: unknown, index: number): MultiReadSubOp {
   }
 }
 
-function operation(value: unknown): Operation {
+function operation(value: unknown, protocolVersion: number): Operation<Buffer> {
   const where = 'request';
   if (!isObject(value)) bad('request must be an object');
   const op = value.op;
   if (typeof op !== 'string') bad('request.op must be a string');
   switch (op) {
     case 'create':
-      return { op, path: path(value, where), data: str(value, 'data', where), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
+      return { op, path: path(value, where), data: data(value, where, protocolVersion), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
     case 'delete':
       return { op, path: path(value, where), version: version(value, where) };
     case 'setData':
-      return { op, path: path(value, where), data: str(value, 'data', where), version: version(value, where) };
+      return { op, path: path(value, where), data: data(value, where, protocolVersion), version: version(value, where) };
     case 'exists':
     case 'getData': {
       const watch = optionalBool(value, 'watch', where);
       return watch === undefined ? { op, path: path(value, where) } : { op, path: path(value, where), watch };
     }
     case 'getChildren': {
-      const result: Operation = { op, path: path(value, where) };
+      const result: Operation<Buffer> = { op, path: path(value, where) };
       const watch = optionalBool(value, 'watch', where);
       const withStat = optionalBool(value, 'withStat', where);
       if (watch !== undefined) result.watch = watch;
@@ -152,7 +166,7 @@ function operation(value: unknown): Operation {
       const ops = value.ops;
       // No count limit: a multi holds as many operations as fit in one frame (the request size limit).
       if (!Array.isArray(ops)) bad('request.ops must be an array');
-      return { op, ops: ops.map(subOp) };
+      return { op, ops: ops.map((sub, index) => subOp(sub, index, protocolVersion)) };
     }
     case 'multiRead': {
       const ops = value.ops;
@@ -202,8 +216,11 @@ function connectFrame(object: Json): ConnectFrame {
   return frame;
 }
 
-/** Parses and validates one text frame from a client. Never throws. */
-export function parseClientFrame(text: string): ParseResult {
+/**
+ * Parses and validates one text frame from a client of `protocolVersion` (which decides how data
+ * is carried; the connect frame, which names the version, has none). Never throws.
+ */
+export function parseClientFrame(text: string, protocolVersion: number = PROTOCOL_VERSION): ParseResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -219,7 +236,7 @@ export function parseClientFrame(text: string): ParseResult {
         return { ok: true, frame: connectFrame(value) };
       case 'request': {
         if (xid === undefined) bad('xid must be a non-negative integer');
-        const frame: RequestFrame = { type: 'request', xid, request: operation(value.request) };
+        const frame: RequestFrame<Operation<Buffer>> = { type: 'request', xid, request: operation(value.request, protocolVersion) };
         return { ok: true, frame };
       }
       default:

@@ -1,10 +1,15 @@
 /**
  * A raw WebSocket client for the coordinator's integration tests: frames as the protocol
  * document describes them, no client library in between (so the server is tested alone).
+ *
+ * It speaks protocol 1 unless told otherwise: data as UTF-8 text, the form older clients use and
+ * the server still accepts, so these tests also keep that form working. Protocol 2 (data as
+ * base64) is `{ protocolVersion: 2 }` (coordinator-binary-data.test.ts).
  */
 import { WebSocket } from 'ws';
 import type { ConnectedFrame, ErrorFrame, Operation, ResponseFrame, ServerFrame, WatchEventFrame } from '../../shared/coordinator/protocol';
-import { PROTOCOL_VERSION } from '../../shared/coordinator/protocol';
+
+type HandshakeOptions = { timeoutMs?: number; sessionId?: string; password?: string; lastZxid?: number; protocolVersion?: number };
 
 export class RawClient {
   readonly frames: ServerFrame[] = [];
@@ -49,14 +54,14 @@ export class RawClient {
   }
 
   /** Opens the socket and does the handshake; resolves with the first server frame. */
-  static async connect(url: string, options: { timeoutMs?: number; sessionId?: string; password?: string; lastZxid?: number } = {}): Promise<RawClient> {
+  static async connect(url: string, options: HandshakeOptions = {}): Promise<RawClient> {
     const client = await RawClient.open(url);
     await client.handshake(options);
     return client;
   }
 
-  async handshake(options: { timeoutMs?: number; sessionId?: string; password?: string; lastZxid?: number } = {}): Promise<ServerFrame> {
-    const frame: Record<string, unknown> = { type: 'connect', protocolVersion: PROTOCOL_VERSION, timeoutMs: options.timeoutMs ?? 3000, lastZxid: options.lastZxid ?? 0 };
+  async handshake(options: HandshakeOptions = {}): Promise<ServerFrame> {
+    const frame: Record<string, unknown> = { type: 'connect', protocolVersion: options.protocolVersion ?? 1, timeoutMs: options.timeoutMs ?? 3000, lastZxid: options.lastZxid ?? 0 };
     if (options.sessionId !== undefined) {
       frame.sessionId = options.sessionId;
       frame.password = options.password;

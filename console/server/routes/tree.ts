@@ -1,6 +1,7 @@
 /**
  * The znode tree browser:
- *   GET /api/tree?path=/brokers         { path, data, json?, stat, ephemeral, children }; 404 NoNode, 400 bad path
+ *   GET /api/tree?path=/brokers         { path, data, format?, json?, stat, ephemeral, children }; 404 NoNode, 400 bad path
+ *                                       (data that is not UTF-8 comes as hex, with format 'hex')
  *   GET /api/tree/events?path=/brokers  server-sent 'node' events: that body at once and after every
  *                                       change of the node's data or children; `{ path, deleted: true }`
  *                                       while it does not exist (and the body again once it is created)
@@ -43,8 +44,8 @@ function requestedPath(request: ConsoleRequest): string {
 
 async function readNode(client: CoordinatorClientApi, path: string): Promise<ReturnType<typeof znodeBody>> {
   try {
-    const [{ data, stat }, { children }] = await Promise.all([client.getData(path), client.getChildren(path)]);
-    return znodeBody(path, data, stat, children);
+    const [{ bytes, stat }, { children }] = await Promise.all([client.getData(path), client.getChildren(path)]);
+    return znodeBody(path, bytes, stat, children);
   } catch (error) {
     if (hasCode(error, 'NoNode')) throw new ApiError(404, `no znode at ${path}`);
     throw error;

@@ -4,7 +4,9 @@
  * sessions and expiry, and replay/snapshot determinism.
  */
 import { CoordinatorCore } from '../../../coordinator/core';
-import { DEFAULT_LIMITS, CoreOperation, ExecuteOutcome, Txn } from '../../../coordinator/core-api';
+import { DEFAULT_LIMITS, ExecuteOutcome, Txn } from '../../../coordinator/core-api';
+import { snapshotFromJson, snapshotToJson } from '../../../coordinator/store/records';
+import { coreOp, TextOperation } from './core-ops';
 import type { CreateResult, ErrorCode, GetChildrenResult, GetDataResult, MultiResult, Stat } from '../../../shared/coordinator/protocol';
 
 const T0 = 1_700_000_000_000;
@@ -16,17 +18,17 @@ function setup(limits = DEFAULT_LIMITS) {
     log.push(core.createSession(timeoutMs, now, id, `pw-${id}`).txn);
     return id;
   };
-  const run = (sessionId: string, operation: CoreOperation, now = T0): ExecuteOutcome => {
-    const outcome = core.execute(sessionId, operation, now);
+  const run = (sessionId: string, operation: TextOperation, now = T0): ExecuteOutcome => {
+    const outcome = core.execute(sessionId, coreOp(operation), now);
     if (outcome.txn !== null) log.push(outcome.txn);
     return outcome;
   };
-  const ok = <R>(sessionId: string, operation: CoreOperation, now = T0): R => {
+  const ok = <R>(sessionId: string, operation: TextOperation, now = T0): R => {
     const outcome = run(sessionId, operation, now);
     if (!outcome.reply.ok) throw new Error(`${operation.op} failed: ${outcome.reply.code} ${outcome.reply.message}`);
     return outcome.reply.result as R;
   };
-  const fail = (sessionId: string, operation: CoreOperation): { code: ErrorCode; path?: string } => {
+  const fail = (sessionId: string, operation: TextOperation): { code: ErrorCode; path?: string } => {
     const outcome = run(sessionId, operation);
     if (outcome.reply.ok) throw new Error(`${operation.op} unexpectedly succeeded`);
     expect(outcome.txn).toBeNull();
@@ -41,7 +43,7 @@ function setup(limits = DEFAULT_LIMITS) {
   return { core, log, session, run, ok, fail, close };
 }
 
-const create = (path: string, data = '', mode: 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential' | 'container' = 'persistent'): CoreOperation => ({ op: 'create', path, data, mode });
+const create = (path: string, data = '', mode: 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential' | 'container' = 'persistent'): TextOperation => ({ op: 'create', path, data, mode });
 
 describe('paths and data limits', () => {
   test.each([
@@ -80,7 +82,7 @@ describe('create, get, set, delete', () => {
     expect(created.stat).toMatchObject({ version: 0, cversion: 0, dataLength: 7, numChildren: 0, ephemeralOwner: '0', ctime: T0 + 5, mtime: T0 + 5 });
     expect(created.stat.czxid).toBe(created.stat.mzxid);
     const got = ok<GetDataResult>(s, { op: 'getData', path: '/app' });
-    expect(got).toEqual({ data: '{"a":1}', stat: created.stat });
+    expect(got).toEqual({ data: Buffer.from('{"a":1}'), stat: created.stat }); // bytes; the server encodes them per connection
     const root = ok<{ stat: Stat }>(s, { op: 'exists', path: '/' }).stat;
     expect(root.numChildren).toBe(2); // /app and the reserved /zookeeper
     expect(root.cversion).toBe(0); // ZooKeeper's 2 x creations - numChildren: 2 x 1 - 2, as it answers
@@ -200,7 +202,7 @@ describe('multi', () => {
 });
 
 describe('watches', () => {
-  type Case = { name: string; watch: CoreOperation; change: CoreOperation; expected: Array<[string, string]> };
+  type Case = { name: string; watch: TextOperation; change: TextOperation; expected: Array<[string, string]> };
   const cases: Case[] = [
     { name: 'exists on a missing node → NodeCreated', watch: { op: 'exists', path: '/w/new', watch: true }, change: create('/w/new'), expected: [['NodeCreated', '/w/new']] },
     { name: 'getData → NodeDataChanged', watch: { op: 'getData', path: '/w', watch: true }, change: { op: 'setData', path: '/w', data: 'x', version: -1 }, expected: [['NodeDataChanged', '/w']] },
@@ -338,7 +340,8 @@ describe('replay and snapshots', () => {
 
   test('a snapshot restores the core; transactions already in it are skipped on replay', () => {
     const { core, log } = workload();
-    const restored = CoordinatorCore.fromSnapshot(JSON.parse(JSON.stringify(core.snapshot())), DEFAULT_LIMITS, T0 + 100);
+    // Through JSON as the stores write it (data as base64, store/records.ts).
+    const restored = CoordinatorCore.fromSnapshot(snapshotFromJson(JSON.parse(JSON.stringify(snapshotToJson(core.snapshot()))))!, DEFAULT_LIMITS, T0 + 100);
     for (const txn of log) restored.replay(txn);
     expect(restored.snapshot()).toEqual(core.snapshot());
     expect(restored.lastZxid).toBe(core.lastZxid);
@@ -346,7 +349,7 @@ describe('replay and snapshots', () => {
     expect(restored.expiredSessions(T0 + 100 + 2999)).toEqual([]);
     expect(restored.expiredSessions(T0 + 100 + 3000)).toEqual(['s1']);
     // And the restored tree keeps numbering where it left off.
-    const next = restored.execute('s1', create('/a/q-', '', 'persistent_sequential'), T0 + 200);
+    const next = restored.execute('s1', coreOp(create('/a/q-', '', 'persistent_sequential')), T0 + 200);
     expect((next.reply as { result: CreateResult }).result.path).toBe('/a/q-0000000002'); // cversion 2: two creates under /a
   });
 });

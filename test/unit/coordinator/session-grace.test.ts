@@ -24,7 +24,7 @@ function setup() {
     return core.attachSession(id, graceMs, now);
   };
   const ephemeral = (id: string, path: string, now = T0): void => {
-    const outcome = core.execute(id, { op: 'create', path, data: '', mode: 'ephemeral' }, now);
+    const outcome = core.execute(id, { op: 'create', path, data: Buffer.alloc(0), mode: 'ephemeral' }, now);
     if (!outcome.reply.ok) throw new Error(`create ${path}: ${outcome.reply.code}`);
     log.push(outcome.txn!);
   };

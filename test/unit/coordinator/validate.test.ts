@@ -9,7 +9,7 @@ describe('parseClientFrame', () => {
     ['create', request(0, { op: 'create', path: '/a', data: '', mode: 'ephemeral_sequential' })],
     ['delete any version', request(1, { op: 'delete', path: '/a', version: -1 })],
     ['getChildren', request(2, { op: 'getChildren', path: '/', watch: true, withStat: false })],
-    ['multi', request(3, { op: 'multi', ops: [{ op: 'check', path: '/a', version: 0 }, { op: 'setData', path: '/a', data: 'x', version: 0 }] })],
+    ['multi', request(3, { op: 'multi', ops: [{ op: 'check', path: '/a', version: 0 }, { op: 'setData', path: '/a', data: 'eA==', version: 0 }] })],
     ['addWatch', request(4, { op: 'addWatch', path: '/a', mode: 'persistentRecursive' })],
     ['removeWatches', request(5, { op: 'removeWatches', path: '/a', watcherType: 'any' })],
     ['getEphemerals', request(6, { op: 'getEphemerals', prefix: '/b' })],
@@ -22,7 +22,29 @@ describe('parseClientFrame', () => {
   ])('accepts %s', (_name, text) => {
     const result = parseClientFrame(text);
     expect(result.ok).toBe(true);
-    if (result.ok) expect(result.frame).toEqual(JSON.parse(text));
+    // Data arrives as base64 (protocol 2) and leaves the validator as bytes.
+    if (result.ok) expect(result.frame).toEqual(JSON.parse(text, (key, value: unknown) => (key === 'data' ? Buffer.from(value as string, 'base64') : value)));
+  });
+
+  test('data is base64 in protocol 2 and UTF-8 text in protocol 1; either way the validator hands on bytes', () => {
+    const bytes = Buffer.from([0, 0xff, 0xfe, 0x22, 0x5c, 0x01, 0x80]);
+    const v2 = parseClientFrame(request(1, { op: 'create', path: '/b', data: bytes.toString('base64'), mode: 'persistent' }), 2);
+    expect(v2).toEqual({ ok: true, frame: { type: 'request', xid: 1, request: { op: 'create', path: '/b', data: bytes, mode: 'persistent' } } });
+    const v1 = parseClientFrame(request(2, { op: 'setData', path: '/b', data: 'é "q" \\', version: -1 }), 1);
+    expect(v1.ok && v1.frame.type === 'request' && v1.frame.request).toEqual({ op: 'setData', path: '/b', data: Buffer.from('é "q" \\', 'utf8'), version: -1 });
+    const inMulti = parseClientFrame(request(3, { op: 'multi', ops: [{ op: 'create', path: '/c', data: 'AAE=', mode: 'persistent' }] }), 2);
+    expect(inMulti.ok && inMulti.frame.type === 'request' && inMulti.frame.request).toEqual({ op: 'multi', ops: [{ op: 'create', path: '/c', data: Buffer.from([0, 1]), mode: 'persistent' }] });
+  });
+
+  test.each([
+    ['not a multiple of 4', 'eA='],
+    ['a character outside the alphabet', 'eA!='],
+    ['whitespace', 'eA= ='],
+    ['the URL-safe alphabet', '-_8='],
+    ['padding in the middle', 'eA==eA=='],
+  ])('data that is not base64 (%s) is BadArguments with the xid, the connection kept', (_name, data) => {
+    expect(parseClientFrame(request(4, { op: 'setData', path: '/a', data, version: -1 }), 2)).toEqual({ ok: false, code: 'BadArguments', message: 'request.data must be base64 (protocol 2)', xid: 4, fatal: false });
+    expect(parseClientFrame(request(5, { op: 'multi', ops: [{ op: 'create', path: '/a', data, mode: 'persistent' }] }), 2)).toMatchObject({ ok: false, code: 'BadArguments', xid: 5, fatal: false });
   });
 
   test('keeps only known fields', () => {

@@ -78,9 +78,21 @@ function seriesOf(samples: RatesSample[], kind: 'brokers' | 'topics'): Series[] 
   return names.map((name) => ({ key: `topic-${name}`, label: name, pick: (s) => s.topics.find((t) => t.name === name) }));
 }
 
+/** What one chart shows: enough to tell whether its DOM can be updated in place. */
+interface ChartModel {
+  kind: 'brokers' | 'topics';
+  metric: (typeof METRICS)[number];
+  series: Series[];
+  max: number;
+  /** SVG path per series key ('' when the series has no point in view). */
+  paths: Map<string, string>;
+}
+
 class ChartsView {
   private samples: RatesSample[] = [];
   private readonly colours = new Map<string, string>();
+  /** The charts' series and axis maxima when the DOM was last built: while they hold, a sample only moves lines and numbers. */
+  private structure = '';
 
   constructor(private readonly container: HTMLElement) {}
 
@@ -102,28 +114,51 @@ class ChartsView {
       fill(this.container, h('p', { class: 'muted', 'data-testid': 'charts-waiting' }, 'Waiting for two scrapes of the brokers\' metrics…'));
       return;
     }
+    const models = (['brokers', 'topics'] as const).map((kind) => {
+      const series = seriesOf(this.samples, kind);
+      return { kind, series, charts: series.length === 0 ? [] : METRICS.map((metric) => this.model(kind, series, metric)) };
+    });
+    const structure = JSON.stringify(models.map((m) => m.charts.map((c) => [c.max, [...c.paths].map(([key, d]) => [key, d !== ''])])));
+    // Rebuilding six charts every second costs the browser a style and layout pass of the whole
+    // page; when only the lines and the latest values moved, change just those.
+    if (structure === this.structure && this.updateInPlace(models.flatMap((m) => m.charts))) return;
+    this.structure = structure;
+    const [brokers, topics] = models as [(typeof models)[0], (typeof models)[0]];
     fill(
       this.container,
       h('h2', {}, 'By broker'),
-      this.section('brokers', 'No broker\'s metrics answered. Brokers started with --metrics-port -1 have none.'),
+      brokers.charts.length === 0 ? h('p', { class: 'muted' }, 'No broker\'s metrics answered. Brokers started with --metrics-port -1 have none.') : h('div', { class: 'charts' }, brokers.charts.map((c) => this.chart(c))),
       h('h2', {}, 'By topic'),
-      this.section('topics', 'No topic traffic counted yet.'),
+      topics.charts.length === 0 ? h('p', { class: 'muted' }, 'No topic traffic counted yet.') : h('div', { class: 'charts' }, topics.charts.map((c) => this.chart(c))),
     );
   }
 
-  private section(kind: 'brokers' | 'topics', empty: string): HTMLElement {
-    const series = seriesOf(this.samples, kind);
-    if (series.length === 0) return h('p', { class: 'muted' }, empty);
-    return h('div', { class: 'charts' }, METRICS.map((m) => this.chart(kind, series, m)));
+  /** Moves each line and legend value of the charts already drawn; false when one is missing (rebuild instead). */
+  private updateInPlace(charts: ChartModel[]): boolean {
+    const newest = this.samples[this.samples.length - 1]!;
+    for (const c of charts) {
+      const card = this.container.querySelector(`[data-testid="chart-${c.metric.metric}-${c.kind}"]`);
+      if (card === null) return false;
+      for (const s of c.series) {
+        const d = c.paths.get(s.key) ?? '';
+        if (d !== '') {
+          const path = card.querySelector(`path[data-series="${s.key}"]`);
+          if (path === null) return false;
+          path.setAttribute('d', d);
+        }
+        const item = card.querySelector(`[data-testid="chart-${c.metric.metric}-${s.key}"]`);
+        const value = item?.querySelector('span:last-child');
+        if (item == null || value == null) return false;
+        const latest = s.pick(newest)?.[c.metric.field];
+        item.setAttribute('data-latest', latest === undefined ? '' : String(latest));
+        value.className = latest === undefined ? 'muted' : 'num';
+        value.textContent = latest === undefined ? '—' : c.metric.format(latest);
+      }
+    }
+    return true;
   }
 
-  private colour(key: string): string {
-    let colour = this.colours.get(key);
-    if (colour === undefined) this.colours.set(key, (colour = PALETTE[this.colours.size % PALETTE.length]!));
-    return colour;
-  }
-
-  private chart(kind: 'brokers' | 'topics', series: Series[], metric: (typeof METRICS)[number]): HTMLElement {
+  private model(kind: 'brokers' | 'topics', series: Series[], metric: (typeof METRICS)[number]): ChartModel {
     const newest = this.samples[this.samples.length - 1]!;
     const start = newest.at - WINDOW_MS;
     const values = (s: Series) => this.samples.map((sample) => ({ at: sample.at, value: s.pick(sample)?.[metric.field] }));
@@ -132,15 +167,7 @@ class ChartsView {
     const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
     const x = (at: number) => MARGIN.left + ((at - start) / WINDOW_MS) * plotWidth;
     const y = (value: number) => MARGIN.top + plotHeight - (value / max) * plotHeight;
-
-    const chart = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: 'chart', role: 'img', 'aria-label': `${metric.title} by ${kind === 'brokers' ? 'broker' : 'topic'}` });
-    // Axes: the maximum and half of it as grid lines, zero, and the time span.
-    for (const fraction of [1, 0.5, 0]) {
-      chart.append(svg('line', { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(max * fraction), y2: y(max * fraction), class: fraction === 0 ? 'axis' : 'grid' }));
-      chart.append(svg('text', { x: MARGIN.left - 6, y: y(max * fraction) + 4, 'text-anchor': 'end', class: 'tick' }, fraction === 0 ? '0' : metric.format(max * fraction).replace(/\.0+ /, ' ')));
-    }
-    chart.append(svg('text', { x: MARGIN.left, y: HEIGHT - 6, class: 'tick' }, '5 min ago'));
-    chart.append(svg('text', { x: WIDTH - MARGIN.right, y: HEIGHT - 6, 'text-anchor': 'end', class: 'tick' }, 'now'));
+    const paths = new Map<string, string>();
     for (const s of series) {
       let path = '';
       let previousAt: number | null = null;
@@ -153,6 +180,32 @@ class ChartsView {
         path += `${move ? 'M' : 'L'}${x(point.at).toFixed(1)},${y(point.value).toFixed(1)}`;
         previousAt = point.at;
       }
+      paths.set(s.key, path);
+    }
+    return { kind, metric, series, max, paths };
+  }
+
+  private colour(key: string): string {
+    let colour = this.colours.get(key);
+    if (colour === undefined) this.colours.set(key, (colour = PALETTE[this.colours.size % PALETTE.length]!));
+    return colour;
+  }
+
+  private chart({ kind, series, metric, max, paths }: ChartModel): HTMLElement {
+    const newest = this.samples[this.samples.length - 1]!;
+    const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+    const y = (value: number) => MARGIN.top + plotHeight - (value / max) * plotHeight;
+
+    const chart = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: 'chart', role: 'img', 'aria-label': `${metric.title} by ${kind === 'brokers' ? 'broker' : 'topic'}` });
+    // Axes: the maximum and half of it as grid lines, zero, and the time span.
+    for (const fraction of [1, 0.5, 0]) {
+      chart.append(svg('line', { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(max * fraction), y2: y(max * fraction), class: fraction === 0 ? 'axis' : 'grid' }));
+      chart.append(svg('text', { x: MARGIN.left - 6, y: y(max * fraction) + 4, 'text-anchor': 'end', class: 'tick' }, fraction === 0 ? '0' : metric.format(max * fraction).replace(/\.0+ /, ' ')));
+    }
+    chart.append(svg('text', { x: MARGIN.left, y: HEIGHT - 6, class: 'tick' }, '5 min ago'));
+    chart.append(svg('text', { x: WIDTH - MARGIN.right, y: HEIGHT - 6, 'text-anchor': 'end', class: 'tick' }, 'now'));
+    for (const s of series) {
+      const path = paths.get(s.key) ?? '';
       if (path !== '') chart.append(svg('path', { d: path, stroke: this.colour(s.key), class: 'series', 'data-series': s.key }));
     }
 

@@ -22,6 +22,8 @@ interface Stat {
 interface ZnodeBody {
   path: string;
   data: string;
+  /** 'hex': the data's bytes are not UTF-8, so `data` is their hex (console/server/znode-view.ts). */
+  format?: 'hex';
   json?: unknown;
   stat: Stat;
   ephemeral: boolean;
@@ -66,6 +68,13 @@ function statTable(stat: Stat, ephemeral: boolean): HTMLElement {
   );
 }
 
+/** Hex in rows of 32 bytes (64 digits), bytes two digits apart, so binary data reads like a hex dump. */
+function hexLines(hex: string): string {
+  const rows: string[] = [];
+  for (let at = 0; at < hex.length; at += 64) rows.push(hex.slice(at, at + 64).replace(/(..)(?!$)/g, '$1 '));
+  return rows.join('\n');
+}
+
 function nodeView(body: ZnodeBody): HTMLElement {
   const { text, isJson } = dataText(body);
   return h(
@@ -86,8 +95,8 @@ function nodeView(body: ZnodeBody): HTMLElement {
     h(
       'section',
       {},
-      h('h2', {}, 'Data', isJson ? h('span', { class: 'badge' }, 'JSON') : null),
-      text === '' ? h('p', { class: 'muted', 'data-testid': 'znode-data' }, '(empty)') : h('pre', { 'data-testid': 'znode-data', 'data-json': String(isJson) }, text),
+      h('h2', {}, 'Data', isJson ? h('span', { class: 'badge' }, 'JSON') : null, body.format === 'hex' ? h('span', { class: 'badge', 'data-testid': 'znode-data-hex' }, `binary: ${body.stat.dataLength} bytes as hex`) : null),
+      text === '' ? h('p', { class: 'muted', 'data-testid': 'znode-data' }, '(empty)') : h('pre', { 'data-testid': 'znode-data', 'data-json': String(isJson), 'data-format': body.format ?? 'text' }, body.format === 'hex' ? hexLines(text) : text),
       h('h2', {}, 'Stat'),
       statTable(body.stat, body.ephemeral),
     ),

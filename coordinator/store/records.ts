@@ -1,0 +1,106 @@
+/**
+ * How transactions and snapshots are written as JSON by the stores (file and Redis): as they are,
+ * except that znode data, bytes, goes as base64 in a `data64` field. Records written before data
+ * became bytes hold `data` as UTF-8 text instead; they are read back as such (a string, the legacy
+ * form of RecordData) and the core turns them into their bytes, so existing data directories and
+ * Redis logs recover.
+ *
+ * The stores give back exactly what they were given: bytes as bytes, text as text.
+ */
+import { EMPTY_DATA, fromBase64 } from '../../shared/coordinator/data';
+import type { CoreSnapshot, SubTxn, Txn, ZnodeRecord } from '../core-api';
+
+function data64(data: Buffer): string {
+  return data.length === 0 ? '' : data.toString('base64');
+}
+
+/**
+ * The JSON-ready form of a transaction. Each form is spelled out (not `{...txn, data64}`): this
+ * runs for every write, and a literal of a fixed shape costs half as much to build and stringify.
+ */
+export function txnToJson(txn: Txn): unknown {
+  switch (txn.type) {
+    case 'create':
+      if (typeof txn.data === 'string') return txn;
+      return { type: 'create', zxid: txn.zxid, time: txn.time, path: txn.path, data64: data64(txn.data), ephemeralOwner: txn.ephemeralOwner, container: txn.container };
+    case 'setData':
+      if (typeof txn.data === 'string') return txn;
+      return { type: 'setData', zxid: txn.zxid, time: txn.time, path: txn.path, data64: data64(txn.data) };
+    case 'multi':
+      return { type: 'multi', zxid: txn.zxid, time: txn.time, txns: txn.txns.map(subTxnToJson) };
+    default:
+      return txn;
+  }
+}
+
+function subTxnToJson(sub: SubTxn): unknown {
+  if (sub.type === 'create' && typeof sub.data !== 'string') return { type: 'create', path: sub.path, data64: data64(sub.data), ephemeralOwner: sub.ephemeralOwner, container: sub.container };
+  if (sub.type === 'setData' && typeof sub.data !== 'string') return { type: 'setData', path: sub.path, data64: data64(sub.data) };
+  return sub;
+}
+
+/** A znode record as written: `data64` for bytes (a legacy text `data` stays as it is). */
+function nodeToJson(node: ZnodeRecord): unknown {
+  if (typeof node.data === 'string') return node;
+  const { path, czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeralOwner, container } = node;
+  return { path, data64: data64(node.data), czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeralOwner, container };
+}
+
+/** The JSON-ready form of a snapshot. */
+export function snapshotToJson(snapshot: CoreSnapshot): unknown {
+  return { ...snapshot, nodes: snapshot.nodes.map(nodeToJson) };
+}
+
+class RecordProblem extends Error {}
+
+/** Puts a record's `data64` back into `data` (bytes), in place; a legacy `data` string stays as it is. */
+function readData(record: Record<string, unknown>): void {
+  const encoded = record.data64;
+  if (encoded === undefined) {
+    if (typeof record.data !== 'string') throw new RecordProblem('data is neither data64 nor text');
+    return;
+  }
+  if (typeof encoded !== 'string') throw new RecordProblem('data64 is not a string');
+  const bytes = encoded === '' ? EMPTY_DATA : fromBase64(encoded);
+  if (bytes === null) throw new RecordProblem('data64 is not base64');
+  delete record.data64;
+  record.data = bytes;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A parsed JSON value as a transaction, or null when it is not one. Reuses (and changes) `value`. */
+export function txnFromJson(value: unknown): Txn | null {
+  if (!isRecord(value) || typeof value.zxid !== 'number' || typeof value.type !== 'string') return null;
+  try {
+    if (value.type === 'create' || value.type === 'setData') readData(value);
+    else if (value.type === 'multi') {
+      if (!Array.isArray(value.txns)) return null;
+      for (const sub of value.txns as unknown[]) {
+        if (!isRecord(sub)) return null;
+        if (sub.type === 'create' || sub.type === 'setData') readData(sub);
+      }
+    }
+  } catch (error) {
+    if (error instanceof RecordProblem) return null;
+    throw error;
+  }
+  return value as unknown as Txn;
+}
+
+/** A parsed JSON value as a snapshot, or null when it is not one. Reuses (and changes) `value`. */
+export function snapshotFromJson(value: unknown): CoreSnapshot | null {
+  if (!isRecord(value) || typeof value.lastZxid !== 'number' || !Array.isArray(value.nodes) || !Array.isArray(value.sessions)) return null;
+  try {
+    for (const node of value.nodes as unknown[]) {
+      if (!isRecord(node) || typeof node.path !== 'string') return null;
+      readData(node);
+    }
+  } catch (error) {
+    if (error instanceof RecordProblem) return null;
+    throw error;
+  }
+  return value as unknown as CoreSnapshot;
+}
