@@ -5,6 +5,8 @@
 import { isText } from '../../shared/coordinator/data';
 import { pathProblem } from '../../shared/coordinator/paths';
 import type { Stat } from '../../shared/coordinator/protocol';
+import type { DeletedBody, ZnodeBody } from '../web/src/api-types';
+export type { DeletedBody, ZnodeBody } from '../web/src/api-types';
 
 /** The coordinator's default path limit (coordinator/core-api.ts); a longer path cannot name a znode. */
 export const ZNODE_PATH_BYTES_MAX = 4096;
@@ -18,24 +20,6 @@ export function treePath(raw: string | null): { path: string } | { problem: stri
   return problem === null ? { path } : { problem: `${problem}: ${JSON.stringify(path.slice(0, 200))}` };
 }
 
-export interface ZnodeBody {
-  path: string;
-  /** The data as text, or as hex when its bytes are not UTF-8 (then `format` is 'hex'). */
-  data: string;
-  /** Present when `data` is not the text itself: the bytes are not UTF-8, so they are shown as hex. */
-  format?: 'hex';
-  /** The data parsed, when it is JSON. */
-  json?: unknown;
-  stat: Stat;
-  /** True when the znode belongs to a session (stat.ephemeralOwner is not '0'). */
-  ephemeral: boolean;
-  children: string[];
-}
-
-export interface DeletedBody {
-  path: string;
-  deleted: true;
-}
 
 /** `data`: the znode's bytes (or text); bytes that are not UTF-8 go as hex, not mangled into U+FFFD. */
 export function znodeBody(path: string, data: string | Buffer, stat: Stat, children: string[]): ZnodeBody {

@@ -13,6 +13,7 @@ import { KafkaError } from '../../../shared/kafka/errors';
 import { partitionOffsets } from '../partition-offsets';
 import { INTERNAL_TOPICS, partitionHealth, partitionKey, partitionSize, summarizeTopic } from '../topic-stats';
 import { ApiError, ConsoleContext, Route } from '../types';
+import type { TopicDetail } from '../../web/src/api-types';
 
 /** How long a create or delete waits for the console's own picture to show it, so the page that reloads next sees it. */
 export const VIEW_UPDATE_WAIT_MS = 5000;
@@ -128,34 +129,33 @@ export const routes: Route[] = [
         ),
       ]);
       const summary = summarizeTopic(topic, live, latest, offsets);
-      return {
-        body: {
-          ...summary,
-          topicId: topic.topicId,
-          controllerId: view.controllerId,
-          partitions: topic.partitions.map((p) => {
-            const o = offsets.get(partitionKey(topic.name, p.partition));
-            return {
-              partition: p.partition,
-              leader: p.leader,
-              leaderEpoch: p.leaderEpoch,
-              replicas: p.replicas,
-              isr: p.isr,
-              ...partitionHealth(p, live),
-              earliest: o?.earliest ?? null,
-              latest: o?.latest ?? null,
-              sizeBytes: partitionSize(latest, topic.name, p),
-            };
-          }),
-          configs:
-            configs.entries === null
-              ? null
-              : configs.entries
-                  .map((c) => ({ name: c.name, value: c.isSensitive ? null : c.value, isDefault: c.configSource !== SOURCE_DYNAMIC_TOPIC, readOnly: c.readOnly, sensitive: c.isSensitive }))
-                  .sort((a, b) => a.name.localeCompare(b.name)),
-          configsError: configs.error,
-        },
+      const body: TopicDetail & { controllerId: number } = {
+        ...summary,
+        topicId: topic.topicId,
+        controllerId: view.controllerId,
+        partitions: topic.partitions.map((p) => {
+          const o = offsets.get(partitionKey(topic.name, p.partition));
+          return {
+            partition: p.partition,
+            leader: p.leader,
+            leaderEpoch: p.leaderEpoch,
+            replicas: p.replicas,
+            isr: p.isr,
+            ...partitionHealth(p, live),
+            earliest: o?.earliest ?? null,
+            latest: o?.latest ?? null,
+            sizeBytes: partitionSize(latest, topic.name, p),
+          };
+        }),
+        configs:
+          configs.entries === null
+            ? null
+            : configs.entries
+                .map((c) => ({ name: c.name, value: c.isSensitive ? null : c.value, isDefault: c.configSource !== SOURCE_DYNAMIC_TOPIC, readOnly: c.readOnly, sensitive: c.isSensitive }))
+                .sort((a, b) => a.name.localeCompare(b.name)),
+        configsError: configs.error,
       };
+      return { body };
     },
   },
   {

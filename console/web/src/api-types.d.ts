@@ -160,3 +160,66 @@ export interface GroupList {
   /** Brokers that did not answer ListGroups: their groups are missing from the list. */
   unreachableBrokers: number[];
 }
+
+/** A znode's Stat as the console sends it (shared/coordinator/protocol.ts's Stat). */
+export interface ZnodeStat {
+  czxid: number;
+  mzxid: number;
+  pzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  ephemeralOwner: string;
+  dataLength: number;
+  numChildren: number;
+}
+
+export interface ZnodeBody {
+  path: string;
+  /** The data as text, or as hex when its bytes are not UTF-8 (then `format` is 'hex'). */
+  data: string;
+  /** Present when `data` is not the text itself: the bytes are not UTF-8, so they are shown as hex. */
+  format?: 'hex';
+  /** The data parsed, when it is JSON. */
+  json?: unknown;
+  stat: ZnodeStat;
+  /** True when the znode belongs to a session (stat.ephemeralOwner is not '0'). */
+  ephemeral: boolean;
+  children: string[];
+}
+
+export interface DeletedBody {
+  path: string;
+  deleted: true;
+}
+
+/** `GET /api/topics/<name>`: one partition. */
+export interface PartitionDetail {
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  offline: boolean;
+  underReplicated: boolean;
+  earliest: number | null;
+  latest: number | null;
+  sizeBytes: number | null;
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  isDefault: boolean;
+  readOnly: boolean;
+  sensitive: boolean;
+}
+
+/** `GET /api/topics/<name>`. */
+export interface TopicDetail extends Omit<TopicSummary, 'partitions'> {
+  topicId: string;
+  partitions: PartitionDetail[];
+  configs: ConfigEntry[] | null;
+  configsError: string | null;
+}

@@ -8,38 +8,10 @@
  */
 import { api, errorBox, fill, formatBytes, formatNumber, h, link, type Page, type PageParams } from '../lib.js';
 import { parseConfigLines, partitionState } from './topic-format.js';
-import type { TopicSummary } from '../api-types.js';
+import type { ConfigEntry, PartitionDetail, TopicDetail, TopicSummary } from '../api-types.js';
 
 /** How often an open topics page reads offsets, sizes and health again. */
 const REFRESH_MS = 5000;
-
-interface PartitionDetail {
-  partition: number;
-  leader: number;
-  leaderEpoch: number;
-  replicas: number[];
-  isr: number[];
-  offline: boolean;
-  underReplicated: boolean;
-  earliest: number | null;
-  latest: number | null;
-  sizeBytes: number | null;
-}
-
-interface ConfigEntry {
-  name: string;
-  value: string | null;
-  isDefault: boolean;
-  readOnly: boolean;
-  sensitive: boolean;
-}
-
-interface TopicDetail extends Omit<TopicSummary, 'partitions'> {
-  topicId: string;
-  partitions: PartitionDetail[];
-  configs: ConfigEntry[] | null;
-  configsError: string | null;
-}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -6,30 +6,9 @@
  */
 import { errorBox, fill, formatNumber, formatTime, h, type Page } from '../lib.js';
 import { breadcrumbs, childOf, dataText, treeHref, znodePathOf } from '../znode-paths.js';
+import type { DeletedBody, ZnodeBody, ZnodeStat as Stat } from '../api-types.js';
 
-interface Stat {
-  czxid: number;
-  mzxid: number;
-  pzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  ephemeralOwner: string;
-  dataLength: number;
-  numChildren: number;
-}
-interface ZnodeBody {
-  path: string;
-  data: string;
-  /** 'hex': the data's bytes are not UTF-8, so `data` is their hex (console/server/znode-view.ts). */
-  format?: 'hex';
-  json?: unknown;
-  stat: Stat;
-  ephemeral: boolean;
-  children: string[];
-}
-type NodeEvent = ZnodeBody | { path: string; deleted: true };
+type NodeEvent = ZnodeBody | DeletedBody;
 
 function crumbs(path: string): HTMLElement {
   const parts = breadcrumbs(path);
