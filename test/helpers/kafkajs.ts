@@ -25,3 +25,30 @@ export async function produceWith(kafka: Kafka, topic: string, messages: Message
     await producer.disconnect();
   }
 }
+
+/** A loop of produce requests (20 records each, acks=all) stops after this even if nobody stops it. */
+const PRODUCE_FOR_MS_MAX = 60_000;
+
+/** Produces small batches until stopped (bounded); `stop` waits for the loop to end and gives the count sent. */
+export function produceContinuously(kafka: Kafka, topic: string): { sent(): number; stop(): Promise<number> } {
+  const producer = kafka.producer();
+  let stopped = false;
+  let sent = 0;
+  const deadline = Date.now() + PRODUCE_FOR_MS_MAX;
+  const loop = (async () => {
+    await producer.connect();
+    while (!stopped && Date.now() < deadline) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ value: `record-${sent + i}` })) });
+      sent += 20;
+    }
+    await producer.disconnect();
+  })();
+  return {
+    sent: () => sent,
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return sent;
+    },
+  };
+}

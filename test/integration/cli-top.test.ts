@@ -6,14 +6,12 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { startCluster, TestCluster } from '../helpers/cluster';
-import { createTopicWith } from '../helpers/kafkajs';
+import { createTopicWith, produceContinuously } from '../helpers/kafkajs';
 import { freePort, kill, runCommand, SAMSA_BIN, spawnSamsa, stopAll, waitFor } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
 const TOPIC = 'top-orders';
-/** The producer stops by itself after this, whatever happens to the test. */
-const PRODUCE_FOR_MS_MAX = 60_000;
 let cluster: TestCluster;
 let kafka: Kafka;
 
@@ -26,29 +24,6 @@ afterAll(async () => {
   await stopAll();
 });
 
-/** Produces small batches until stopped (bounded); `stop` waits for the loop to end and gives the count sent. */
-function produceContinuously(): { sent(): number; stop(): Promise<number> } {
-  const producer = kafka.producer();
-  let stopped = false;
-  let sent = 0;
-  const deadline = Date.now() + PRODUCE_FOR_MS_MAX;
-  const loop = (async () => {
-    await producer.connect();
-    while (!stopped && Date.now() < deadline) {
-      await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ value: `record-${sent + i}` })) });
-      sent += 20;
-    }
-    await producer.disconnect();
-  })();
-  return {
-    sent: () => sent,
-    stop: async () => {
-      stopped = true;
-      await loop;
-      return sent;
-    },
-  };
-}
 
 /** The frames of a text run: each starts with its header line. */
 function frames(output: string): string[] {
@@ -62,7 +37,7 @@ function topicRecordsPerSec(frame: string, topic: string): number | null {
 }
 
 test('while records flow, every frame lists the three brokers and the topic with records/s > 0 (text, on a terminal, --json)', async () => {
-  const producer = produceContinuously();
+  const producer = produceContinuously(kafka, TOPIC);
   try {
     await waitFor('records produced', () => producer.sent() > 0, 20_000);
     const text = await runCommand(process.execPath, [SAMSA_BIN, 'top', '--iterations', '3', '--interval', '0.5', '--coordinator', cluster.coordinatorUrl], undefined, { timeoutMs: 30_000 });

@@ -10,14 +10,12 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser';
 import { startCluster, TestCluster } from '../helpers/cluster';
 import { ConsoleHandle, startConsole } from '../helpers/console';
-import { createTopicWith } from '../helpers/kafkajs';
+import { createTopicWith, produceContinuously } from '../helpers/kafkajs';
 import { kill, stopAll, waitFor } from '../helpers/processes';
 
 jest.setTimeout(180_000);
 
 const TOPIC = 'charts-orders';
-/** The producer stops by itself after this, whatever happens to the test. */
-const PRODUCE_FOR_MS_MAX = 60_000;
 
 let cluster: TestCluster;
 let consoleHandle: ConsoleHandle;
@@ -39,29 +37,6 @@ afterAll(async () => {
   await stopAll();
 });
 
-/** Produces small batches until stopped (bounded); `stop` waits for the loop to end and gives the count sent. */
-function produceContinuously(): { sent(): number; stop(): Promise<number> } {
-  const producer = kafka.producer();
-  let stopped = false;
-  let sent = 0;
-  const deadline = Date.now() + PRODUCE_FOR_MS_MAX;
-  const loop = (async () => {
-    await producer.connect();
-    while (!stopped && Date.now() < deadline) {
-      await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ value: `record-${sent + i}` })) });
-      sent += 20;
-    }
-    await producer.disconnect();
-  })();
-  return {
-    sent: () => sent,
-    stop: async () => {
-      stopped = true;
-      await loop;
-      return sent;
-    },
-  };
-}
 
 const latest = (on: Page, testid: string) => on.getAttribute(`[data-testid="${testid}"]`, 'data-latest', { timeout: 1000 }).catch(() => null);
 
@@ -71,7 +46,7 @@ const points = (on: Page, chart: string, series: string) =>
 
 test('records/s by broker and by topic go above 0 while records flow, and back to 0 when they stop, without a reload', async () => {
   await page.goto(`${consoleHandle.url}/#/charts`);
-  const producer = produceContinuously();
+  const producer = produceContinuously(kafka, TOPIC);
   try {
     await page.waitForFunction(
       (topic) => {
