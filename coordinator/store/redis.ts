@@ -54,6 +54,9 @@ const FOLLOW_BLOCK_MS = 1000;
 const FOLLOW_RETRY_MS = 200;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
+/** The zxid a stream entry id (`<zxid>-0`) names. */
+const zxidOf = (id: string): number => Number(id.slice(0, id.indexOf('-')));
+
 export class FencedError extends Error {
   override readonly name = 'FencedError';
 }
@@ -161,13 +164,10 @@ export class RedisStore implements CoordinatorStore {
     let after = afterZxid;
     for (;;) {
       const entries = (await this.redis.xrange(this.logKey, `(${after}-0`, '+', 'COUNT', RECOVERY_BATCH)) as Array<[string, string[]]>;
-      for (const [id, fields] of entries) {
-        const zxid = Number(id.slice(0, id.indexOf('-')));
-        const text = fields[0] === 't' ? fields[1] : undefined;
-        const txn = text === undefined ? null : txnFromJson(JSON.parse(text));
-        if (txn === null || txn.zxid !== zxid) throw new Error(`redis store: log entry ${id} in ${this.logKey} at ${this.where} is not a transaction; refusing to start`);
+      for (const entry of entries) {
+        const txn = this.entryTxn(entry);
         txns.push(txn);
-        after = zxid;
+        after = txn.zxid;
       }
       if (entries.length < RECOVERY_BATCH) break;
     }
@@ -175,10 +175,17 @@ export class RedisStore implements CoordinatorStore {
     return txns;
   }
 
+  /** A stream entry's transaction; an entry that is not one (or not under its own zxid) is corruption, not skipped. */
+  private entryTxn([id, fields]: [string, string[]]): Txn {
+    const txn = fields[0] === 't' && fields[1] !== undefined ? txnFromJson(JSON.parse(fields[1])) : null;
+    if (txn === null || txn.zxid !== zxidOf(id)) throw new Error(`redis store: log entry ${id} in ${this.logKey} at ${this.where} is not a transaction; refusing to use it`);
+    return txn;
+  }
+
   /** The newest zxid in the log (0 when it is empty): how far a standby lags. */
   async lastLoggedZxid(): Promise<number> {
     const newest = (await this.redis.xrevrange(this.logKey, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-    return newest.length === 0 ? 0 : Number(newest[0]![0].slice(0, newest[0]![0].indexOf('-')));
+    return newest.length === 0 ? 0 : zxidOf(newest[0]![0]);
   }
 
   /** From now on every append and snapshot checks this fence (a standby that won the lease sets its epoch). */
@@ -294,7 +301,7 @@ export class RedisStore implements CoordinatorStore {
           const reply = (await reader.xread('COUNT', RECOVERY_BATCH, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', this.logKey, `${after}-0`)) as Array<[string, Array<[string, string[]]>]> | null;
           const entries = reply?.[0]?.[1] ?? [];
           if (entries.length === 0 || stopped) continue;
-          const firstZxid = Number(entries[0]![0].slice(0, entries[0]![0].indexOf('-')));
+          const firstZxid = zxidOf(entries[0]![0]);
           if (firstZxid > after + 1) {
             const text = await reader.get(this.snapshotKey);
             const snapshot = text === null ? null : snapshotFromJson(JSON.parse(text));
@@ -304,12 +311,7 @@ export class RedisStore implements CoordinatorStore {
             onGap(snapshot);
             continue;
           }
-          const txns: Txn[] = [];
-          for (const [id, fields] of entries) {
-            const txn = fields[0] === 't' ? txnFromJson(JSON.parse(fields[1]!)) : null;
-            if (txn === null || `${txn.zxid}-0` !== id) throw new Error(`log entry ${id} is not a transaction`);
-            txns.push(txn);
-          }
+          const txns = entries.map((entry) => this.entryTxn(entry));
           after = txns[txns.length - 1]!.zxid;
           onTxns(txns);
         } catch (error) {

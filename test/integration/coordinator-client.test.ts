@@ -5,8 +5,9 @@
  */
 import * as path from 'path';
 import { CoordinatorClient } from '../../shared/coordinator/client';
-import { CoordinatorError, ErrorCode, WatchEventFrame } from '../../shared/coordinator/protocol';
+import type { WatchEventFrame } from '../../shared/coordinator/protocol';
 import { kill, REPO_ROOT, spawnProcess, startCoordinator, stopAll, waitFor } from '../helpers/processes';
+import { code } from '../helpers/coordinator';
 
 const clients: CoordinatorClient[] = [];
 function client(url: string, options: Partial<ConstructorParameters<typeof CoordinatorClient>[0]> = {}): CoordinatorClient {
@@ -19,16 +20,6 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 afterAll(stopAll);
-
-async function code(promise: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CoordinatorError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a CoordinatorError');
-}
 
 describe('coordinator client', () => {
   test('operations, their errors, and multi', async () => {

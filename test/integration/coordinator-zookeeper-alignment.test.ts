@@ -6,9 +6,10 @@
  * and the reserved /zookeeper subtree.
  */
 import { CoordinatorClient } from '../../shared/coordinator/client';
-import { CoordinatorError, ErrorCode, MultiSubOp, WatchEventFrame } from '../../shared/coordinator/protocol';
+import type { MultiSubOp, WatchEventFrame } from '../../shared/coordinator/protocol';
 import { kill, startCoordinator, stopAll, waitFor } from '../helpers/processes';
 import { RawClient } from './coordinator-raw-client';
+import { code } from '../helpers/coordinator';
 
 const clients: CoordinatorClient[] = [];
 const raws: RawClient[] = [];
@@ -23,16 +24,6 @@ afterEach(async () => {
   for (const raw of raws.splice(0)) raw.terminate();
 });
 afterAll(stopAll);
-
-async function code(promise: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CoordinatorError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a CoordinatorError');
-}
 
 describe('containers', () => {
   test('with the default-length interval, "delete the last child, then create another" succeeds', async () => {
