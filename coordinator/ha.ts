@@ -36,14 +36,6 @@ export interface HaSettings {
 
 export type HaRole = 'standby' | 'active' | 'closed';
 
-export interface HaStatus {
-  role: HaRole;
-  leaseEpoch: number | null;
-  active: string | null;
-  appliedZxid: number;
-  lag: number;
-}
-
 /** Builds the core from what a store recovered; every session gets a fresh timeout from `now`. */
 export function coreFromState(state: RecoveredState, limits: CoordinatorConfig['limits'], now: number): CoordinatorCoreApi {
   const core: CoordinatorCoreApi = state.snapshot !== null ? CoordinatorCore.fromSnapshot(state.snapshot, limits, now) : new CoordinatorCore(limits);
@@ -101,10 +93,6 @@ export class HaCoordinator {
 
   get port(): number {
     return this.boundPort;
-  }
-
-  status(): HaStatus {
-    return { role: this.role, leaseEpoch: this.epoch, active: this.role === 'active' ? this.settings.advertisedUrl : this.activeUrl, appliedZxid: this.core?.lastZxid ?? 0, lag: this.lag };
   }
 
   /** The monitoring view: the active server's, or this standby's copy of the tree (no connections, no latencies). */
