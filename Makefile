@@ -15,6 +15,13 @@ CONSOLE_PORT ?= 8080
 COORDINATORS ?= 1
 REDIS_PORT ?= 6379
 export COORDINATOR_PORT PORT_BASE RUN_DIR DATA_DIR METRICS_PORT CONSOLE_PORT COORDINATORS REDIS_PORT
+# COORDINATOR_AUTH=user:password: the brokers present these credentials and lock the znodes they
+# create (writable by them only, readable by all; README "Access control"). Passed in the
+# environment, not on the command line, so the password does not show in `ps`. Unset: open.
+COORDINATOR_AUTH ?=
+ifneq ($(COORDINATOR_AUTH),)
+export SAMSA_COORDINATOR_AUTH := $(COORDINATOR_AUTH)
+endif
 
 .PHONY: help deps build test test-unit test-integration coordinator cluster console broker crash-coordinator pause-coordinator resume-coordinator restart-coordinator brokers crash pause resume restart stop status bench bench-idle bench-coordinator bench-failover bench-groups bench-observed chaos clean
 
@@ -41,7 +48,8 @@ help:
 	@echo "make chaos              seeded faults against a private 5-broker cluster under acks=all load, then a verifier (SECONDS=600 SEED=… BROKERS=5)"
 	@echo "variables: PORT/COORDINATOR_PORT (2181), PORT_BASE (9091: broker ID listens on PORT_BASE+ID), RUN_DIR (./run), DATA_DIR (./data), METRICS_PORT (7181; 0 = any),"
 	@echo "           CONSOLE_PORT (8080; 0 = any, -1 = make cluster starts no console),"
-	@echo "           READY_TIMEOUT_S (30), STOP_TIMEOUT_S (30, per process)"
+	@echo "           READY_TIMEOUT_S (30), STOP_TIMEOUT_S (30, per process),"
+	@echo "           COORDINATOR_AUTH (user:password: brokers authenticate and make the cluster's znodes writable by them only; unset = open)"
 
 deps:
 	@bash scripts/ensure-deps.sh

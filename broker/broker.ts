@@ -11,10 +11,15 @@
  * meta.properties and the coordinator's /cluster/id agree. At start a mismatch rejects
  * startBroker; after a session expiry (a coordinator restarted empty) the broker stays fenced,
  * stops serving and calls onFatal (default: exit 1), leaving its data as it is.
+ *
+ * Access control (--coordinator-auth): the session presents the brokers' digest credentials and
+ * every znode it creates gets brokerTreeAcl, so only the brokers write the cluster's tree.
  */
 import { systemClock } from '../shared/clock';
+import { digestId, READ_ACL } from '../shared/coordinator/acl';
 import { CoordinatorClient } from '../shared/coordinator/client';
-import { hasCode } from '../shared/coordinator/protocol';
+import type { CoordinatorClientOptions } from '../shared/coordinator/client-api';
+import { Acl, hasCode, PERMS_ALL } from '../shared/coordinator/protocol';
 import type { Logger } from '../shared/logging';
 import { Admin } from './cluster/admin';
 import { acknowledgeDeletion } from './cluster/deletion';
@@ -47,6 +52,21 @@ export interface StartBrokerOptions {
   onFatal?: (error: Error) => void;
 }
 
+/**
+ * The ACL of every znode a broker with credentials `user:password` creates: everything for the
+ * brokers' digest identity, read for everyone (Kafka's zookeeper.set.acl: the broker's identity
+ * ALL, world READ), so tools and consoles still read the tree and only brokers change it.
+ */
+export function brokerTreeAcl(userPassword: string): Acl[] {
+  return [{ scheme: 'digest', id: digestId(userPassword), perms: PERMS_ALL }, ...READ_ACL.map((entry) => ({ ...entry }))];
+}
+
+/** The client options for --coordinator-auth: credentials on every connection, and the ACL of every create. */
+function coordinatorAccess(config: Readonly<BrokerConfig>): Pick<CoordinatorClientOptions, 'auth' | 'defaultAcl'> {
+  if (config.coordinatorAuth === null) return {};
+  return { auth: [{ scheme: 'digest', auth: config.coordinatorAuth }], defaultAcl: brokerTreeAcl(config.coordinatorAuth) };
+}
+
 /** /cluster/id is not created here: only establishIdentity names a cluster. */
 async function ensureTree(client: CoordinatorClient): Promise<void> {
   for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics, PATHS.controlledShutdown]) await client.ensurePath(path);
@@ -67,6 +87,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     requestTimeoutMs: 10_000,
     // Samsa's extension: a crashed broker's session (and registration) goes this soon after its connection drops.
     ...(config.coordinatorDisconnectGraceMs > 0 ? { disconnectGraceMs: config.coordinatorDisconnectGraceMs } : {}),
+    ...coordinatorAccess(config),
   });
   let client = newClient();
   // Fenced = must not act as a leader: the session expired (until registered again), or the

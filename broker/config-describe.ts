@@ -25,6 +25,8 @@ const ENTRIES: ReadonlyArray<[string, (config: Readonly<BrokerConfig>) => string
   ['advertised.listeners', (c) => listeners([c.advertisedHost], c.port)],
   ['zookeeper.connect', (c) => c.coordinators.join(',')],
   ['zookeeper.session.timeout.ms', (c) => String(c.sessionTimeoutMs)],
+  // Whether the broker locks the znodes it creates; the credentials themselves are never shown.
+  ['zookeeper.set.acl', (c) => String(c.coordinatorAuth !== null)],
   ['log.dirs', (c) => c.dataDir],
   ['auto.create.topics.enable', (c) => String(c.autoCreateTopics)],
   ['num.partitions', (c) => String(c.numPartitions)],

@@ -2,6 +2,7 @@
  * A broker's configuration: one typed, validated, frozen object, defaults <- env <- flags.
  * Defaults follow `make cluster`: broker N on port 9091+N, data in ./data/broker-N.
  */
+import { digestCredentialsProblem } from '../shared/coordinator/acl';
 import type { TopicConfig } from './context';
 
 export interface BrokerConfig {
@@ -53,6 +54,13 @@ export interface BrokerConfig {
   highWatermarkCheckpointIntervalMs: number;
   /** Samsa's coordinator extension: after its connection drops, the session expires this soon (0 = the full session timeout, as ZooKeeper). */
   coordinatorDisconnectGraceMs: number;
+  /**
+   * Digest credentials `user:password` the broker presents to the coordinator, or null (open, the
+   * default). With them every znode the broker creates gets the ACL digest:<user>:<hash>:cdrwa +
+   * world:anyone:r, so only brokers (with the same credentials) write the cluster's tree and
+   * anyone reads it: Kafka's zookeeper.set.acl. Never logged or described.
+   */
+  coordinatorAuth: string | null;
   /** Kafka's auto.leader.rebalance.enable: leadership goes back to each partition's first replica once it is in the ISR again. */
   autoLeaderRebalance: boolean;
   /** Kafka's leader.imbalance.check.interval.ms (the controller's). */
@@ -103,6 +111,7 @@ export interface BrokerFlags {
   replicaFetchBackoffMs?: number;
   highWatermarkCheckpointIntervalMs?: number;
   coordinatorDisconnectGraceMs?: number;
+  coordinatorAuth?: string;
   autoLeaderRebalance?: boolean;
   leaderImbalanceCheckIntervalMs?: number;
   controlledShutdown?: boolean;
@@ -221,6 +230,8 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
     replicaFetchBackoffMs: flags.replicaFetchBackoffMs ?? REPLICATION_DEFAULTS.replicaFetchBackoffMs,
     highWatermarkCheckpointIntervalMs: flags.highWatermarkCheckpointIntervalMs ?? REPLICATION_DEFAULTS.highWatermarkCheckpointIntervalMs,
     coordinatorDisconnectGraceMs: flags.coordinatorDisconnectGraceMs ?? REPLICATION_DEFAULTS.coordinatorDisconnectGraceMs,
+    // An empty value (a Makefile variable left unset) means none.
+    coordinatorAuth: (flags.coordinatorAuth ?? env.SAMSA_COORDINATOR_AUTH ?? '') || null,
     autoLeaderRebalance: flags.autoLeaderRebalance ?? true,
     leaderImbalanceCheckIntervalMs: flags.leaderImbalanceCheckIntervalMs ?? REPLICATION_DEFAULTS.leaderImbalanceCheckIntervalMs,
     controlledShutdown: flags.controlledShutdown ?? true,
@@ -237,6 +248,8 @@ export function loadBrokerConfig(env: NodeJS.ProcessEnv, flags: BrokerFlags): Re
   if (!Number.isInteger(config.metricsPort) || config.metricsPort < -1 || config.metricsPort > 65535) throw new BrokerConfigError(`--metrics-port ${config.metricsPort} is not a TCP port, 0 (any) or -1 (off)`);
   if (config.coordinators.length === 0) throw new BrokerConfigError('--coordinator needs at least one URL');
   for (const url of config.coordinators) if (!/^wss?:\/\/./.test(url)) throw new BrokerConfigError(`--coordinator ${url} is not a ws:// URL`);
+  const authProblem = config.coordinatorAuth === null ? null : digestCredentialsProblem(config.coordinatorAuth);
+  if (authProblem !== null) throw new BrokerConfigError(`--coordinator-auth: ${authProblem}`);
   if (config.hosts.length === 0) throw new BrokerConfigError('--host needs at least one address');
   requireInteger('--session-timeout-ms', config.sessionTimeoutMs, 100, 600_000);
   requireInteger('--num-partitions', config.numPartitions, 1, 10_000);

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { PATHS, statePath } from '../broker/cluster/metadata-cache';
 import { CoordinatorClient } from '../shared/coordinator/client';
 import { hasCode } from '../shared/coordinator/protocol';
+import { authFromArgs } from './tree-client';
 
 /** Kafka's znode asking the controller for a preferred leader election; the controller deletes it when done. */
 export const PREFERRED_ELECTION_PATH = PATHS.preferredElection;
@@ -25,9 +26,17 @@ export function coordinatorOption<T>(yargs: Argv<T>): Argv<T & CoordinatorArgs> 
   }) as Argv<T & CoordinatorArgs>;
 }
 
-/** Connects (within COORDINATOR_TIMEOUT_MS), runs `action`, closes the session. */
-export async function withCoordinator<R>(servers: string, action: (client: CoordinatorClient) => Promise<R>): Promise<R> {
-  const client = new CoordinatorClient({ servers: servers.split(',').map((url) => url.trim()).filter(Boolean), requestTimeoutMs: COORDINATOR_TIMEOUT_MS, sessionTimeoutMs: 10_000 });
+/**
+ * Connects (within COORDINATOR_TIMEOUT_MS), runs `action`, closes the session. `auth`: digest
+ * credentials user:password (--coordinator-auth), for writes to a tree the brokers locked.
+ */
+export async function withCoordinator<R>(servers: string, action: (client: CoordinatorClient) => Promise<R>, auth?: string): Promise<R> {
+  const client = new CoordinatorClient({
+    servers: servers.split(',').map((url) => url.trim()).filter(Boolean),
+    requestTimeoutMs: COORDINATOR_TIMEOUT_MS,
+    sessionTimeoutMs: 10_000,
+    ...authFromArgs(auth, '--coordinator-auth'),
+  });
   try {
     await client.connect();
     return await action(client);

@@ -3,6 +3,7 @@
  * built as defaults <- env <- flags. Nothing below the CLI reads process.env; the CLI
  * passes the environment in.
  */
+import { aclEntryProblem } from '../shared/coordinator/acl';
 import { base64Length } from '../shared/coordinator/data';
 import { CoordinatorLimits, DEFAULT_LIMITS } from './core-api';
 
@@ -61,6 +62,12 @@ export interface CoordinatorConfig {
    * znode.container.checkIntervalMs). Default 60000 ms, as ZooKeeper's.
    */
   containerCheckIntervalMs: number;
+  /**
+   * The superuser's digest id, `user:base64(sha1(user:password))` (`samsa digest user:password`
+   * prints it), as ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest: a connection
+   * that authenticates as it passes every ACL check. Null (default): no superuser.
+   */
+  superDigest: string | null;
 }
 
 /** Values as they come from the command line (undefined = not given). */
@@ -80,6 +87,10 @@ export interface CoordinatorFlags {
   snapshotEveryTxns?: number;
   tickMs?: number;
   containerCheckIntervalMs?: number;
+  superDigest?: string;
+  dataTotalBytesMax?: number;
+  znodeCountMax?: number;
+  enforceQuota?: boolean;
 }
 
 export const DEFAULT_COORDINATOR_PORT = 2181;
@@ -118,7 +129,8 @@ function checkInt(name: string, value: number, min: number, max = Number.MAX_SAF
 /**
  * Builds the config. `env` is the process environment as the CLI saw it; the variables read
  * are SAMSA_COORDINATOR_HOST, _PORT, _DATA_DIR, _STORE, _METRICS_PORT, _FSYNC,
- * _SESSION_TIMEOUT_MIN_MS, _SESSION_TIMEOUT_MAX_MS, _CONTAINER_CHECK_INTERVAL_MS.
+ * _SESSION_TIMEOUT_MIN_MS, _SESSION_TIMEOUT_MAX_MS, _CONTAINER_CHECK_INTERVAL_MS, _SUPER_DIGEST,
+ * _DATA_TOTAL_BYTES_MAX, _ZNODE_COUNT_MAX, _ENFORCE_QUOTA.
  */
 export function loadCoordinatorConfig(
   env: Record<string, string | undefined> = {},
@@ -132,6 +144,10 @@ export function loadCoordinatorConfig(
       flags.sessionTimeoutMinMs ?? envInt(env, 'SAMSA_COORDINATOR_SESSION_TIMEOUT_MIN_MS') ?? overrides.limits?.sessionTimeoutMinMs ?? DEFAULT_LIMITS.sessionTimeoutMinMs,
     sessionTimeoutMaxMs:
       flags.sessionTimeoutMaxMs ?? envInt(env, 'SAMSA_COORDINATOR_SESSION_TIMEOUT_MAX_MS') ?? overrides.limits?.sessionTimeoutMaxMs ?? DEFAULT_LIMITS.sessionTimeoutMaxMs,
+    dataTotalBytesMax:
+      flags.dataTotalBytesMax ?? envInt(env, 'SAMSA_COORDINATOR_DATA_TOTAL_BYTES_MAX') ?? overrides.limits?.dataTotalBytesMax ?? DEFAULT_LIMITS.dataTotalBytesMax,
+    znodeCountMax: flags.znodeCountMax ?? envInt(env, 'SAMSA_COORDINATOR_ZNODE_COUNT_MAX') ?? overrides.limits?.znodeCountMax ?? DEFAULT_LIMITS.znodeCountMax,
+    enforceQuota: flags.enforceQuota ?? envBool(env, 'SAMSA_COORDINATOR_ENFORCE_QUOTA') ?? overrides.limits?.enforceQuota ?? DEFAULT_LIMITS.enforceQuota,
   };
   const storeFlag: string = flags.store ?? env.SAMSA_COORDINATOR_STORE ?? overrides.store ?? 'file';
   const isRedis = storeFlag.startsWith('redis://') || storeFlag.startsWith('rediss://');
@@ -166,6 +182,7 @@ export function loadCoordinatorConfig(
     tickMs: flags.tickMs ?? overrides.tickMs ?? 100,
     containerCheckIntervalMs:
       flags.containerCheckIntervalMs ?? envInt(env, 'SAMSA_COORDINATOR_CONTAINER_CHECK_INTERVAL_MS') ?? overrides.containerCheckIntervalMs ?? DEFAULT_CONTAINER_CHECK_INTERVAL_MS,
+    superDigest: flags.superDigest ?? env.SAMSA_COORDINATOR_SUPER_DIGEST ?? overrides.superDigest ?? null,
   };
   validate(config);
   return Object.freeze(config);
@@ -187,6 +204,8 @@ function validate(config: CoordinatorConfig): void {
   checkInt('pathBytesMax', limits.pathBytesMax, 1);
   checkInt('dataBytesMax', limits.dataBytesMax, 0);
   checkInt('watchesPerSessionMax', limits.watchesPerSessionMax, 0);
+  checkInt('dataTotalBytesMax', limits.dataTotalBytesMax, 0);
+  checkInt('znodeCountMax', limits.znodeCountMax, -1);
   checkInt('frameBytesMax', config.frameBytesMax, 1024);
   checkInt('outstandingRequestsPerConnectionMax', config.outstandingRequestsPerConnectionMax, 1);
   checkInt('pendingEventsPerSessionMax', config.pendingEventsPerSessionMax, 0);
@@ -198,4 +217,7 @@ function validate(config: CoordinatorConfig): void {
   checkInt('tickMs', config.tickMs, 1, 60_000);
   // setInterval's ceiling (2^31 - 1 ms, about 24.8 days).
   checkInt('containerCheckIntervalMs', config.containerCheckIntervalMs, 1, 2_147_483_647);
+  if (config.superDigest !== null && aclEntryProblem({ perms: 0, scheme: 'digest', id: config.superDigest }) !== null) {
+    throw new ConfigError(`superDigest must be user:base64-sha1 (samsa digest user:password prints it), got ${JSON.stringify(config.superDigest)}`);
+  }
 }

@@ -11,12 +11,14 @@
  * through `replay` rebuilds the same tree.
  */
 import type {
+  Acl,
   ErrorCode,
   MultiSubResult,
   Operation,
   StatsResult,
   WatchEventFrame,
 } from '../shared/coordinator/protocol';
+import type { AuthContext } from './acl-check';
 
 /** Named limits with documented defaults (DESIGN "Limits everywhere"). */
 export interface CoordinatorLimits {
@@ -29,6 +31,15 @@ export interface CoordinatorLimits {
   /** Session timeout bounds; ZooKeeper's are 2 and 20 ticks. Defaults 1000 and 60000 ms. */
   sessionTimeoutMinMs: number;
   sessionTimeoutMaxMs: number;
+  /**
+   * Server-wide total of data bytes plus path characters (as approximateDataSize): a create or a
+   * growing setData beyond it is QuotaExceeded. Default 1 GiB.
+   */
+  dataTotalBytesMax: number;
+  /** Znodes in the tree (reserved ones included) at most; -1 = no limit (default). */
+  znodeCountMax: number;
+  /** Hard quota limits refuse writes (default); false: they only warn, as ZooKeeper without zookeeper.enforceQuota. */
+  enforceQuota: boolean;
 }
 
 export const DEFAULT_LIMITS: CoordinatorLimits = Object.freeze({
@@ -37,6 +48,9 @@ export const DEFAULT_LIMITS: CoordinatorLimits = Object.freeze({
   watchesPerSessionMax: 100_000,
   sessionTimeoutMinMs: 1000,
   sessionTimeoutMaxMs: 60_000,
+  dataTotalBytesMax: 1024 * 1024 * 1024,
+  znodeCountMax: -1,
+  enforceQuota: true,
 });
 
 /**
@@ -61,6 +75,10 @@ export interface ZnodeRecord {
   /** Session id, or '0'. */
   ephemeralOwner: string;
   container: boolean;
+  /** Absent: open to everyone (OPEN_ACL), as every node written before ACLs. */
+  acl?: readonly Acl[];
+  /** Absent: 0. */
+  aversion?: number;
 }
 
 /**
@@ -79,16 +97,20 @@ export type Txn =
   /** Ends a session (explicit close or expiry): deletes its ephemerals, in this one transaction. */
   | { type: 'closeSession'; zxid: number; time: number; sessionId: string; ephemerals: string[]; deleted?: never }
   | { type: 'closeSession'; zxid: number; time: number; sessionId: string; deleted: string[]; ephemerals?: never }
-  | { type: 'create'; zxid: number; time: number; path: string; data: RecordData; ephemeralOwner: string; container: boolean }
+  /** `acl` absent: open to everyone (the stored ACL, with `auth` entries already expanded). */
+  | { type: 'create'; zxid: number; time: number; path: string; data: RecordData; ephemeralOwner: string; container: boolean; acl?: readonly Acl[] }
   /** Also what the periodic container check logs when it removes an empty container. */
   | { type: 'delete'; zxid: number; time: number; path: string; alsoDeleted?: string[] }
   | { type: 'setData'; zxid: number; time: number; path: string; data: RecordData }
+  | { type: 'setACL'; zxid: number; time: number; path: string; acl: readonly Acl[] }
   | { type: 'multi'; zxid: number; time: number; txns: SubTxn[] };
 
 export type SubTxn =
-  | { type: 'create'; path: string; data: RecordData; ephemeralOwner: string; container: boolean }
+  | { type: 'create'; path: string; data: RecordData; ephemeralOwner: string; container: boolean; acl?: readonly Acl[] }
   | { type: 'delete'; path: string; alsoDeleted?: string[] }
   | { type: 'setData'; path: string; data: RecordData }
+  /** Only as a transaction of its own (Txn), never inside a multi; listed here so the core handles both alike. */
+  | { type: 'setACL'; path: string; acl: readonly Acl[] }
   | { type: 'check'; path: string };
 
 /** A watch event bound for one session. */
@@ -108,6 +130,8 @@ export interface ExecuteOutcome {
   zxid: number;
   reply: Reply;
   events: WatchDelivery[];
+  /** Soft quota limits this write went over (coordinator/quota.ts): each to be logged as a warning. */
+  quotaWarnings?: string[];
 }
 
 export interface SessionRecord {
@@ -124,11 +148,24 @@ export interface CoreSnapshot {
 }
 
 /**
+ * A snapshot read piece by piece (CoordinatorCoreApi.beginSnapshot), so that a store writes a big
+ * tree a chunk at a time while the server goes on: the tree as it was at `lastZxid`, however it
+ * changes meanwhile (tree.ts, TreeSnapshot). Whoever takes one must close it.
+ */
+export interface SnapshotSource {
+  readonly lastZxid: number;
+  readonly sessions: SessionRecord[];
+  /** At most `nodesMax` records, stopping once data and paths reach `bytesMax` (at least one while any is left); [] at the end. */
+  nextNodes(nodesMax: number, bytesMax: number): ZnodeRecord[];
+  close(): void;
+}
+
+/**
  * Operations the core executes, data as bytes (validated). ping/close/stats are the server's;
  * close goes through closeSession. Results that carry data (getData, multiRead) hold it as a
  * Buffer; the server encodes it for each connection.
  */
-export type CoreOperation = Exclude<Operation<Buffer>, { op: 'ping' } | { op: 'close' } | { op: 'stats' }>;
+export type CoreOperation = Exclude<Operation<Buffer>, { op: 'ping' } | { op: 'close' } | { op: 'stats' } | { op: 'addAuth' }>;
 
 /**
  * The core's public surface (implemented by coordinator/core.ts as `class CoordinatorCore`).
@@ -177,12 +214,17 @@ export interface CoordinatorCoreApi {
    */
   deleteContainer(path: string, now: number): ExecuteOutcome;
 
-  /** Executes one operation on behalf of a session (validating paths, versions and limits). */
-  execute(sessionId: string, operation: CoreOperation, now: number): ExecuteOutcome;
+  /**
+   * Executes one operation on behalf of a session (validating paths, versions, limits and ACLs:
+   * `auth` is what the requesting connection holds; absent, only world entries grant).
+   */
+  execute(sessionId: string, operation: CoreOperation, now: number, auth?: AuthContext): ExecuteOutcome;
 
   /** Applies a logged transaction during start-up (no watches exist yet, no events). */
   replay(txn: Txn): void;
   snapshot(): CoreSnapshot;
+  /** The same snapshot, to be read piece by piece while the core goes on (one at a time). */
+  beginSnapshot(): SnapshotSource;
 
   /** Counts for the monitoring view. */
   counts(): Pick<StatsResult, 'znodeCount' | 'ephemeralsCount' | 'watchCount' | 'sessions' | 'approximateDataSize' | 'lastZxid'>;

@@ -7,7 +7,10 @@
  * nothing and consumes no one-shot watch.
  */
 import { assert, assertNever } from '../shared/assert';
+import { OPEN_ACL } from '../shared/coordinator/acl';
+import { PERMS } from '../shared/coordinator/protocol';
 import type {
+  Acl,
   CheckOp,
   CreateOp,
   DeleteOp,
@@ -16,6 +19,7 @@ import type {
   MultiReadSubResult,
   MultiSubOp,
   MultiSubResult,
+  SetAclOp,
   SetDataOp,
   Stat,
   StatsResult,
@@ -30,12 +34,14 @@ import type {
   CoreSnapshot,
   ExecuteOutcome,
   SessionRecord,
+  SnapshotSource,
   SubTxn,
   Txn,
   WatchDelivery,
 } from './core-api';
+import { AuthContext, grants, NO_AUTH, redacted, storedAcl } from './acl-check';
 import { SessionTable } from './sessions';
-import { CONFIG_PATH, DataTree, RESERVED_PATHS, Znode } from './tree';
+import { DataTree, RESERVED_PATHS, Znode } from './tree';
 import { WatchKind, WatchManager } from './watches';
 
 type Trigger = [path: string, event: WatchEventType];
@@ -58,6 +64,8 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   private readonly sessions = new SessionTable();
   private readonly watches = new WatchManager();
   private zxid = 0;
+  /** Soft quota limits the write being executed went over (quota.ts); handed out with its outcome. */
+  private quotaWarnings: string[] | null = null;
 
   constructor(private readonly limits: CoordinatorLimits) {}
 
@@ -152,16 +160,17 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   // -------------------------------------------------------------------------
   // Operations
 
-  execute(sessionId: string, operation: CoreOperation, now: number): ExecuteOutcome {
+  execute(sessionId: string, operation: CoreOperation, now: number, auth: AuthContext = NO_AUTH): ExecuteOutcome {
     assert(this.sessions.has(sessionId), `execute for unknown session ${sessionId}`);
     try {
       switch (operation.op) {
         case 'create':
         case 'delete':
         case 'setData':
-          return this.single(sessionId, operation, now);
+        case 'setACL':
+          return this.withQuotaWarnings(this.single(sessionId, operation, now, auth));
         case 'multi':
-          return this.multi(sessionId, operation.ops, now);
+          return this.withQuotaWarnings(this.multi(sessionId, operation.ops, now, auth));
         case 'exists': {
           this.checkPath(operation.path);
           if (operation.watch === true) this.addWatch(sessionId, 'data', operation.path);
@@ -169,12 +178,12 @@ export class CoordinatorCore implements CoordinatorCoreApi {
           return this.read({ stat: node === undefined ? null : this.tree.stat(node) });
         }
         case 'getData': {
-          const node = this.existing(operation.path);
+          const node = this.readable(operation.path, auth);
           if (operation.watch === true) this.addWatch(sessionId, 'data', operation.path);
-          return this.read({ data: node.data, stat: this.tree.stat(node) });
+          return this.read(this.tree.readData(node));
         }
         case 'getChildren': {
-          const node = this.existing(operation.path);
+          const node = this.readable(operation.path, auth);
           if (operation.watch === true) this.addWatch(sessionId, 'child', operation.path);
           const children = this.tree.childNames(node);
           return this.read(operation.withStat === true ? { children, stat: this.tree.stat(node) } : { children });
@@ -189,12 +198,21 @@ export class CoordinatorCore implements CoordinatorCoreApi {
         }
         case 'addWatch':
           this.checkPath(operation.path);
+          // A watch on an existing node needs READ on it (one on a missing path needs nothing, as exists).
+          if (this.tree.get(operation.path) !== undefined) this.readable(operation.path, auth);
           this.addWatch(sessionId, operation.mode === 'persistent' ? 'persistent' : 'recursive', operation.path);
           return this.read({});
         case 'multiRead':
-          return this.read({ results: operation.ops.map((op) => this.readOne(op)) });
+          return this.read({ results: operation.ops.map((op) => this.readOne(op, auth)) });
         case 'getAllChildrenNumber':
-          return this.read({ totalNumber: this.tree.descendantCount(this.existing(operation.path)) });
+          return this.read({ totalNumber: this.tree.descendantCount(this.readable(operation.path, auth)) });
+        case 'getACL': {
+          // READ or ADMIN lets a caller see the ACL; without ADMIN digest ids are redacted (ZooKeeper 3.8).
+          const node = this.existing(operation.path);
+          this.permit(node.acl, PERMS.read | PERMS.admin, auth, operation.path);
+          const acl = grants(node.acl, PERMS.admin, auth) ? node.acl.map((entry) => ({ ...entry })) : redacted(node.acl);
+          return this.read({ acl, stat: this.tree.stat(node) });
+        }
         case 'removeWatches': {
           this.checkPath(operation.path);
           if (this.watches.remove(sessionId, operation.path, operation.watcherType) === 0) {
@@ -211,10 +229,10 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     }
   }
 
-  private single(sessionId: string, operation: CreateOp<Buffer> | DeleteOp | SetDataOp<Buffer>, now: number): ExecuteOutcome {
+  private single(sessionId: string, operation: CreateOp<Buffer> | DeleteOp | SetDataOp<Buffer> | SetAclOp, now: number, auth: AuthContext): ExecuteOutcome {
     const zxid = this.zxid + 1;
     const triggers: Trigger[] = [];
-    const step = this.step(sessionId, operation, zxid, now, triggers);
+    const step = operation.op === 'setACL' ? this.setAcl(operation, auth) : this.step(sessionId, operation, zxid, now, triggers, auth);
     if (!step.ok) return this.failure(step.code, step.message, step.path);
     this.zxid = zxid;
     const sub = step.sub;
@@ -223,6 +241,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     switch (sub.type) {
       case 'create':
         txn = { type: 'create', zxid, time: now, path: sub.path, data: sub.data, ephemeralOwner: sub.ephemeralOwner, container: sub.container };
+        if (sub.acl !== undefined) txn.acl = sub.acl;
         result = { path: sub.path, stat: (step.result as { stat: unknown }).stat };
         break;
       case 'delete':
@@ -231,6 +250,10 @@ export class CoordinatorCore implements CoordinatorCoreApi {
         break;
       case 'setData':
         txn = { type: 'setData', zxid, time: now, path: sub.path, data: sub.data };
+        result = { stat: (step.result as { stat: unknown }).stat };
+        break;
+      case 'setACL':
+        txn = { type: 'setACL', zxid, time: now, path: sub.path, acl: sub.acl };
         result = { stat: (step.result as { stat: unknown }).stat };
         break;
       case 'check':
@@ -243,10 +266,10 @@ export class CoordinatorCore implements CoordinatorCoreApi {
    * One read of a multiRead: its result, or its own error (the others are unaffected). Data is
    * bytes here; the server puts it in each connection's wire form.
    */
-  private readOne(op: MultiReadSubOp): Exclude<MultiReadSubResult, { type: 'getData' }> | { type: 'getData'; data: Buffer; stat: Stat } {
+  private readOne(op: MultiReadSubOp, auth: AuthContext): Exclude<MultiReadSubResult, { type: 'getData' }> | { type: 'getData'; data: Buffer; stat: Stat } {
     try {
-      const node = this.existing(op.path);
-      return op.op === 'getData' ? { type: 'getData', data: node.data, stat: this.tree.stat(node) } : { type: 'getChildren', children: this.tree.childNames(node) };
+      const node = this.readable(op.path, auth);
+      return op.op === 'getData' ? { type: 'getData', ...this.tree.readData(node) } : { type: 'getChildren', children: this.tree.childNames(node) };
     } catch (error) {
       if (!(error instanceof OpFailure)) throw error;
       return { type: 'error', code: error.code };
@@ -254,7 +277,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   /** No count limit: a multi holds as many operations as fit in one frame (the request size limit). */
-  private multi(sessionId: string, ops: MultiSubOp<Buffer>[], now: number): ExecuteOutcome {
+  private multi(sessionId: string, ops: MultiSubOp<Buffer>[], now: number, auth: AuthContext): ExecuteOutcome {
     if (ops.length === 0) return this.read({ results: [] });
     const zxid = this.zxid + 1;
     const triggers: Trigger[] = [];
@@ -262,7 +285,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     const results: MultiSubResult[] = [];
     this.tree.begin();
     for (let i = 0; i < ops.length; i++) {
-      const step = this.step(sessionId, ops[i]!, zxid, now, triggers);
+      const step = this.step(sessionId, ops[i]!, zxid, now, triggers, auth);
       if (!step.ok) {
         this.tree.rollback();
         const errors: MultiSubResult[] = ops.map((_, j) => ({ type: 'error', code: j < i ? 'Ok' : j === i ? step.code : 'RuntimeInconsistency' }));
@@ -277,28 +300,27 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   /** Checks one write and, when it may go ahead, applies it to the tree. */
-  private step(sessionId: string, op: MultiSubOp<Buffer>, zxid: number, now: number, triggers: Trigger[]): Step {
+  private step(sessionId: string, op: MultiSubOp<Buffer>, zxid: number, now: number, triggers: Trigger[], auth: AuthContext): Step {
     try {
       switch (op.op) {
         case 'create':
-          return this.create(sessionId, op, zxid, now, triggers);
+          return this.create(sessionId, op, zxid, now, triggers, auth);
         case 'delete': {
-          const node = this.writable(op);
+          const node = this.writable(op, auth);
           if (node.children.size > 0) throw new OpFailure('NotEmpty', `${node.children.size} children`, op.path);
           this.deleteNode(op.path, zxid, triggers);
           return { ok: true, sub: { type: 'delete', path: op.path }, result: { type: 'delete' } };
         }
         case 'setData': {
           this.checkData(op.data, op.path);
-          // ZooKeeper checks the ACL (read-only here) before the version.
-          if (op.path === CONFIG_PATH) throw new OpFailure('NoAuth', `${CONFIG_PATH} is read-only`, op.path);
-          this.writable(op);
+          const growth = op.data.length - this.writable(op, auth).dataBytes;
+          this.checkQuota(op.path, 0, growth, growth);
           const node = this.tree.setData(op.path, op.data, zxid, now);
           triggers.push([op.path, 'NodeDataChanged']);
           return { ok: true, sub: { type: 'setData', path: op.path, data: op.data }, result: { type: 'setData', stat: this.tree.stat(node) } };
         }
         case 'check':
-          this.writable(op);
+          this.writable(op, auth);
           return { ok: true, sub: { type: 'check', path: op.path }, result: { type: 'check' } };
         default:
           return assertNever(op, 'multi operation');
@@ -309,7 +331,26 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     }
   }
 
-  private create(sessionId: string, op: CreateOp<Buffer>, zxid: number, now: number, triggers: Trigger[]): Step {
+  /** setACL: ADMIN on the node, a valid ACL, the expected aversion (ZooKeeper's order: ACL validity first). */
+  private setAcl(op: SetAclOp, auth: AuthContext): Step {
+    try {
+      this.checkPath(op.path);
+      const acl = this.aclToStore(op.acl, auth, op.path);
+      const node = this.tree.get(op.path);
+      if (node === undefined) throw new OpFailure('NoNode', '', op.path);
+      this.permit(node.acl, PERMS.admin, auth, op.path);
+      if (op.version !== -1 && op.version !== node.aversion) {
+        throw new OpFailure('BadVersion', `expected aversion ${op.version}, node is at ${node.aversion}`, op.path);
+      }
+      this.tree.setAcl(op.path, acl);
+      return { ok: true, sub: { type: 'setACL', path: op.path, acl }, result: { type: 'setACL', stat: this.tree.stat(node) } as unknown as MultiSubResult };
+    } catch (error) {
+      if (!(error instanceof OpFailure)) throw error;
+      return { ok: false, code: error.code, message: error.message, path: error.path ?? op.path };
+    }
+  }
+
+  private create(sessionId: string, op: CreateOp<Buffer>, zxid: number, now: number, triggers: Trigger[], auth: AuthContext): Step {
     const sequential = op.mode === 'persistent_sequential' || op.mode === 'ephemeral_sequential';
     const problem = pathProblem(op.path, this.limits.pathBytesMax, sequential);
     if (problem !== null) throw new OpFailure('BadArguments', problem, op.path);
@@ -318,8 +359,8 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     const parentPath = parentOf(op.path);
     const parent = this.tree.get(parentPath);
     if (parent === undefined) throw new OpFailure('NoNode', `parent ${parentPath} does not exist`, op.path);
-    // ZooKeeper's /zookeeper/config carries a read-only ACL: a create below it is NoAuth.
-    if (parentPath === CONFIG_PATH) throw new OpFailure('NoAuth', `${CONFIG_PATH} is read-only`, op.path);
+    this.permit(parent.acl, PERMS.create, auth, op.path);
+    const acl = this.aclToStore(op.acl, auth, op.path);
     if (parent.ephemeralOwner !== '0') throw new OpFailure('NoChildrenForEphemerals', `parent ${parentPath} is ephemeral`, op.path);
     // The suffix is the parent's cversion before this create, as in ZooKeeper.
     const path = sequential ? op.path + sequenceSuffix(parent.cversion) : op.path;
@@ -327,9 +368,11 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     if (this.tree.get(path) !== undefined) throw new OpFailure('NodeExists', '', path);
     const ephemeralOwner = op.mode === 'ephemeral' || op.mode === 'ephemeral_sequential' ? sessionId : '0';
     const container = op.mode === 'container';
-    const node = this.tree.create(path, op.data, ephemeralOwner, container, zxid, now);
+    this.checkQuota(path, 1, op.data.length, op.data.length + path.length);
+    const node = this.tree.create(path, op.data, ephemeralOwner, container, zxid, now, acl);
     triggers.push([path, 'NodeCreated'], [parentPath, 'NodeChildrenChanged']);
-    return { ok: true, sub: { type: 'create', path, data: op.data, ephemeralOwner, container }, result: { type: 'create', path, stat: this.tree.stat(node) } };
+    const sub: SubTxn = acl === OPEN_ACL ? { type: 'create', path, data: op.data, ephemeralOwner, container } : { type: 'create', path, data: op.data, ephemeralOwner, container, acl };
+    return { ok: true, sub, result: { type: 'create', path, stat: this.tree.stat(node) } };
   }
 
   /**
@@ -361,6 +404,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
       case 'create':
       case 'delete':
       case 'setData':
+      case 'setACL':
         this.replaySub(txn, txn.zxid, txn.time);
         break;
       case 'multi':
@@ -377,7 +421,10 @@ export class CoordinatorCore implements CoordinatorCoreApi {
       case 'create':
         // A log from before the reserved subtree existed may hold its own create of one of them.
         if (RESERVED_PATHS.includes(sub.path) && this.tree.get(sub.path) !== undefined) break;
-        this.tree.create(sub.path, toBytes(sub.data), sub.ephemeralOwner, sub.container, zxid, time);
+        this.tree.create(sub.path, toBytes(sub.data), sub.ephemeralOwner, sub.container, zxid, time, sub.acl === undefined ? OPEN_ACL : this.tree.acls.intern(sub.acl));
+        break;
+      case 'setACL':
+        this.tree.setAcl(sub.path, this.tree.acls.intern(sub.acl));
         break;
       case 'delete':
         if (sub.alsoDeleted !== undefined) {
@@ -408,6 +455,11 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     return { lastZxid: this.zxid, nodes: this.tree.records(), sessions: this.sessions.records() };
   }
 
+  beginSnapshot(): SnapshotSource {
+    const nodes = this.tree.beginSnapshot();
+    return { lastZxid: this.zxid, sessions: this.sessions.records(), nextNodes: (nodesMax, bytesMax) => nodes.next(nodesMax, bytesMax), close: () => nodes.close() };
+  }
+
   counts(): Pick<StatsResult, 'znodeCount' | 'ephemeralsCount' | 'watchCount' | 'sessions' | 'approximateDataSize' | 'lastZxid'> {
     return {
       znodeCount: this.tree.size,
@@ -421,6 +473,26 @@ export class CoordinatorCore implements CoordinatorCoreApi {
 
   // -------------------------------------------------------------------------
   // Helpers
+
+  /**
+   * Server-wide totals and subtree quotas against a write that grows the tree (quota.ts): an
+   * exceeded hard limit or total refuses it, an exceeded soft limit only warns.
+   */
+  private checkQuota(path: string, countDelta: number, bytesDelta: number, sizeDelta: number): void {
+    if (countDelta === 0 && bytesDelta <= 0) return; // shrinking or same-size data always goes
+    const verdict = this.tree.quotas.check(path, countDelta, bytesDelta, sizeDelta, this.limits);
+    if (verdict === null) return;
+    if (verdict.refused !== null) throw new OpFailure(verdict.refused.code, verdict.refused.message, path);
+    (this.quotaWarnings ??= []).push(...verdict.warnings);
+  }
+
+  /** A successful write carries the soft-limit warnings it caused; a failed one (a multi rolled back) none. */
+  private withQuotaWarnings(outcome: ExecuteOutcome): ExecuteOutcome {
+    const warnings = this.quotaWarnings;
+    if (warnings === null) return outcome;
+    this.quotaWarnings = null;
+    return outcome.txn === null ? outcome : { ...outcome, quotaWarnings: warnings };
+  }
 
   private read(result: unknown): ExecuteOutcome {
     return { txn: null, zxid: this.zxid, reply: { ok: true, result }, events: [] };
@@ -449,6 +521,24 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     }
   }
 
+  /** The node at `path` when the caller may read it. */
+  private readable(path: string, auth: AuthContext): Znode {
+    const node = this.existing(path);
+    this.permit(node.acl, PERMS.read, auth, path);
+    return node;
+  }
+
+  /** NoAuth unless `acl` grants one of `perm`'s bits to `auth`. */
+  private permit(acl: readonly Acl[], perm: number, auth: AuthContext, path: string): void {
+    if (!grants(acl, perm, auth)) throw new OpFailure('NoAuth', `not permitted (${permName(perm)})`, path);
+  }
+
+  private aclToStore(acl: Acl[] | undefined, auth: AuthContext, path: string): readonly Acl[] {
+    const stored = storedAcl(acl, auth, this.tree.acls);
+    if (typeof stored === 'string') throw new OpFailure('InvalidACL', stored, path);
+    return stored;
+  }
+
   private existing(path: string): Znode {
     this.checkPath(path);
     const node = this.tree.get(path);
@@ -456,13 +546,18 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     return node;
   }
 
-  /** The node a delete/setData/check targets, after its version check. */
-  private writable(op: DeleteOp | SetDataOp<Buffer> | CheckOp): Znode {
+  /**
+   * The node a delete/setData/check targets, after its ACL check (DELETE on the parent, WRITE on
+   * the node, READ on the node for check) and then its version check, ZooKeeper's order.
+   */
+  private writable(op: DeleteOp | SetDataOp<Buffer> | CheckOp, auth: AuthContext): Znode {
     this.checkPath(op.path);
     if (op.op === 'delete' && op.path === '/') throw new OpFailure('BadArguments', 'the root cannot be deleted', op.path);
     if (op.op === 'delete' && RESERVED_PATHS.includes(op.path)) throw new OpFailure('BadArguments', `${op.path} is reserved`, op.path);
     const node = this.tree.get(op.path);
     if (node === undefined) throw new OpFailure('NoNode', '', op.path);
+    if (op.op === 'delete') this.permit(this.tree.get(parentOf(op.path))!.acl, PERMS.delete, auth, op.path);
+    else this.permit(node.acl, op.op === 'setData' ? PERMS.write : PERMS.read, auth, op.path);
     // Any version other than -1 must match: -2 and below are BadVersion too, as in ZooKeeper.
     if (op.version !== -1 && op.version !== node.version) {
       throw new OpFailure('BadVersion', `expected version ${op.version}, node is at ${node.version}`, op.path);
@@ -478,3 +573,9 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 }
 
+function permName(perm: number): string {
+  const names = Object.entries(PERMS)
+    .filter(([, bit]) => (perm & bit) !== 0)
+    .map(([name]) => name.toUpperCase());
+  return names.join(' or ');
+}

@@ -32,6 +32,7 @@ import {
 } from '../shared/coordinator/protocol';
 import { BASE64_DATA_SINCE_PROTOCOL, wireData } from '../shared/coordinator/data';
 import { parseClientFrame } from '../shared/coordinator/validate';
+import { AuthContext, connectionAuth, withCredentials } from './acl-check';
 import type { CoordinatorConfig } from './config';
 import type { CoordinatorCoreApi, CoreOperation, ExecuteOutcome, Txn } from './core-api';
 import { LatencyRecorder } from './store/store';
@@ -49,10 +50,15 @@ class Connection {
   corked = false;
   /** From the connect frame: how this client carries znode data (base64 from 2, text in 1). */
   protocolVersion = 0;
+  /** Its identities for ACL checks: its address, plus the credentials it presented (connect frame, addAuth). */
+  auth: AuthContext;
   constructor(
     readonly id: number,
     readonly socket: WebSocket,
-  ) {}
+    remoteAddress: string | undefined,
+  ) {
+    this.auth = connectionAuth(remoteAddress);
+  }
 }
 
 interface SessionState {
@@ -148,7 +154,7 @@ export class CoordinatorServer {
       wss.once('error', reject);
     });
     wss.on('error', (error) => this.logger.error({ err: error }, 'server.error'));
-    wss.on('connection', (socket) => this.onConnection(socket));
+    wss.on('connection', (socket, request) => this.onConnection(socket, request.socket.remoteAddress));
     this.tickTimer = setInterval(() => this.tick(), this.config.tickMs);
     this.containerTimer = setInterval(() => this.checkContainers(), this.config.containerCheckIntervalMs);
     return (wss.address() as AddressInfo).port;
@@ -157,12 +163,12 @@ export class CoordinatorServer {
   // -------------------------------------------------------------------------
   // Connections
 
-  private onConnection(socket: WebSocket): void {
+  private onConnection(socket: WebSocket, remoteAddress: string | undefined): void {
     if (this.closing || this.failed || this.connections.size >= this.config.connectionsMax) {
       socket.close(1013, 'too many connections');
       return;
     }
-    const connection = new Connection(this.nextConnectionId++, socket);
+    const connection = new Connection(this.nextConnectionId++, socket, remoteAddress);
     this.connections.add(connection);
     connection.handshakeTimer = setTimeout(() => {
       this.sendAndClose(connection, { type: 'error', code: 'OperationTimeout', message: 'no connect frame in time' });
@@ -244,6 +250,17 @@ export class CoordinatorServer {
       case 'stats':
         this.respondOk(connection, xid, this.core.lastZxid, this.stats(), startedAt);
         return;
+      case 'addAuth': {
+        // Per connection, as ZooKeeper's authInfo: the client library presents it again on reconnect.
+        const auth = withCredentials(connection.auth, request, this.config.superDigest);
+        if (typeof auth === 'string') {
+          this.respondError(connection, xid, this.core.lastZxid, 'AuthFailed', auth, startedAt);
+          return;
+        }
+        connection.auth = auth;
+        this.respondOk(connection, xid, this.core.lastZxid, {}, startedAt);
+        return;
+      }
       case 'close': {
         const outcome = this.core.closeSession(sessionId, this.clock());
         this.sessions.delete(sessionId);
@@ -263,7 +280,7 @@ export class CoordinatorServer {
   private execute(connection: Connection, sessionId: string, xid: number, request: CoreOperation, startedAt: number): void {
     let outcome: ExecuteOutcome;
     try {
-      outcome = this.core.execute(sessionId, request, this.clock());
+      outcome = this.core.execute(sessionId, request, this.clock(), connection.auth);
     } catch (error) {
       if (error instanceof CoordinatorError) {
         // An operating error the core chose to throw rather than return: answered like any other.
@@ -324,6 +341,14 @@ export class CoordinatorServer {
     }
     // The client's version is the connection's: a protocol-1 client keeps its text data.
     connection.protocolVersion = frame.protocolVersion;
+    for (const info of frame.auth ?? []) {
+      const auth = withCredentials(connection.auth, info, this.config.superDigest);
+      if (typeof auth === 'string') {
+        this.sendAndClose(connection, { type: 'error', code: 'AuthFailed', message: auth });
+        return;
+      }
+      connection.auth = auth;
+    }
     const now = this.clock();
     if (frame.sessionId !== undefined) {
       const record = this.core.sessionFor(frame.sessionId);
@@ -470,10 +495,11 @@ export class CoordinatorServer {
         this.appendInFlight = null;
         this.durableZxid = lastZxid;
         this.txnsSinceSnapshot += batch.length;
+        // Transactions that gathered during this fsync go to the disk together now, before the
+        // replies and events of this batch are sent: the disk works while the loop sends.
+        if (this.pendingTxns.length > 0) this.flush();
         this.release();
         this.maybeSnapshot();
-        // Transactions that gathered during this fsync go out together now.
-        if (this.pendingTxns.length > 0) this.flush();
       },
       (error: unknown) => this.fail(error),
     );
@@ -499,7 +525,8 @@ export class CoordinatorServer {
   private maybeSnapshot(): void {
     if (this.txnsSinceSnapshot < this.config.snapshotEveryTxns || this.snapshotInFlight !== null) return;
     this.txnsSinceSnapshot = 0;
-    const snapshot = this.core.snapshot();
+    // Read a chunk at a time while the server goes on (store/snapshot-stream.ts).
+    const snapshot = this.core.beginSnapshot();
     this.snapshotInFlight = this.store.snapshot(snapshot).then(
       () => {
         this.snapshotInFlight = null;
@@ -641,7 +668,7 @@ export class CoordinatorServer {
     }
     if (this.snapshotInFlight !== null) await this.snapshotInFlight;
     if (options.snapshot && !this.failed && this.txnsSinceSnapshot > 0) {
-      await this.store.snapshot(this.core.snapshot()).catch((error: unknown) => this.logger.error({ err: error }, 'store.snapshot_failed'));
+      await this.store.snapshot(this.core.beginSnapshot()).catch((error: unknown) => this.logger.error({ err: error }, 'store.snapshot_failed'));
     }
     for (const connection of this.connections) {
       connection.state = 'closed';

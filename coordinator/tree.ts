@@ -16,10 +16,13 @@
  * fresh tree).
  */
 import { assert } from '../shared/assert';
-import type { Stat } from '../shared/coordinator/protocol';
+import { OPEN_ACL, READ_ACL } from '../shared/coordinator/acl';
+import type { Acl, Stat } from '../shared/coordinator/protocol';
+import { AclCache } from './acl-check';
 import { EMPTY_DATA, toBytes } from '../shared/coordinator/data';
 import { baseName, parentOf } from '../shared/coordinator/paths';
 import type { ZnodeRecord } from './core-api';
+import { QuotaTable } from './quota';
 
 export interface Znode {
   readonly path: string;
@@ -38,6 +41,10 @@ export interface Znode {
   container: boolean;
   /** Child names (not paths). */
   children: Set<string>;
+  /** Interned (AclCache): equal lists are one frozen array. */
+  acl: readonly Acl[];
+  /** setACL count (Stat.aversion). */
+  aversion: number;
 }
 
 const NO_OWNER = '0';
@@ -57,13 +64,18 @@ export class DataTree {
   private readonly containerPaths = new Set<string>();
   private journal: Array<{ path: string; previous: Znode | null }> | null = null;
   private journaled: Set<string> | null = null;
+  private snapshotInProgress: TreeSnapshot | null = null;
   private dataSize = 0;
   private ephemeralCount = 0;
+  readonly acls = new AclCache();
+  /** Quota usage, fed by insert/remove/setData below (quota.ts). */
+  readonly quotas = new QuotaTable(this);
 
   constructor() {
-    this.insert(makeNode('/', EMPTY_DATA, 0, 0, NO_OWNER, false));
+    this.insert(makeNode('/', EMPTY_DATA, 0, 0, NO_OWNER, false, OPEN_ACL));
     for (const path of RESERVED_PATHS) {
-      this.insert(makeNode(path, EMPTY_DATA, 0, 0, NO_OWNER, false));
+      // ZooKeeper's /zookeeper/config is readable by all and writable by the superuser only.
+      this.insert(makeNode(path, EMPTY_DATA, 0, 0, NO_OWNER, false, path === CONFIG_PATH ? this.acls.intern(READ_ACL) : OPEN_ACL));
       this.nodes.get(parentOf(path))!.children.add(baseName(path));
     }
   }
@@ -118,7 +130,15 @@ export class DataTree {
       ephemeralOwner: node.ephemeralOwner,
       dataLength: node.dataBytes,
       numChildren: node.children.size,
+      aversion: node.aversion,
     };
+  }
+
+  /** What a getData answers: a quota's zookeeper_stats node gives its live usage (quota.ts). */
+  readData(node: Znode): { data: Buffer; stat: Stat } {
+    const stat = this.stat(node);
+    const live = this.quotas.statsData(node.path);
+    return live === null ? { data: node.data, stat } : { data: live, stat: { ...stat, dataLength: live.length } };
   }
 
   /** Sorted child names. */
@@ -130,7 +150,8 @@ export class DataTree {
     return this.ephemeralsBySession.get(sessionId) ?? EMPTY;
   }
 
-  create(path: string, data: Buffer, ephemeralOwner: string, container: boolean, zxid: number, time: number): Znode {
+  /** `acl` must come from this tree's `acls` cache (or be OPEN_ACL). */
+  create(path: string, data: Buffer, ephemeralOwner: string, container: boolean, zxid: number, time: number, acl: readonly Acl[] = OPEN_ACL): Znode {
     assert(!this.nodes.has(path), `create over an existing node ${path}`);
     const parent = this.nodes.get(parentOf(path));
     assert(parent !== undefined, `create without a parent ${path}`);
@@ -140,7 +161,7 @@ export class DataTree {
     parent.children.add(baseName(path));
     parent.cversion++;
     parent.pzxid = zxid;
-    const node = makeNode(path, data, zxid, time, ephemeralOwner, container);
+    const node = makeNode(path, data, zxid, time, ephemeralOwner, container, acl);
     this.insert(node);
     return node;
   }
@@ -166,12 +187,23 @@ export class DataTree {
     const node = this.nodes.get(path);
     assert(node !== undefined, `setData of a missing node ${path}`);
     this.remember(path);
+    this.quotas.resized(path, node.data, data);
     this.dataSize += data.length - node.dataBytes;
     node.data = data;
     node.dataBytes = data.length;
     node.version++;
     node.mzxid = zxid;
     node.mtime = time;
+    return node;
+  }
+
+  /** Replaces a node's ACL (interned by the caller) and counts the change in its aversion. */
+  setAcl(path: string, acl: readonly Acl[]): Znode {
+    const node = this.nodes.get(path);
+    assert(node !== undefined, `setACL of a missing node ${path}`);
+    this.remember(path);
+    node.acl = acl;
+    node.aversion++;
     return node;
   }
 
@@ -191,32 +223,33 @@ export class DataTree {
     assert(journal !== null, 'rollback outside a transaction');
     this.journal = null;
     this.journaled = null;
+    // Restoring a quota's limits node would count its subtree half rolled back: count it after.
+    const quotaNodes = journal.some(({ path }) => this.quotas.isLimitsNode(path));
+    if (quotaNodes) this.quotas.pause();
     for (let i = journal.length - 1; i >= 0; i--) {
       const { path, previous } = journal[i]!;
       const current = this.nodes.get(path);
       if (current !== undefined) this.remove(current);
       if (previous !== null) this.insert(previous);
     }
+    if (quotaNodes) this.quotas.rebuild();
   }
 
   records(): ZnodeRecord[] {
-    const out: ZnodeRecord[] = [];
-    for (const node of this.nodes.values()) {
-      out.push({
-        path: node.path,
-        data: node.data,
-        czxid: node.czxid,
-        mzxid: node.mzxid,
-        pzxid: node.pzxid,
-        ctime: node.ctime,
-        mtime: node.mtime,
-        version: node.version,
-        cversion: node.cversion,
-        ephemeralOwner: node.ephemeralOwner,
-        container: node.container,
-      });
-    }
-    return out;
+    return Array.from(this.nodes.values(), toRecord);
+  }
+
+  /**
+   * The tree as it is now, read piece by piece while it keeps changing (TreeSnapshot), so that a
+   * big tree is snapshotted without stopping the server. One at a time.
+   */
+  beginSnapshot(): TreeSnapshot {
+    assert(this.snapshotInProgress === null, 'a tree snapshot is already being taken');
+    const snapshot = new TreeSnapshot(this.nodes, (done) => {
+      if (this.snapshotInProgress === done) this.snapshotInProgress = null;
+    });
+    this.snapshotInProgress = snapshot;
+    return snapshot;
   }
 
   /**
@@ -225,11 +258,14 @@ export class DataTree {
    */
   static fromRecords(records: readonly ZnodeRecord[]): DataTree {
     const tree = new DataTree();
+    // Records come in any order (parents after children): quotas are counted once all are linked.
+    tree.quotas.pause();
     for (const record of records) {
       const existing = tree.nodes.get(record.path);
       if (existing !== undefined) tree.remove(existing);
       const data = toBytes(record.data);
-      tree.insert({ ...record, data, dataBytes: data.length, children: new Set() });
+      const acl = record.acl === undefined ? OPEN_ACL : tree.acls.intern(record.acl);
+      tree.insert({ ...record, data, dataBytes: data.length, children: new Set(), acl, aversion: record.aversion ?? 0 });
     }
     for (const node of tree.nodes.values()) {
       if (node.path === '/') continue;
@@ -237,11 +273,13 @@ export class DataTree {
       assert(parent !== undefined, `snapshot node without a parent: ${node.path}`);
       parent.children.add(baseName(node.path));
     }
+    tree.quotas.rebuild();
     return tree;
   }
 
   /** Saves a node's state before its first change inside a transaction. */
   private remember(path: string): void {
+    this.snapshotInProgress?.preserve(path, this.nodes.get(path));
     if (this.journal === null || this.journaled!.has(path)) return;
     this.journaled!.add(path);
     const node = this.nodes.get(path);
@@ -251,6 +289,7 @@ export class DataTree {
   private insert(node: Znode): void {
     this.nodes.set(node.path, node);
     this.dataSize += node.dataBytes + node.path.length;
+    this.quotas.added(node.path, node.data);
     if (node.container) this.containerPaths.add(node.path);
     if (node.ephemeralOwner !== NO_OWNER) {
       let owned = this.ephemeralsBySession.get(node.ephemeralOwner);
@@ -263,6 +302,7 @@ export class DataTree {
   private remove(node: Znode): void {
     this.nodes.delete(node.path);
     this.dataSize -= node.dataBytes + node.path.length;
+    this.quotas.removed(node.path, node.data);
     if (node.container) this.containerPaths.delete(node.path);
     if (node.ephemeralOwner !== NO_OWNER) {
       const owned = this.ephemeralsBySession.get(node.ephemeralOwner);
@@ -275,7 +315,102 @@ export class DataTree {
 
 const EMPTY: ReadonlySet<string> = new Set();
 
-function makeNode(path: string, data: Buffer, zxid: number, time: number, ephemeralOwner: string, container: boolean): Znode {
+/** A node as snapshots and records() give it: its fields but the derived ones (children, dataBytes). */
+function toRecord(node: Znode): ZnodeRecord {
+  return {
+    path: node.path,
+    data: node.data,
+    czxid: node.czxid,
+    mzxid: node.mzxid,
+    pzxid: node.pzxid,
+    ctime: node.ctime,
+    mtime: node.mtime,
+    version: node.version,
+    cversion: node.cversion,
+    ephemeralOwner: node.ephemeralOwner,
+    container: node.container,
+    // Absent for the common open ACL and an unchanged one, so snapshots of open trees stay as they were.
+    ...(node.acl === OPEN_ACL ? {} : { acl: node.acl }),
+    ...(node.aversion === 0 ? {} : { aversion: node.aversion }),
+  };
+}
+
+/**
+ * A snapshot of the tree at the moment it was begun, read piece by piece while the tree keeps
+ * changing (issue 10: copying every node at once held the event loop for PLACEHOLDER at 1M nodes).
+ *
+ * Copy-on-write, not ZooKeeper's fuzzy snapshot. ZooKeeper's transactions are idempotent on
+ * replay, so it walks a changing tree and replays the log from where the walk began; ours are
+ * not (a create over an existing node trips the tree's assertions, a parent's cversion would
+ * count twice). Instead, before a node's first change since the snapshot began, its record as it
+ * was is saved (the tree calls `remember` before every change, for multi rollback; that is the
+ * hook): the walk over the live nodes gives a saved record in place of a changed node, skips
+ * nodes created since, and after the walk the saved records of the nodes it never reached
+ * (deleted meanwhile) follow. A node changed after the walk gave it is given twice, both times
+ * as it was at the start; loading keeps the later (fromRecords), so the result is exactly the
+ * tree at the start, at the price of those duplicates (no more than the nodes changed while the
+ * snapshot was read). Data Buffers are never written into, so a record shares them.
+ *
+ * JavaScript's Map iterator is defined under changes: deleted entries not yet reached are
+ * skipped, entries added are visited (here: skipped as created since).
+ */
+export class TreeSnapshot {
+  /** Records as they were at the start, saved before a node's first change; null: created since. */
+  private readonly saved = new Map<string, ZnodeRecord | null>();
+  private readonly walk: Iterator<Znode>;
+  private sweep: Iterator<ZnodeRecord | null> | null = null;
+  private open = true;
+
+  constructor(nodes: ReadonlyMap<string, Znode>, private readonly release: (snapshot: TreeSnapshot) => void) {
+    this.walk = nodes.values();
+  }
+
+  /** Before `path` changes. Once the walk is over every node was given or saved: nothing to keep. */
+  preserve(path: string, node: Znode | undefined): void {
+    if (this.sweep !== null || this.saved.has(path)) return;
+    this.saved.set(path, node === undefined ? null : toRecord(node));
+  }
+
+  /**
+   * The next records: at most `nodesMax`, stopping once their data and paths reach `bytesMax`
+   * (at least one record while any is left); [] once all were given.
+   */
+  next(nodesMax: number, bytesMax: number): ZnodeRecord[] {
+    assert(this.open, 'read of a closed tree snapshot');
+    const out: ZnodeRecord[] = [];
+    let bytes = 0;
+    while (out.length < nodesMax && bytes < bytesMax) {
+      let record: ZnodeRecord | null;
+      if (this.sweep === null) {
+        const step = this.walk.next();
+        if (step.done === true) {
+          this.sweep = this.saved.values();
+          continue;
+        }
+        if (this.saved.has(step.value.path)) continue;
+        record = toRecord(step.value);
+      } else {
+        const step = this.sweep.next();
+        if (step.done === true) break;
+        record = step.value;
+        if (record === null) continue;
+      }
+      out.push(record);
+      bytes += record.data.length + record.path.length;
+    }
+    return out;
+  }
+
+  /** Drops the saved records; the tree can begin another snapshot. */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.saved.clear();
+    this.release(this);
+  }
+}
+
+function makeNode(path: string, data: Buffer, zxid: number, time: number, ephemeralOwner: string, container: boolean, acl: readonly Acl[]): Znode {
   return {
     path,
     data,
@@ -290,5 +425,7 @@ function makeNode(path: string, data: Buffer, zxid: number, time: number, epheme
     ephemeralOwner,
     container,
     children: new Set(),
+    acl,
+    aversion: 0,
   };
 }

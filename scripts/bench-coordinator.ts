@@ -10,6 +10,13 @@
  * that alone); ZooKeeper with its default forceSync=yes. One JSON line per workload and system, then
  * one line of Samsa/ZooKeeper ratios per workload.
  *
+ * Before/after in one run: SAMSA_ROOTS=before=/tmp/old,after=. runs each checkout's coordinator
+ * (its dist/, built) with that checkout's own client library, beside the one ZooKeeper.
+ * BENCH_REPEAT=3 runs every system's workloads 3 times, the order of the systems reversed every
+ * other round, and ends with the medians (ops/s, p99, and the median of the rounds' ratios).
+ * BENCH_WORKLOADS=setData-128,setData-8-sessions,watch runs only those (names as in the output:
+ * workload-inFlight, create-8-sessions, setData-8-sessions, watch).
+ *
  * Every loop is bounded in count and time; both servers listen on 127.0.0.1 on free ports
  * and are stopped by pid at the end, whatever happens.
  */
@@ -44,6 +51,16 @@ const SECONDS_PER_WORKLOAD = Number(process.env.BENCH_SECONDS ?? 6);
 const WATCH_ROUNDS = Number(process.env.BENCH_WATCH_ROUNDS ?? 2_000);
 const WATCH_SECONDS_MAX = 60;
 const DATA = 'x'.repeat(100);
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+const WORKLOADS = process.env.BENCH_WORKLOADS ? new Set(process.env.BENCH_WORKLOADS.split(',').map((name) => name.trim())) : null;
+
+/** Whether the workload named `name` (as BENCH_WORKLOADS spells it) is to run. */
+function wanted(name: string): boolean {
+  return WORKLOADS === null || WORKLOADS.has(name);
+}
+
+/** The round being run (BENCH_REPEAT), in each result. */
+let currentRound = 1;
 
 /** The operations a workload needs, for either system. */
 interface Driver {
@@ -56,6 +73,7 @@ interface Driver {
 
 interface Result {
   system: string;
+  round?: number;
   workload: string;
   inFlight: number;
   ops: number;
@@ -131,6 +149,7 @@ async function measure(driver: Driver, workload: string, inFlight: number, opera
   latencies.sort((a, b) => a - b);
   const result: Result = {
     system: driver.name,
+    round: currentRound,
     workload,
     inFlight,
     ops: latencies.length,
@@ -161,6 +180,7 @@ async function watchLatency(watcher: Driver, setter: Driver, root: string): Prom
   latencies.sort((a, b) => a - b);
   const result: Result = {
     system: watcher.name,
+    round: currentRound,
     workload: 'watch',
     inFlight: 1,
     ops: latencies.length,
@@ -176,13 +196,16 @@ async function watchLatency(watcher: Driver, setter: Driver, root: string): Prom
 /** Sessions for the spread workloads (issue 10: Samsa gets slower with sessions, ZooKeeper scales). */
 const SESSIONS = 8;
 
+let rootsMade = 0;
+
 async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]> {
   const results: Result[] = [];
   const driver = await makeDriver();
   try {
-    const root = `/bench-${process.pid}`;
+    const root = `/bench-${process.pid}-${rootsMade++}`;
     await driver.create(root, '', false);
     for (const inFlight of IN_FLIGHT) {
+      if (!wanted(`create-${inFlight}`)) continue;
       log(`${driver.name}: create x${inFlight}`);
       results.push(await measure(driver, 'create', inFlight, async () => {
         await driver.create(`${root}/seq-`, DATA, true);
@@ -192,31 +215,40 @@ async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]
     const targets: string[] = [];
     for (let i = 0; i < 128; i++) targets.push(await driver.create(`${root}/node-${i}`, DATA, false));
     for (const inFlight of IN_FLIGHT) {
+      if (!wanted(`setData-${inFlight}`)) continue;
       log(`${driver.name}: setData x${inFlight}`);
       results.push(await measure(driver, 'setData', inFlight, (index) => driver.setData(targets[index % targets.length], DATA)));
     }
     for (const inFlight of IN_FLIGHT) {
+      if (!wanted(`getData-${inFlight}`)) continue;
       log(`${driver.name}: getData x${inFlight}`);
       results.push(await measure(driver, 'getData', inFlight, (index) => driver.getData(targets[index % targets.length])));
     }
     // The same 128 in flight spread over 8 sessions (16 each), as 8 brokers or applications would send them.
-    const sessions = [driver, ...(await Promise.all(Array.from({ length: SESSIONS - 1 }, makeDriver)))];
+    const spread = [`create-${SESSIONS}-sessions`, `setData-${SESSIONS}-sessions`].some(wanted);
+    const sessions = spread ? [driver, ...(await Promise.all(Array.from({ length: SESSIONS - 1 }, makeDriver)))] : [];
     try {
-      log(`${driver.name}: create x128 over ${SESSIONS} sessions`);
-      results.push(await measure(driver, `create-${SESSIONS}-sessions`, 128, async (index) => {
-        await sessions[index % SESSIONS]!.create(`${root}/seq-`, DATA, true);
-      }));
-      log(`${driver.name}: setData x128 over ${SESSIONS} sessions`);
-      results.push(await measure(driver, `setData-${SESSIONS}-sessions`, 128, (index) => sessions[index % SESSIONS]!.setData(targets[index % targets.length], DATA)));
+      if (wanted(`create-${SESSIONS}-sessions`)) {
+        log(`${driver.name}: create x128 over ${SESSIONS} sessions`);
+        results.push(await measure(driver, `create-${SESSIONS}-sessions`, 128, async (index) => {
+          await sessions[index % SESSIONS]!.create(`${root}/seq-`, DATA, true);
+        }));
+      }
+      if (wanted(`setData-${SESSIONS}-sessions`)) {
+        log(`${driver.name}: setData x128 over ${SESSIONS} sessions`);
+        results.push(await measure(driver, `setData-${SESSIONS}-sessions`, 128, (index) => sessions[index % SESSIONS]!.setData(targets[index % targets.length], DATA)));
+      }
     } finally {
       await Promise.all(sessions.slice(1).map((s) => s.close()));
     }
-    const setter = await makeDriver();
-    try {
-      log(`${driver.name}: watch latency, ${WATCH_ROUNDS} rounds`);
-      results.push(await watchLatency(driver, setter, root));
-    } finally {
-      await setter.close();
+    if (wanted('watch')) {
+      const setter = await makeDriver();
+      try {
+        log(`${driver.name}: watch latency, ${WATCH_ROUNDS} rounds`);
+        results.push(await watchLatency(driver, setter, root));
+      } finally {
+        await setter.close();
+      }
     }
   } finally {
     await driver.close();
@@ -224,8 +256,11 @@ async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]
   return results;
 }
 
-async function samsaDriver(url: string, name = 'samsa'): Promise<Driver> {
-  const client = new CoordinatorClient({ servers: [url], sessionTimeoutMs: 10_000, inFlightMax: 4096 });
+/** The client library a build exports (each build's own: an older one may speak an older protocol). */
+type ClientClass = new (options: { servers: string[]; sessionTimeoutMs: number; inFlightMax: number }) => Pick<CoordinatorClient, 'connect' | 'create' | 'setData' | 'getData' | 'close'>;
+
+async function samsaDriver(url: string, name = 'samsa', Client: ClientClass = CoordinatorClient): Promise<Driver> {
+  const client = new Client({ servers: [url], sessionTimeoutMs: 10_000, inFlightMax: 4096 });
   await client.connect();
   return {
     name,
@@ -268,9 +303,9 @@ async function zookeeperDriver(port: number): Promise<Driver> {
   };
 }
 
-function startSamsa(port: number, dataDir: string, store: string): ChildProcess {
-  return spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--data-dir', dataDir, '--store', store, '--metrics-port', '0', '--log-level', 'warn'], {
-    cwd: REPO_ROOT,
+function startSamsa(port: number, dataDir: string, store: string, root = REPO_ROOT): ChildProcess {
+  return spawn(process.execPath, [path.join(root, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--data-dir', dataDir, '--store', store, '--metrics-port', '0', '--log-level', 'warn'], {
+    cwd: root,
     env: { ...process.env, SAMSA_LOG_PRETTY: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -375,18 +410,79 @@ async function measureTakeover(redisUrl: string): Promise<Record<string, string 
   return { workload: 'takeover', kills: times.length, leaseMs: 2000, p50Ms: Math.round(percentile(times, 50)), p99Ms: Math.round(percentile(times, 99)), maxMs: Math.round(times.at(-1) ?? 0) };
 }
 
+/** A Samsa build to run: its name in the output, the coordinator's store, and its checkout. */
+interface SamsaRun {
+  name: string;
+  store: string;
+  root: string;
+}
+
+/** SAMSA_ROOTS (`name=dir` or `dir`, comma-separated) or this checkout. */
+function samsaRoots(): Array<{ name: string | null; root: string }> {
+  const spec = process.env.SAMSA_ROOTS;
+  if (spec === undefined || spec.trim() === '') return [{ name: null, root: REPO_ROOT }];
+  return spec.split(',').map((entry) => {
+    const equals = entry.indexOf('=');
+    const name = equals < 0 ? path.basename(path.resolve(entry)) : entry.slice(0, equals);
+    return { name, root: path.resolve(equals < 0 ? entry : entry.slice(equals + 1)) };
+  });
+}
+
+/** The client library of `root`'s build (this checkout's own import for this checkout). */
+function clientOf(root: string): ClientClass {
+  if (root === REPO_ROOT) return CoordinatorClient;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (require(path.join(root, 'dist', 'shared', 'coordinator', 'client')) as { CoordinatorClient: ClientClass }).CoordinatorClient;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** One line per Samsa system and workload: Samsa/ZooKeeper of the same round (`round` set) or medians over the rounds. */
+function ratioLines(samsaResults: Result[], zkResults: Result[], rounds: number): void {
+  const key = (r: Result) => `${r.system} ${r.workload} ${r.inFlight}`;
+  const groups = new Map<string, Result[]>();
+  for (const result of samsaResults) groups.set(key(result), [...(groups.get(key(result)) ?? []), result]);
+  for (const ours of groups.values()) {
+    const pairs = ours
+      .map((result) => ({ ours: result, theirs: zkResults.find((r) => r.workload === result.workload && r.inFlight === result.inFlight && r.round === result.round) }))
+      .filter((pair): pair is { ours: Result; theirs: Result } => pair.theirs !== undefined);
+    if (pairs.length === 0) continue;
+    const first = pairs[0]!.ours;
+    const ratio = (of: (r: Result) => number) => Number(median(pairs.map((pair) => of(pair.ours) / of(pair.theirs))).toFixed(2));
+    const line: Record<string, string | number> = { ratio: `${first.system}/zookeeper`, workload: first.workload, inFlight: first.inFlight, rounds: pairs.length };
+    if (rounds > 1) {
+      line.samsaOpsPerSecond = Math.round(median(pairs.map((pair) => pair.ours.opsPerSecond)));
+      line.zookeeperOpsPerSecond = Math.round(median(pairs.map((pair) => pair.theirs.opsPerSecond)));
+      line.samsaP99Ms = Number(median(pairs.map((pair) => pair.ours.p99Ms)).toFixed(3));
+      line.zookeeperP99Ms = Number(median(pairs.map((pair) => pair.theirs.p99Ms)).toFixed(3));
+      line.samsaP50Ms = Number(median(pairs.map((pair) => pair.ours.p50Ms)).toFixed(3));
+      line.zookeeperP50Ms = Number(median(pairs.map((pair) => pair.theirs.p50Ms)).toFixed(3));
+    }
+    line.throughput = ratio((r) => r.opsPerSecond);
+    line.p50 = ratio((r) => r.p50Ms);
+    line.p99 = ratio((r) => r.p99Ms);
+    line.throughputPerRound = pairs.map((pair) => (pair.ours.opsPerSecond / pair.theirs.opsPerSecond).toFixed(2)).join(',');
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  }
+}
+
 async function main(): Promise<void> {
   ensureZooKeeper();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-coordinator-'));
-  let samsa: ChildProcess | null = null;
+  const samsas: Array<ChildProcess | null> = [];
   let zk: ChildProcess | null = null;
   let redis: ChildProcess | null = null;
-  const stopAll = () => Promise.all([stop(samsa), stop(zk)]).then(() => stop(redis));
+  const stopAll = () => Promise.all([...samsas.map(stop), stop(zk)]).then(() => stop(redis));
   const storeKind = process.env.STORE ?? 'file';
   if (storeKind !== 'file' && storeKind !== 'redis') throw new Error(`STORE must be file or redis, got ${storeKind}`);
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
-    const runs: Array<{ name: string; store: string }> = [{ name: 'samsa-file', store: 'file' }];
+    const roots = samsaRoots();
+    const runs: SamsaRun[] = roots.map(({ name, root }) => ({ name: name === null ? 'samsa-file' : `samsa-file@${name}`, store: 'file', root }));
     let redisUrl: string | null = null;
     if (storeKind === 'redis') {
       if (spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'ensure-deps.sh'), 'redis-server'], { stdio: 'inherit' }).status !== 0) throw new Error('could not install redis-server');
@@ -394,50 +490,48 @@ async function main(): Promise<void> {
       redis = startRedis(redisPort, path.join(work, 'redis'));
       await waitForPort(redisPort, redis, 'redis-server');
       redisUrl = `redis://127.0.0.1:${redisPort}/0`;
-      runs.push({ name: 'samsa-redis', store: redisUrl });
+      for (const { name, root } of roots) runs.push({ name: name === null ? 'samsa-redis' : `samsa-redis@${name}`, store: redisUrl, root });
     }
     if (redisUrl !== null && process.env.TAKEOVER_ONLY === '1') {
       process.stdout.write(`${JSON.stringify(await measureTakeover(redisUrl))}\n`);
       return;
     }
-    const samsaResults: Result[] = [];
-    for (const run of runs) {
+    // Every server runs for the whole benchmark (one at a time under load), so that rounds can alternate.
+    const systems: Array<{ name: string; makeDriver: () => Promise<Driver> }> = [];
+    for (const [index, run] of runs.entries()) {
       const samsaPort = await freePort();
-      samsa = startSamsa(samsaPort, path.join(work, run.name), run.store);
-      await waitForPort(samsaPort, samsa, 'samsa coordinator');
+      const child = startSamsa(samsaPort, path.join(work, `samsa-${index}`), run.store, run.root);
+      samsas.push(child);
+      await waitForPort(samsaPort, child, `samsa coordinator ${run.name}`);
+      const Client = clientOf(run.root);
+      const url = `ws://127.0.0.1:${samsaPort}`;
       // A Redis-backed coordinator starts as a standby and takes the lease within a moment: wait until it serves.
-      await (await samsaDriver(`ws://127.0.0.1:${samsaPort}`)).close();
-      log(`${run.name} coordinator on ${samsaPort} (${run.store === 'file' ? 'file store, fsync on' : 'redis store: appendonly yes, appendfsync always'})`);
-      samsaResults.push(...(await runWorkloads(() => samsaDriver(`ws://127.0.0.1:${samsaPort}`, run.name))));
-      await stop(samsa);
-      samsa = null;
+      await (await samsaDriver(url, run.name, Client)).close();
+      log(`${run.name} coordinator on ${samsaPort} (${run.root}; ${run.store === 'file' ? 'file store, fsync on' : 'redis store: appendonly yes, appendfsync always'})`);
+      systems.push({ name: run.name, makeDriver: () => samsaDriver(url, run.name, Client) });
     }
-
     const zkPort = await freePort();
     fs.mkdirSync(path.join(work, 'zookeeper'));
     zk = startZooKeeper(zkPort, path.join(work, 'zookeeper'));
     await waitForPort(zkPort, zk, 'zookeeper');
     log(`zookeeper 3.8 standalone on ${zkPort} (forceSync default)`);
-    const zkResults = await runWorkloads(() => zookeeperDriver(zkPort));
+    systems.push({ name: 'zookeeper', makeDriver: () => zookeeperDriver(zkPort) });
 
-    const summary: Array<Record<string, string | number>> = [];
-    for (const ours of samsaResults) {
-      const theirs = zkResults.find((r) => r.workload === ours.workload && r.inFlight === ours.inFlight);
-      if (!theirs) continue;
-      const line = {
-        ratio: `${ours.system}/zookeeper`,
-        workload: ours.workload,
-        inFlight: ours.inFlight,
-        throughput: Number((ours.opsPerSecond / theirs.opsPerSecond).toFixed(2)),
-        p50: Number((ours.p50Ms / theirs.p50Ms).toFixed(2)),
-        p99: Number((ours.p99Ms / theirs.p99Ms).toFixed(2)),
-      };
-      summary.push(line);
-      process.stdout.write(`${JSON.stringify(line)}\n`);
+    const samsaResults: Result[] = [];
+    const zkResults: Result[] = [];
+    for (let round = 1; round <= REPEAT; round++) {
+      // Every other round in reverse order, so no system always runs first (a cold JIT, a fresh disk).
+      const order = round % 2 === 1 ? systems : [...systems].reverse();
+      for (const system of order) {
+        if (REPEAT > 1) log(`round ${round} of ${REPEAT}: ${system.name}`);
+        currentRound = round;
+        const results = await runWorkloads(system.makeDriver);
+        (system.name === 'zookeeper' ? zkResults : samsaResults).push(...results);
+      }
     }
+    ratioLines(samsaResults, zkResults, REPEAT);
     if (redisUrl !== null) {
-      await stop(zk);
-      zk = null;
+      await Promise.all([...samsas.map(stop), stop(zk)]);
       process.stdout.write(`${JSON.stringify(await measureTakeover(redisUrl))}\n`);
     }
   } finally {

@@ -38,6 +38,9 @@ COORDINATORS=${COORDINATORS:-1}
 REDIS_PORT=${REDIS_PORT:-6379}
 LEASE_MS=${LEASE_MS:-2000}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-30}
+# COORDINATOR_AUTH=user:password: the brokers present these credentials and lock the znodes they
+# create (samsa broker --coordinator-auth); handed over in the environment so `ps` does not show it.
+if [[ -n "${COORDINATOR_AUTH:-}" ]]; then export SAMSA_COORDINATOR_AUTH=$COORDINATOR_AUTH; fi
 STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-30} # per process: a controlled shutdown moves leaderships first
 SAMSA="node bin/samsa.js"
 export SAMSA_LOG_PRETTY=false

@@ -33,6 +33,7 @@ interface BrokerArgs {
   'replica-fetch-backoff-ms'?: number;
   'high-watermark-checkpoint-interval-ms'?: number;
   'coordinator-disconnect-grace-ms'?: number;
+  'coordinator-auth'?: string;
   'auto-leader-rebalance'?: boolean;
   'leader-imbalance-check-interval-ms'?: number;
   'controlled-shutdown'?: boolean;
@@ -78,6 +79,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       .option('replica-fetch-backoff-ms', { type: 'number', describe: `Kafka replica.fetch.backoff.ms (default ${REPLICATION_DEFAULTS.replicaFetchBackoffMs})` })
       .option('high-watermark-checkpoint-interval-ms', { type: 'number', describe: `Kafka replica.high.watermark.checkpoint.interval.ms (default ${REPLICATION_DEFAULTS.highWatermarkCheckpointIntervalMs})` })
       .option('coordinator-disconnect-grace-ms', { type: 'number', describe: `the coordinator expires this broker's session this soon after its connection drops, so a crash is noticed at once (default ${REPLICATION_DEFAULTS.coordinatorDisconnectGraceMs}; 0 = the full session timeout)` })
+      .option('coordinator-auth', { type: 'string', describe: "digest credentials user:password for the coordinator (default env SAMSA_COORDINATOR_AUTH, else none: the tree stays open). With them every znode the broker creates gets the ACL digest:<user>:<hash>:cdrwa,world:anyone:r: only brokers with these credentials write the cluster's tree, anyone reads it. Give every broker the same" })
       .option('auto-leader-rebalance', { type: 'boolean', describe: 'Kafka auto.leader.rebalance.enable: move leadership back to each partition\'s first replica once it is in sync (default true)' })
       .option('leader-imbalance-check-interval-ms', { type: 'number', describe: `Kafka leader.imbalance.check.interval.ms (default ${REPLICATION_DEFAULTS.leaderImbalanceCheckIntervalMs})` })
       .option('controlled-shutdown', { type: 'boolean', describe: 'Kafka controlled.shutdown.enable: on SIGTERM/SIGINT, hand leaderships to other in-sync replicas before exiting (default true)' })
@@ -119,6 +121,7 @@ export const brokerCommand: CommandModule<unknown, BrokerArgs> = {
       replicaFetchBackoffMs: args['replica-fetch-backoff-ms'],
       highWatermarkCheckpointIntervalMs: args['high-watermark-checkpoint-interval-ms'],
       coordinatorDisconnectGraceMs: args['coordinator-disconnect-grace-ms'],
+      coordinatorAuth: args['coordinator-auth'],
       autoLeaderRebalance: args['auto-leader-rebalance'],
       leaderImbalanceCheckIntervalMs: args['leader-imbalance-check-interval-ms'],
       controlledShutdown: args['controlled-shutdown'],

@@ -18,6 +18,10 @@ interface RunArgs {
   'session-timeout-max-ms'?: number;
   'snapshot-every-txns'?: number;
   'container-check-interval-ms'?: number;
+  'super-digest'?: string;
+  'data-total-bytes-max'?: number;
+  'znode-count-max'?: number;
+  'enforce-quota'?: boolean;
   'redis-prefix'?: string;
   'lease-ms'?: number;
   'redis-wait'?: number;
@@ -47,6 +51,10 @@ async function run(args: RunArgs): Promise<void> {
     sessionTimeoutMaxMs: args['session-timeout-max-ms'],
     snapshotEveryTxns: args['snapshot-every-txns'],
     containerCheckIntervalMs: args['container-check-interval-ms'],
+    superDigest: args['super-digest'],
+    dataTotalBytesMax: args['data-total-bytes-max'],
+    znodeCountMax: args['znode-count-max'],
+    enforceQuota: args['enforce-quota'],
     fsync: args.fsync,
   });
   const logger = createLogger(loggingOptionsFromEnv(process.env, args['log-level']));
@@ -215,6 +223,10 @@ const runCommand: CommandModule<object, RunArgs> = {
       .option('session-timeout-max-ms', { type: 'number', describe: 'Largest negotiated session timeout (default 60000)' })
       .option('snapshot-every-txns', { type: 'number', describe: 'Write a snapshot after this many transactions (default 100000)' })
       .option('container-check-interval-ms', { type: 'number', describe: "How often empty containers are removed, as ZooKeeper's znode.container.checkIntervalMs (default 60000)" })
+      .option('super-digest', { type: 'string', describe: 'Superuser digest id user:base64-sha1 (print one with `samsa digest user:password`); it passes every ACL check (default: none)' })
+      .option('data-total-bytes-max', { type: 'number', describe: 'Most data bytes plus path characters in the whole tree; beyond it creates and growing sets are QuotaExceeded (default 1073741824, 1 GiB)' })
+      .option('znode-count-max', { type: 'number', describe: 'Most znodes in the whole tree, reserved ones included; -1 = no limit (default -1)' })
+      .option('enforce-quota', { type: 'boolean', describe: 'Hard quota limits (samsa setquota -N/-B) refuse writes with QuotaExceeded (default true; --no-enforce-quota: only warn, as ZooKeeper without zookeeper.enforceQuota)' })
       .option('fsync', { type: 'boolean', describe: 'fdatasync every group commit (default true; --no-fsync to turn off)' })
       .option('log-level', { type: 'string', describe: 'trace, debug, info, warn, error (env SAMSA_LOG_LEVEL; default info)' }) as Argv<RunArgs>,
   handler: run,

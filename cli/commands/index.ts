@@ -8,6 +8,7 @@ import { produceCommand } from './produce';
 import { topicCommand } from './topic';
 import { coordinatorCommand } from './coordinator';
 import { treeCommands } from './tree';
+import { quotaCommands } from './quota';
 import { topCommand } from './top';
 
 // One entry per noun; each module owns its own file under cli/commands/.
@@ -22,5 +23,6 @@ export const commandModules: CommandModule<any, any>[] = [
   clusterCommand,
   consoleCommand,
   ...treeCommands,
+  ...quotaCommands,
   topCommand,
 ];

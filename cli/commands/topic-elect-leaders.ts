@@ -12,6 +12,7 @@ import { KafkaError } from '../../shared/kafka/errors';
 import { alignColumns } from '../cluster-report';
 import { CoordinatorArgs, PartitionRef, PREFERRED_ELECTION_PATH, preferredElectionPayload, readStateLeaders, withCoordinator } from '../cluster-tree';
 import { BootstrapArgs, bootstrapOptions, CliError, kafkaFailure, KafkaSession, MetadataPartition, withSession } from '../kafka-admin';
+import { authOption } from '../tree-client';
 
 /** How long the controller gets to carry out the election (Kafka's tool waits without a bound; a CLI should not). */
 const ELECTION_TIMEOUT_MS = 30_000;
@@ -24,6 +25,7 @@ interface ElectArgs extends BootstrapArgs, CoordinatorArgs {
   topic: string;
   partition: number[];
   'timeout-ms': number;
+  'coordinator-auth'?: string;
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -48,6 +50,7 @@ async function requestElection(client: CoordinatorClient, refs: PartitionRef[]):
     await client.create(PREFERRED_ELECTION_PATH, preferredElectionPayload(refs), { createParents: true });
   } catch (error) {
     if (hasCode(error, 'NodeExists')) throw new CliError(`NodeExists: a preferred leader election is already in progress (${PREFERRED_ELECTION_PATH} exists)`);
+    if (hasCode(error, 'NoAuth')) throw new CliError(`NoAuth: ${PREFERRED_ELECTION_PATH} (the brokers locked the cluster's tree: pass their credentials with --coordinator-auth user:password)`);
     throw error;
   }
 }
@@ -81,7 +84,8 @@ export const electLeaders: CommandModule<unknown, ElectArgs> = {
   command: 'elect-leaders <topic>',
   describe: "move each partition's leadership to its preferred (first) replica when that replica is live and in the ISR",
   builder: (yargs) =>
-    bootstrapOptions(yargs)
+    authOption(bootstrapOptions(yargs), 'coordinator-auth')
+      .alias('coordinator-auth', 'auth')
       .positional('topic', { type: 'string', demandOption: true })
       .option('partition', { type: 'number', array: true, default: [], describe: 'only this partition, repeatable (default: all)' })
       .option('timeout-ms', { type: 'number', default: ELECTION_TIMEOUT_MS, describe: 'how long to wait for the controller' })
@@ -102,7 +106,7 @@ export const electLeaders: CommandModule<unknown, ElectArgs> = {
           );
         }
         return settledLeaders(session, args, await readStateLeaders(client, refs));
-      });
+      }, args['coordinator-auth']);
       const rows = partitions.map((p) => {
         const preferred = p.replicaNodes[0] ?? -1;
         const now = after.get(p.partitionIndex) ?? -1;

@@ -1,6 +1,7 @@
 /**
- * The znode commands, as in zkCli: tree, ls, get, stat, create, set, rm, watch.
- * Each connects with the client library, does one thing, prints, closes its session.
+ * The znode commands, as in zkCli: tree, ls, get, stat, create, set, rm, watch (and, in
+ * tree-acl.ts, getacl, setacl, digest). Each connects with the client library, does one thing,
+ * prints, closes its session; `--auth user:password` gives the session digest credentials.
  *
  * Znode data is bytes: `get` prints it as text when it is valid UTF-8 and as hex otherwise
  * (`--format` chooses), `tree` previews binary data as hex, and `create`/`set --file` write a
@@ -8,79 +9,16 @@
  */
 import * as fs from 'fs';
 import type { Argv, CommandModule } from 'yargs';
-import { CoordinatorClient } from '../../shared/coordinator/client';
+import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { chooseFormat, DataFormat, formatData } from '../../shared/coordinator/data';
 import { childPath } from '../../shared/coordinator/paths';
 import { CoordinatorError, CreateMode, hasCode, Stat, WatchEventFrame } from '../../shared/coordinator/protocol';
+import { aclFromArgs, cliError, JsonArgs, jsonOption, newClient, print, ServerArgs, serverOption, statLines, withClient } from '../tree-client';
+import { aclCommands } from './tree-acl';
 
-/** A CLI against a dead coordinator fails within this, instead of retrying for ever. */
-const CONNECT_TIMEOUT_MS = 5000;
 /** `samsa tree` stops descending after this many znodes (it says so). */
 const TREE_NODES_MAX = 10_000;
 const PREVIEW_CHARS = 60;
-
-interface ServerArgs {
-  server: string;
-}
-interface JsonArgs extends ServerArgs {
-  json: boolean;
-}
-
-function serverOption<T>(yargs: Argv<T>): Argv<T & ServerArgs> {
-  return yargs.option('server', {
-    type: 'string',
-    describe: 'coordinator URL(s), comma-separated; a path is a chroot, the same on each (ws://host:2181/kafka)',
-    default: process.env.SAMSA_COORDINATOR ?? 'ws://127.0.0.1:2181',
-  }) as Argv<T & ServerArgs>;
-}
-
-function jsonOption<T>(yargs: Argv<T>): Argv<T & JsonArgs> {
-  return serverOption(yargs).option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as Argv<T & JsonArgs>;
-}
-
-function newClient(server: string): CoordinatorClient {
-  return new CoordinatorClient({ servers: server.split(',').map((url) => url.trim()), requestTimeoutMs: CONNECT_TIMEOUT_MS, sessionTimeoutMs: 10_000 });
-}
-
-/**
- * The error the CLI reports: a znode error as exactly `<Code>: <path>` (the server's detail,
- * such as the versions in a BadVersion, is dropped so scripts can rely on the line).
- */
-function cliError(error: unknown): unknown {
-  if (error instanceof CoordinatorError && error.path !== undefined) return new CoordinatorError(error.code, '', error.path);
-  return error;
-}
-
-async function withClient<R>(server: string, action: (client: CoordinatorClient) => Promise<R>): Promise<R> {
-  const client = newClient(server);
-  try {
-    await client.connect();
-    return await action(client);
-  } catch (error) {
-    throw cliError(error);
-  } finally {
-    await client.close();
-  }
-}
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function statLines(stat: Stat): string[] {
-  return [
-    `cZxid = ${stat.czxid}`,
-    `ctime = ${new Date(stat.ctime).toISOString()}`,
-    `mZxid = ${stat.mzxid}`,
-    `mtime = ${new Date(stat.mtime).toISOString()}`,
-    `pZxid = ${stat.pzxid}`,
-    `cversion = ${stat.cversion}`,
-    `dataVersion = ${stat.version}`,
-    `ephemeralOwner = ${stat.ephemeralOwner}`,
-    `dataLength = ${stat.dataLength}`,
-    `numChildren = ${stat.numChildren}`,
-  ];
-}
 
 /** One line of data for `tree`: text flattened, or hex for bytes that are not UTF-8. */
 function preview(bytes: Buffer): string {
@@ -165,7 +103,7 @@ const treeCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
       .positional('path', { type: 'string', default: '/', describe: 'where to start' })
       .example('$0 tree /brokers', 'the broker registrations and topics') as Argv<JsonArgs & { path: string }>,
   handler: async (args) => {
-    await withClient(args.server, async (client) => {
+    await withClient(args, async (client) => {
       const budget = { left: TREE_NODES_MAX };
       const root = await readTree(client, args.path, budget);
       if (args.json) print(JSON.stringify(treeJson(root)));
@@ -180,7 +118,7 @@ const lsCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
   describe: 'list the children of a znode',
   builder: (yargs) => jsonOption(yargs).positional('path', { type: 'string', demandOption: true }).example('$0 ls /brokers/ids', 'the ids of the live brokers') as Argv<JsonArgs & { path: string }>,
   handler: async (args) => {
-    const { children } = await withClient(args.server, (client) => client.getChildren(args.path));
+    const { children } = await withClient(args, (client) => client.getChildren(args.path));
     if (args.json) print(JSON.stringify(children));
     else for (const child of children) print(child);
   },
@@ -203,7 +141,7 @@ const getCommand: CommandModule<unknown, GetArgs> = {
       .example('$0 get --format raw /app/blob > blob.bin', 'the bytes into a file') as Argv<GetArgs>,
   handler: async (args) => {
     if (args.format === 'raw' && args.json) throw new Error('BadArguments: --format raw cannot be combined with --json');
-    const result = await withClient(args.server, (client) => client.getData(args.path));
+    const result = await withClient(args, (client) => client.getData(args.path));
     if (args.format === 'raw') {
       process.stdout.write(result.bytes);
       return;
@@ -222,7 +160,7 @@ const statCommand: CommandModule<unknown, JsonArgs & { path: string }> = {
       .positional('path', { type: 'string', demandOption: true })
       .example('$0 stat --json /brokers/ids/1', 'versions, zxids and the owning session of a broker registration') as Argv<JsonArgs & { path: string }>,
   handler: async (args) => {
-    const stat = await withClient(args.server, async (client) => {
+    const stat = await withClient(args, async (client) => {
       const found = await client.exists(args.path);
       if (found === null) throw new CoordinatorError('NoNode', '', args.path);
       return found;
@@ -240,6 +178,7 @@ interface CreateArgs extends ServerArgs {
   sequential: boolean;
   parents: boolean;
   container: boolean;
+  acl?: string;
 }
 
 function createMode(args: CreateArgs): CreateMode {
@@ -263,12 +202,15 @@ const createCommand: CommandModule<unknown, CreateArgs> = {
       .option('parents', { alias: 'p', type: 'boolean', default: false, describe: 'create missing parents' })
       .option('container', { alias: 'c', type: 'boolean', default: false, describe: 'container: removed by the periodic check once its last child is gone' })
       .option('file', { type: 'string', describe: "the data: this file's bytes, as they are (- = stdin)" })
+      .option('acl', { type: 'string', describe: "the node's ACL, scheme:id:perms,... (default world:anyone:cdrwa); missing parents (-p) stay open" })
       .example("$0 create -p /app/config '{\"a\":1}'", 'create /app/config and any missing parents')
+      .example('$0 create /app/secret --auth app:pw --acl digest:app:<hash>:cdrwa,world:anyone:r', 'writable by app only (hash: samsa digest app:pw)')
       .example('$0 create /app/blob --file blob.bin', 'binary data from a file') as Argv<CreateArgs>,
   handler: async (args) => {
     const mode = createMode(args);
     const data = dataToWrite(args);
-    const created = await withClient(args.server, (client) => client.create(args.path, data, { mode, createParents: args.parents }));
+    const acl = args.acl === undefined ? undefined : aclFromArgs(args.acl, '--acl');
+    const created = await withClient(args, (client) => client.create(args.path, data, { mode, createParents: args.parents, ...(acl === undefined ? {} : { acl }) }));
     print(`Created ${created.path}`);
   },
 };
@@ -295,7 +237,7 @@ const setCommand: CommandModule<unknown, SetArgs> = {
   handler: async (args) => {
     if (args.data === undefined && args.file === undefined) throw new Error('BadArguments: set needs the data or --file');
     const data = dataToWrite(args);
-    const { stat } = await withClient(args.server, (client) => client.setData(args.path, data, args.version));
+    const { stat } = await withClient(args, (client) => client.setData(args.path, data, args.version));
     if (args.json) print(JSON.stringify(stat));
   },
 };
@@ -317,7 +259,7 @@ const rmCommand: CommandModule<unknown, RmArgs> = {
       .example('$0 rm -r /app', 'delete /app and everything below it') as Argv<RmArgs>,
   handler: async (args) => {
     if (args.recursive && args.version !== -1) throw new Error('BadArguments: -v cannot be combined with -r');
-    await withClient(args.server, async (client) => {
+    await withClient(args, async (client) => {
       if (!args.recursive) return client.delete(args.path, args.version);
       if ((await client.exists(args.path)) === null) throw new CoordinatorError('NoNode', '', args.path);
       return client.deleteRecursive(args.path);
@@ -339,7 +281,7 @@ const watchCommand: CommandModule<unknown, WatchArgs> = {
       .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'persistent recursive watch' })
       .example('$0 watch -r /brokers', 'brokers coming and going, topics created') as Argv<WatchArgs>,
   handler: async (args) => {
-    const client = newClient(args.server);
+    const client = newClient(args);
     try {
       await watchUntilStopped(client, args);
     } catch (error) {
@@ -380,4 +322,4 @@ async function watchUntilStopped(client: CoordinatorClient, args: WatchArgs): Pr
   await stopped;
 }
 
-export const treeCommands: CommandModule<any, any>[] = [treeCommand, lsCommand, getCommand, statCommand, createCommand, setCommand, rmCommand, watchCommand]; // eslint-disable-line @typescript-eslint/no-explicit-any
+export const treeCommands: CommandModule<any, any>[] = [treeCommand, lsCommand, getCommand, statCommand, createCommand, setCommand, rmCommand, watchCommand, ...aclCommands]; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -2,7 +2,9 @@
  * The file store: a write-ahead log plus periodic snapshots in one directory.
  *
  *   log.<firstZxid, 16 hex digits>       records [u32 length BE][u32 crc32 BE][JSON txn]
- *   snapshot.<lastZxid, 16 hex digits>   one record of the same shape holding a CoreSnapshot
+ *   snapshot.<lastZxid, 16 hex digits>   records of the same shape: a snapshot's header, chunks
+ *                                        of znodes and trailer (snapshot-stream.ts); older ones
+ *                                        are one record holding the whole snapshot, still read
  *
  * Znode data is base64 in the JSON (`data64`); records from before data became bytes hold UTF-8
  * text (`data`) and are still read (records.ts).
@@ -10,8 +12,9 @@
  * Group commit: one `append` call (all transactions of one event-loop tick) is one write
  * and one fdatasync. Appends are chained, so they become durable in call order.
  *
- * A snapshot is written to a temp file, fsynced, renamed and the directory fsynced; the
- * next append then starts a new log file. The newest `snapshotsRetained` snapshots are kept
+ * A snapshot is written a chunk at a time while the server goes on (the tree as it was at its
+ * zxid: snapshot-stream.ts) to a temp file, fsynced, renamed and the directory fsynced; the
+ * next append then starts a new log file. It is read back a record at a time too. The newest `snapshotsRetained` snapshots are kept
  * (so start-up can fall back to an older one if the newest is corrupt), and log files
  * wholly before the oldest kept snapshot are deleted.
  *
@@ -26,8 +29,9 @@ import * as path from 'path';
 import { crc32 } from 'zlib';
 import type { Logger } from 'pino';
 import type { LatencySummary } from '../../shared/coordinator/protocol';
-import type { CoreSnapshot, Txn } from '../core-api';
-import { snapshotFromJson, snapshotToJson, txnFromJson, txnToJson } from './records';
+import type { CoreSnapshot, SnapshotSource, Txn } from '../core-api';
+import { txnFromJson, txnToJson } from './records';
+import { SnapshotAssembler, SnapshotProblem, sourceOf, writeSnapshotValues } from './snapshot-stream';
 import { CoordinatorStore, LatencyRecorder, RecoveredState } from './store';
 
 export interface FileStoreOptions {
@@ -142,10 +146,16 @@ export class FileStore implements CoordinatorStore {
       .sort((a, b) => b.zxid - a.zxid);
     for (const { name, zxid } of snapshots) {
       const file = path.join(this.dir, name);
-      const decoded = decodeRecords(await fs.promises.readFile(file), 1);
-      const value = decoded.problem === null ? snapshotFromJson(decoded.values[0]) : null;
-      if (value !== null && value.lastZxid === zxid) return value;
-      this.logger.warn({ file, problem: decoded.problem ?? 'not a snapshot' }, 'store.snapshot_corrupt');
+      const started = performance.now();
+      try {
+        const snapshot = await readSnapshotFile(file);
+        if (snapshot.lastZxid !== zxid) throw new SnapshotProblem(`holds the snapshot at zxid ${snapshot.lastZxid}`);
+        this.logger.info({ file: name, zxid, nodes: snapshot.nodes.length, ms: Math.round(performance.now() - started) }, 'store.snapshot_loaded');
+        return snapshot;
+      } catch (error) {
+        if (!(error instanceof SnapshotProblem)) throw error;
+        this.logger.warn({ file, problem: error.message }, 'store.snapshot_corrupt');
+      }
     }
     return null;
   }
@@ -250,31 +260,48 @@ export class FileStore implements CoordinatorStore {
     this.logger.debug({ file: name }, 'store.log_rolled');
   }
 
-  snapshot(snapshot: CoreSnapshot): Promise<void> {
-    const result = this.snapshotTail.then(() => this.writeSnapshot(snapshot));
+  snapshot(snapshot: CoreSnapshot | SnapshotSource): Promise<void> {
+    const result = this.snapshotTail.then(() => this.writeSnapshot(sourceOf(snapshot)));
     this.snapshotTail = result.catch(() => undefined);
     return result;
   }
 
-  private async writeSnapshot(snapshot: CoreSnapshot): Promise<void> {
+  private async writeSnapshot(source: SnapshotSource): Promise<void> {
     const started = performance.now();
-    // JSON.stringify of a big tree is synchronous and blocks the event loop for its duration
-    // (tens of ms for ~100k znodes). Acceptable for now: it happens once per snapshotEveryTxns.
-    const record = encodeRecord(snapshotToJson(snapshot));
-    const name = zxidName(SNAPSHOT_PREFIX, snapshot.lastZxid);
+    const zxid = source.lastZxid;
+    const name = zxidName(SNAPSHOT_PREFIX, zxid);
     const file = path.join(this.dir, name);
     const temp = file + TEMP_SUFFIX;
-    const handle = await fs.promises.open(temp, 'w');
+    let handle: fs.promises.FileHandle;
     try {
-      await handle.writeFile(record);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      handle = await fs.promises.open(temp, 'w');
+    } catch (error) {
+      source.close();
+      throw error;
     }
+    let bytes = 0;
+    let written: { chunks: number; nodes: number };
+    try {
+      // Each record is encoded and written before the next chunk is taken: no more than one
+      // chunk of the snapshot is ever held as text.
+      written = await writeSnapshotValues(source, async (value) => {
+        const record = encodeRecord(value);
+        await writeFully(handle, record);
+        bytes += record.length;
+      });
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      // Only the unfinished temp file (never a snapshot start-up would read) goes.
+      await fs.promises.rm(temp, { force: true });
+      this.logger.warn({ file: name + TEMP_SUFFIX, bytes }, 'store.snapshot_temp_removed');
+      throw error;
+    }
+    await handle.close();
     await fs.promises.rename(temp, file);
     await this.syncDirectory();
     this.rollPending = true;
-    this.logger.info({ file: name, zxid: snapshot.lastZxid, bytes: record.length, ms: Math.round(performance.now() - started) }, 'store.snapshot_written');
+    this.logger.info({ file: name, zxid, bytes, chunks: written.chunks, nodes: written.nodes, ms: Math.round(performance.now() - started) }, 'store.snapshot_written');
     await this.purge();
   }
 
@@ -320,6 +347,59 @@ export class FileStore implements CoordinatorStore {
 
   syncLatency(): LatencySummary {
     return this.syncLatencyRecorder.summary();
+  }
+}
+
+async function writeFully(handle: fs.promises.FileHandle, buffer: Buffer): Promise<void> {
+  let written = 0;
+  while (written < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, written, buffer.length - written);
+    written += bytesWritten;
+  }
+}
+
+/** Fills `buffer` from `position`; false when the file ends first. */
+async function readFully(handle: fs.promises.FileHandle, buffer: Buffer, position: number): Promise<boolean> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
+    if (bytesRead === 0) return false;
+    filled += bytesRead;
+  }
+  return true;
+}
+
+/**
+ * A snapshot file, read a record at a time (a snapshot can be far bigger than one Buffer or one
+ * string may be). Throws SnapshotProblem when it is torn or corrupt.
+ */
+async function readSnapshotFile(file: string): Promise<CoreSnapshot> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const assembler = new SnapshotAssembler();
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    let offset = 0;
+    for (;;) {
+      if (!(await readFully(handle, header, offset))) throw new SnapshotProblem(`ends at offset ${offset} before its trailer`);
+      const length = header.readUInt32BE(0);
+      if (length > RECORD_BYTES_MAX) throw new SnapshotProblem(`record length ${length} too large at offset ${offset}`);
+      const body = Buffer.allocUnsafe(length);
+      if (!(await readFully(handle, body, offset + HEADER_BYTES))) throw new SnapshotProblem(`short record at offset ${offset}`);
+      if (crc32(body) !== header.readUInt32BE(4)) throw new SnapshotProblem(`bad crc at offset ${offset}`);
+      let value: unknown;
+      try {
+        value = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new SnapshotProblem(`bad json at offset ${offset}`);
+      }
+      offset += HEADER_BYTES + length;
+      if (assembler.add(value)) break;
+    }
+    if (offset !== size) throw new SnapshotProblem(`${size - offset} bytes after the end of the snapshot`);
+    return assembler.snapshot;
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,6 +1,6 @@
 /** A store that keeps nothing across restarts: every append is "durable" at once. */
 import type { LatencySummary } from '../../shared/coordinator/protocol';
-import type { CoreSnapshot, Txn } from '../core-api';
+import type { CoreSnapshot, SnapshotSource, Txn } from '../core-api';
 import type { CoordinatorStore, RecoveredState } from './store';
 
 const RESOLVED = Promise.resolve();
@@ -25,7 +25,8 @@ export class MemoryStore implements CoordinatorStore {
     return RESOLVED;
   }
 
-  snapshot(_snapshot: CoreSnapshot): Promise<void> {
+  snapshot(snapshot: CoreSnapshot | SnapshotSource): Promise<void> {
+    if (!('nodes' in snapshot)) snapshot.close();
     return RESOLVED;
   }
 

@@ -7,7 +7,7 @@
  *
  * The stores give back exactly what they were given: bytes as bytes, text as text.
  */
-import { EMPTY_DATA, fromBase64 } from '../../shared/coordinator/data';
+import { EMPTY_DATA, fromBase64, takeBase64 } from '../../shared/coordinator/data';
 import type { CoreSnapshot, SubTxn, Txn, ZnodeRecord } from '../core-api';
 
 function data64(data: Buffer): string {
@@ -22,10 +22,11 @@ export function txnToJson(txn: Txn): unknown {
   switch (txn.type) {
     case 'create':
       if (typeof txn.data === 'string') return txn;
-      return { type: 'create', zxid: txn.zxid, time: txn.time, path: txn.path, data64: data64(txn.data), ephemeralOwner: txn.ephemeralOwner, container: txn.container };
+      // `acl` undefined (open) is left out by JSON.stringify.
+      return { type: 'create', zxid: txn.zxid, time: txn.time, path: txn.path, data64: takeBase64(txn.data), ephemeralOwner: txn.ephemeralOwner, container: txn.container, acl: txn.acl };
     case 'setData':
       if (typeof txn.data === 'string') return txn;
-      return { type: 'setData', zxid: txn.zxid, time: txn.time, path: txn.path, data64: data64(txn.data) };
+      return { type: 'setData', zxid: txn.zxid, time: txn.time, path: txn.path, data64: takeBase64(txn.data) };
     case 'multi':
       return { type: 'multi', zxid: txn.zxid, time: txn.time, txns: txn.txns.map(subTxnToJson) };
     default:
@@ -34,16 +35,19 @@ export function txnToJson(txn: Txn): unknown {
 }
 
 function subTxnToJson(sub: SubTxn): unknown {
-  if (sub.type === 'create' && typeof sub.data !== 'string') return { type: 'create', path: sub.path, data64: data64(sub.data), ephemeralOwner: sub.ephemeralOwner, container: sub.container };
-  if (sub.type === 'setData' && typeof sub.data !== 'string') return { type: 'setData', path: sub.path, data64: data64(sub.data) };
+  if (sub.type === 'create' && typeof sub.data !== 'string') return { type: 'create', path: sub.path, data64: takeBase64(sub.data), ephemeralOwner: sub.ephemeralOwner, container: sub.container, acl: sub.acl };
+  if (sub.type === 'setData' && typeof sub.data !== 'string') return { type: 'setData', path: sub.path, data64: takeBase64(sub.data) };
   return sub;
 }
 
-/** A znode record as written: `data64` for bytes (a legacy text `data` stays as it is). */
-function nodeToJson(node: ZnodeRecord): unknown {
+/**
+ * A znode record as written: `data64` for bytes (a legacy text `data` stays as it is), every other
+ * field as it is, whatever fields records gain (snapshots only: not on the write path).
+ */
+export function nodeToJson(node: ZnodeRecord): unknown {
   if (typeof node.data === 'string') return node;
-  const { path, czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeralOwner, container } = node;
-  return { path, data64: data64(node.data), czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeralOwner, container };
+  const { data, ...fields } = node;
+  return { ...fields, data64: data64(data) };
 }
 
 /** The JSON-ready form of a snapshot. */
@@ -90,17 +94,21 @@ export function txnFromJson(value: unknown): Txn | null {
   return value as unknown as Txn;
 }
 
-/** A parsed JSON value as a snapshot, or null when it is not one. Reuses (and changes) `value`. */
-export function snapshotFromJson(value: unknown): CoreSnapshot | null {
-  if (!isRecord(value) || typeof value.lastZxid !== 'number' || !Array.isArray(value.nodes) || !Array.isArray(value.sessions)) return null;
+/** A parsed JSON value as a znode record, or null when it is not one. Reuses (and changes) `value`. */
+export function nodeFromJson(value: unknown): ZnodeRecord | null {
+  if (!isRecord(value) || typeof value.path !== 'string') return null;
   try {
-    for (const node of value.nodes as unknown[]) {
-      if (!isRecord(node) || typeof node.path !== 'string') return null;
-      readData(node);
-    }
+    readData(value);
   } catch (error) {
     if (error instanceof RecordProblem) return null;
     throw error;
   }
+  return value as unknown as ZnodeRecord;
+}
+
+/** A parsed JSON value as a snapshot (the single-value form, snapshot-stream.ts), or null when it is not one. Reuses (and changes) `value`. */
+export function snapshotFromJson(value: unknown): CoreSnapshot | null {
+  if (!isRecord(value) || typeof value.lastZxid !== 'number' || !Array.isArray(value.nodes) || !Array.isArray(value.sessions)) return null;
+  for (const node of value.nodes as unknown[]) if (nodeFromJson(node) === null) return null;
   return value as unknown as CoreSnapshot;
 }

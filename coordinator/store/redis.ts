@@ -1,14 +1,22 @@
 /**
  * The Redis store (issue 9): the coordinator's transactions in a Redis stream, its snapshots in
- * a Redis string, through ioredis.
+ * a Redis string and list, through ioredis.
  *
  *   <prefix>:log        a stream; entry id `<zxid>-0`, field `t` = the transaction's JSON
  *                       (znode data as base64, records.ts; older entries' text data is still read).
  *                       Redis refuses an id not above the last one, so the log can only grow
  *                       in zxid order, whoever writes to it.
- *   <prefix>:snapshot   the newest CoreSnapshot's JSON; written with the log trimmed behind it
- *                       (XTRIM MINID) in one transaction, so Redis memory is bounded by the
- *                       tree's size, not its history.
+ *   <prefix>:snapshot   the newest snapshot's header (snapshot-stream.ts: zxid, sessions)
+ *   <prefix>:snapshot:chunks   a list: its chunks of znodes, then its trailer (each about 4 MiB
+ *                       at most: a Redis string holds 512 MB at most, and one JSON text of the
+ *                       whole tree would hold the event loop for seconds)
+ *   <prefix>:snapshot:staging  the list a snapshot is written into, a chunk per round trip,
+ *                       while the server goes on; once complete, one script renames it to
+ *                       the chunks, sets the header and trims the log behind it (XTRIM MINID),
+ *                       so Redis memory is bounded by the tree's size (twice, while a snapshot
+ *                       is written), not its history.
+ *                       Snapshots written before are the whole snapshot's JSON in <prefix>:snapshot
+ *                       (no chunks); they are still read.
  *
  * An append is one round trip (a Lua script adding every transaction of the server's group
  * commit); it resolves when Redis has answered, which with `appendonly yes` and
@@ -16,8 +24,8 @@
  * of acknowledged writes can be lost with that host). With `wait` > 0 it also waits for that many
  * Redis replicas (WAIT) and fails when fewer acknowledge in time.
  *
- * The script takes an optional fence: a key and the epoch this coordinator holds; when the key
- * names another epoch the append is refused (FENCED) and nothing is written. Several
+ * The scripts take an optional fence: a key and the epoch this coordinator holds; when the key
+ * names another epoch the append (or snapshot step) is refused (FENCED) and nothing is written. Several
  * coordinators on one store use it (the lease); a lone one passes none.
  *
  * Start-up fails with a clear error when Redis cannot be reached (never an in-memory
@@ -26,8 +34,9 @@
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { LatencySummary } from '../../shared/coordinator/protocol';
-import type { CoreSnapshot, Txn } from '../core-api';
-import { snapshotFromJson, snapshotToJson, txnFromJson, txnToJson } from './records';
+import type { CoreSnapshot, SnapshotSource, Txn } from '../core-api';
+import { txnFromJson, txnToJson } from './records';
+import { SnapshotAssembler, SnapshotProblem, sourceOf, writeSnapshotValues } from './snapshot-stream';
 import { CoordinatorStore, LatencyRecorder, RecoveredState } from './store';
 
 export interface RedisStoreOptions {
@@ -53,6 +62,10 @@ const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 const FOLLOW_BLOCK_MS = 1000;
 const FOLLOW_RETRY_MS = 200;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** Snapshot chunks read per LRANGE: bounds one reply (about 4 MiB a chunk). */
+const SNAPSHOT_READ_BATCH = 8;
+/** Reads of a snapshot that a newer one replaced meanwhile, before giving up. */
+const SNAPSHOT_READ_ATTEMPTS = 5;
 
 /** The zxid a stream entry id (`<zxid>-0`) names. */
 const zxidOf = (id: string): number => Number(id.slice(0, id.indexOf('-')));
@@ -78,14 +91,34 @@ end
 return #ARGV / 2
 `;
 
-/** KEYS[1] snapshot, KEYS[2] log, KEYS[3] fence key ('' = none); ARGV[1] fence epoch, ARGV[2] snapshot JSON, ARGV[3] first zxid to keep. */
-const SNAPSHOT_SCRIPT = `
-if KEYS[3] ~= '' then
-  local held = redis.call('GET', KEYS[3])
+/**
+ * KEYS[1] staging list, KEYS[2] fence key ('' = none); ARGV[1] fence epoch, ARGV[2] '1' to start
+ * a new snapshot (dropping what an unfinished one left), ARGV[3] a chunk's JSON. Returns the list's length.
+ */
+const SNAPSHOT_STAGE_SCRIPT = `
+if KEYS[2] ~= '' then
+  local held = redis.call('GET', KEYS[2])
   if held ~= ARGV[1] then return redis.error_reply('FENCED epoch ' .. tostring(held) .. ' is not ' .. ARGV[1]) end
 end
+if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+return redis.call('RPUSH', KEYS[1], ARGV[3])
+`;
+
+/**
+ * KEYS[1] snapshot (header), KEYS[2] staging list, KEYS[3] chunks list, KEYS[4] log, KEYS[5] fence
+ * key ('' = none); ARGV[1] fence epoch, ARGV[2] header JSON, ARGV[3] values the staging list must
+ * hold, ARGV[4] first zxid to keep. The new snapshot replaces the old and the log is trimmed, at once.
+ */
+const SNAPSHOT_COMMIT_SCRIPT = `
+if KEYS[5] ~= '' then
+  local held = redis.call('GET', KEYS[5])
+  if held ~= ARGV[1] then return redis.error_reply('FENCED epoch ' .. tostring(held) .. ' is not ' .. ARGV[1]) end
+end
+local staged = redis.call('LLEN', KEYS[2])
+if staged ~= tonumber(ARGV[3]) then return redis.error_reply('SNAPSHOT staging holds ' .. staged .. ' values, not ' .. ARGV[3]) end
+redis.call('RENAME', KEYS[2], KEYS[3])
 redis.call('SET', KEYS[1], ARGV[2])
-return redis.call('XTRIM', KEYS[2], 'MINID', ARGV[3] .. '-0')
+return redis.call('XTRIM', KEYS[4], 'MINID', ARGV[4] .. '-0')
 `;
 
 /** Where a redis:// URL points, for logs and errors (without a password). */
@@ -104,6 +137,8 @@ export class RedisStore implements CoordinatorStore {
   private readonly redis: Redis;
   private readonly logKey: string;
   private readonly snapshotKey: string;
+  private readonly chunksKey: string;
+  private readonly stagingKey: string;
   private readonly where: string;
   private readonly logger: Logger;
   private readonly latency = new LatencyRecorder();
@@ -119,6 +154,8 @@ export class RedisStore implements CoordinatorStore {
     const prefix = options.prefix ?? 'samsa';
     this.logKey = `${prefix}:log`;
     this.snapshotKey = `${prefix}:snapshot`;
+    this.chunksKey = `${prefix}:snapshot:chunks`;
+    this.stagingKey = `${prefix}:snapshot:staging`;
     this.logger = options.logger.child({ component: 'redis-store' });
     this.redis = new Redis(options.url, {
       lazyConnect: true,
@@ -131,7 +168,8 @@ export class RedisStore implements CoordinatorStore {
     });
     this.redis.on('error', (error: Error) => this.logger.warn({ err: error.message, redis: this.where }, 'store.redis_error'));
     this.redis.defineCommand('samsaAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
-    this.redis.defineCommand('samsaSnapshot', { numberOfKeys: 3, lua: SNAPSHOT_SCRIPT });
+    this.redis.defineCommand('samsaSnapshotStage', { numberOfKeys: 2, lua: SNAPSHOT_STAGE_SCRIPT });
+    this.redis.defineCommand('samsaSnapshotCommit', { numberOfKeys: 5, lua: SNAPSHOT_COMMIT_SCRIPT });
   }
 
   async open(): Promise<RecoveredState> {
@@ -142,17 +180,41 @@ export class RedisStore implements CoordinatorStore {
       throw new Error(`redis store: cannot reach ${this.where}: ${error instanceof Error ? error.message : String(error)}`);
     }
     await this.checkDurability();
-    const snapshotText = await this.redis.get(this.snapshotKey);
-    let snapshot: CoreSnapshot | null = null;
-    if (snapshotText !== null) {
-      snapshot = snapshotFromJson(JSON.parse(snapshotText));
-      if (snapshot === null) throw new Error(`redis store: ${this.snapshotKey} at ${this.where} is not a coordinator snapshot; refusing to start`);
-    }
+    const snapshot = await this.readSnapshot(this.redis);
     const txns = await this.readAfter(snapshot?.lastZxid ?? 0);
     const after = txns.length > 0 ? txns[txns.length - 1]!.zxid : (snapshot?.lastZxid ?? 0);
     this.lastAppendedZxid = after;
     this.logger.info({ redis: this.where, snapshotZxid: snapshot?.lastZxid ?? null, txnsReplayed: txns.length, lastZxid: after }, 'store.recovered');
     return { snapshot, txns };
+  }
+
+  /**
+   * The newest snapshot, read a batch of chunks at a time, or null when there is none. A standby
+   * may read while the active coordinator replaces it: that shows as a value of another zxid
+   * (snapshot-stream.ts) and the read starts over. Throws when it is not a snapshot.
+   */
+  private async readSnapshot(client: Redis): Promise<CoreSnapshot | null> {
+    for (let attempt = 1; ; attempt++) {
+      const header = await client.get(this.snapshotKey);
+      if (header === null) return null;
+      try {
+        return await this.readSnapshotFrom(client, header);
+      } catch (error) {
+        if (!(error instanceof SnapshotProblem)) throw error;
+        if (attempt >= SNAPSHOT_READ_ATTEMPTS) throw new Error(`redis store: ${this.snapshotKey} at ${this.where} is not a coordinator snapshot (${error.message}); refusing to use it`);
+        this.logger.info({ redis: this.where, problem: error.message, attempt }, 'store.snapshot_reread');
+      }
+    }
+  }
+
+  private async readSnapshotFrom(client: Redis, header: string): Promise<CoreSnapshot> {
+    const assembler = new SnapshotAssembler();
+    if (assembler.add(parse(header))) return assembler.snapshot;
+    for (let index = 0; ; index += SNAPSHOT_READ_BATCH) {
+      const values = await client.lrange(this.chunksKey, index, index + SNAPSHOT_READ_BATCH - 1);
+      if (values.length === 0) throw new SnapshotProblem(`${this.chunksKey} ends before the snapshot's trailer`);
+      for (const value of values) if (assembler.add(parse(value))) return assembler.snapshot;
+    }
   }
 
   /**
@@ -260,19 +322,37 @@ export class RedisStore implements CoordinatorStore {
     if (acknowledged < wanted) throw new Error(`redis store: only ${acknowledged} of ${wanted} Redis replicas acknowledged within ${timeoutMs} ms (--redis-wait)`);
   }
 
-  snapshot(snapshot: CoreSnapshot): Promise<void> {
-    const result = this.snapshotTail.then(() => this.writeSnapshot(snapshot));
+  snapshot(snapshot: CoreSnapshot | SnapshotSource): Promise<void> {
+    const result = this.snapshotTail.then(() => this.writeSnapshot(sourceOf(snapshot)));
     this.snapshotTail = result.catch(() => undefined);
     return result;
   }
 
-  private async writeSnapshot(snapshot: CoreSnapshot): Promise<void> {
+  private async writeSnapshot(source: SnapshotSource): Promise<void> {
     const started = performance.now();
-    const text = JSON.stringify(snapshotToJson(snapshot));
-    const [fenceKey, epoch] = this.fenceArgs();
+    const zxid = source.lastZxid;
+    const commands = this.redis as unknown as {
+      samsaSnapshotStage(...a: string[]): Promise<number>;
+      samsaSnapshotCommit(...a: string[]): Promise<number>;
+    };
+    let header: string | null = null;
+    let staged = 0;
+    let bytes = 0;
     let trimmed: number;
     try {
-      trimmed = await (this.redis as unknown as { samsaSnapshot(...a: string[]): Promise<number> }).samsaSnapshot(this.snapshotKey, this.logKey, fenceKey, epoch, text, String(snapshot.lastZxid + 1));
+      // The header goes last, with the commit: until then readers see the previous snapshot whole.
+      const written = await writeSnapshotValues(source, async (value) => {
+        const text = JSON.stringify(value);
+        bytes += text.length;
+        if (header === null) {
+          header = text;
+          return;
+        }
+        const [fenceKey, epoch] = this.fenceArgs();
+        staged = await commands.samsaSnapshotStage(this.stagingKey, fenceKey, epoch, staged === 0 ? '1' : '0', text);
+      });
+      const [fenceKey, epoch] = this.fenceArgs();
+      trimmed = await commands.samsaSnapshotCommit(this.snapshotKey, this.stagingKey, this.chunksKey, this.logKey, fenceKey, epoch, header!, String(written.chunks + 1), String(zxid + 1));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (message.includes('FENCED')) throw new FencedError(`redis store: ${message}`);
@@ -280,7 +360,7 @@ export class RedisStore implements CoordinatorStore {
     }
     await this.waitForReplicas();
     // The trim is the snapshot's logged decision: entries up to its zxid are redundant with it.
-    this.logger.info({ redis: this.where, zxid: snapshot.lastZxid, bytes: text.length, logEntriesTrimmed: trimmed, ms: Math.round(performance.now() - started) }, 'store.snapshot_written');
+    this.logger.info({ redis: this.where, zxid, bytes, logEntriesTrimmed: trimmed, ms: Math.round(performance.now() - started) }, 'store.snapshot_written');
   }
 
   /**
@@ -303,8 +383,7 @@ export class RedisStore implements CoordinatorStore {
           if (entries.length === 0 || stopped) continue;
           const firstZxid = zxidOf(entries[0]![0]);
           if (firstZxid > after + 1) {
-            const text = await reader.get(this.snapshotKey);
-            const snapshot = text === null ? null : snapshotFromJson(JSON.parse(text));
+            const snapshot = await this.readSnapshot(reader);
             if (snapshot === null || snapshot.lastZxid < firstZxid - 1) throw new Error(`log resumes at zxid ${firstZxid} after ${after} and no snapshot covers the gap`);
             this.logger.info({ after, snapshotZxid: snapshot.lastZxid }, 'store.follow_resynced');
             after = snapshot.lastZxid;
@@ -340,5 +419,14 @@ export class RedisStore implements CoordinatorStore {
 
   syncLatency(): LatencySummary {
     return this.latency.summary();
+  }
+}
+
+/** A snapshot value's JSON, or SnapshotProblem. */
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SnapshotProblem('bad json');
   }
 }

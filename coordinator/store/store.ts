@@ -4,7 +4,7 @@
  * and async so a Redis store can implement it too.
  */
 import type { LatencySummary } from '../../shared/coordinator/protocol';
-import type { CoreSnapshot, Txn } from '../core-api';
+import type { CoreSnapshot, SnapshotSource, Txn } from '../core-api';
 
 export interface RecoveredState {
   /** The newest valid snapshot, or null when there is none. */
@@ -23,8 +23,12 @@ export interface CoordinatorStore {
    * they are durable. Calls may overlap; they are made durable in call order.
    */
   append(txns: Txn[]): Promise<void>;
-  /** Persists a snapshot; lets the store drop what the snapshot makes redundant. */
-  snapshot(snapshot: CoreSnapshot): Promise<void>;
+  /**
+   * Persists a snapshot; lets the store drop what the snapshot makes redundant. A source (the
+   * core's beginSnapshot) is written a chunk at a time while the server goes on
+   * (snapshot-stream.ts) and is closed by the store, written or not.
+   */
+  snapshot(snapshot: CoreSnapshot | SnapshotSource): Promise<void>;
   /** Finishes pending work and releases files. */
   close(): Promise<void>;
   /** fsync (or equivalent) latency in ms since open; zeros when there is none. */

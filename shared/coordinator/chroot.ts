@@ -118,6 +118,8 @@ export function toServerOperation(chroot: string | null, operation: Operation): 
     case 'addWatch':
     case 'removeWatches':
     case 'getAllChildrenNumber':
+    case 'getACL':
+    case 'setACL':
       return { ...operation, path: toServerPath(chroot, operation.path) };
     case 'multi':
       return { ...operation, ops: operation.ops.map((op) => serverSubOp(chroot, op)) };
@@ -129,6 +131,7 @@ export function toServerOperation(chroot: string | null, operation: Operation): 
     case 'ping':
     case 'close':
     case 'stats':
+    case 'addAuth':
       return operation;
   }
 }

@@ -18,19 +18,34 @@
  * Every operation returns a promise that rejects with a CoordinatorError (code from the shared
  * table). A request made while disconnected waits up to `requestTimeoutMs`, then fails with
  * ConnectionLoss. After 'expired' the client is finished: make a new one.
+ *
+ * Access control (ZooKeeper's ACLs; shared/coordinator/acl.ts has the helpers):
+ *   const client = new CoordinatorClient({ servers, auth: [{ scheme: 'digest', auth: 'app:secret' }],
+ *     defaultAcl: [{ scheme: 'digest', id: digestId('app:secret'), perms: PERMS_ALL }, ...READ_ACL] });
+ *   await client.addAuth('digest', 'ops:pw');     // this connection and every reconnect
+ *   const { acl, stat } = await client.getACL('/a');
+ *   await client.setACL('/a', parseAcl('world:anyone:r'), stat.aversion);
+ * Credentials are per connection on the server, so the client presents them again on every
+ * reconnect (in the connect frame, before any queued request goes out), as ZooKeeper's does.
+ * Credentials the server refuses (AuthFailed) end the client: connect() and every pending
+ * request reject with AuthFailed and the state becomes 'closed' (ZooKeeper's AUTH_FAILED).
  */
 import type {
+  Acl,
   AddWatchMode,
+  AuthInfo,
   CreateMode,
   CreateResult,
   Data,
   ExistsResult,
+  GetAclResult,
   GetChildrenResult,
   GetDataResult,
   MultiReadResult,
   MultiReadSubOp,
   MultiResult,
   MultiSubOp,
+  SetAclResult,
   SetDataResult,
   Stat,
   StatsResult,
@@ -67,6 +82,31 @@ export interface CoordinatorClientOptions {
    * ends the session. Default 0: no grace.
    */
   disconnectGraceMs?: number;
+  /**
+   * Credentials presented on every connection, before any request (as addAuth would, but in
+   * place from the first request on): e.g. `[{ scheme: 'digest', auth: 'user:password' }]`.
+   * Digest credentials without a ':' are refused by the constructor.
+   */
+  auth?: AuthInfo[];
+  /**
+   * The ACL of every node this client creates without naming one: create (and the ancestors
+   * `createParents` makes), ensurePath, and the creates of a multi. Curator's ACLProvider,
+   * Kafka's `zookeeper.set.acl`. Absent: no ACL is sent and the node is open to everyone
+   * (world:anyone:cdrwa), as before ACLs.
+   */
+  defaultAcl?: Acl[];
+}
+
+export interface CreateOptions {
+  mode?: CreateMode;
+  /** The node's ACL; default the client's `defaultAcl`, else open (world:anyone:cdrwa). */
+  acl?: Acl[];
+  /**
+   * Create missing ancestors first (empty, persistent). They get the client's `defaultAcl` (else
+   * open), not `acl`: as Curator's creatingParentsIfNeeded and Kafka's createRecursive do, so a
+   * restrictive ACL on a leaf does not hide or lock its parents from everyone else.
+   */
+  createParents?: boolean;
 }
 
 export type Watcher = (event: WatchEventFrame) => void;
@@ -80,7 +120,7 @@ export interface CoordinatorClientApi {
   connect(): Promise<void>;
   close(): Promise<void>;
 
-  create(path: string, data?: Data, options?: { mode?: CreateMode; createParents?: boolean }): Promise<CreateResult>;
+  create(path: string, data?: Data, options?: CreateOptions): Promise<CreateResult>;
   delete(path: string, version?: number): Promise<void>;
   exists(path: string, watcher?: Watcher): Promise<Stat | null>;
   getData(path: string, watcher?: Watcher): Promise<GetDataResult>;
@@ -101,6 +141,15 @@ export interface CoordinatorClientApi {
   addWatch(path: string, mode: AddWatchMode, watcher: Watcher): Promise<void>;
   removeWatches(path: string, watcherType: WatcherType): Promise<void>;
   stats(): Promise<StatsResult>;
+  /**
+   * Adds credentials to the session's connection (ZooKeeper's addAuth). Once the server accepts
+   * them the client remembers them and presents them on every reconnect. Bad ones: AuthFailed.
+   */
+  addAuth(scheme: string, auth: string): Promise<void>;
+  /** The node's ACL and Stat; needs READ or ADMIN (without ADMIN, digest ids read 'user:x'). */
+  getACL(path: string): Promise<GetAclResult>;
+  /** Replaces the node's ACL; needs ADMIN. `version`: the expected Stat.aversion (-1: any), else BadVersion. */
+  setACL(path: string, acl: Acl[], version?: number): Promise<SetAclResult>;
   /** Creates a path and its missing parents (empty, persistent); an existing path is fine. */
   ensurePath(path: string): Promise<void>;
   /** Deletes a subtree, children first. */

@@ -10,18 +10,21 @@
  */
 import { EventEmitter } from 'events';
 import WebSocket from 'ws';
-import type { CoordinatorClientApi, CoordinatorClientOptions, ConnectionState, Watcher } from './client-api';
+import type { CoordinatorClientApi, CoordinatorClientOptions, ConnectionState, CreateOptions, Watcher } from './client-api';
+import { digestCredentialsProblem } from './acl';
 import { toClientEvent, toClientPath, toClientResult, toClientText, toServerOperation, toServerPath, parseEndpoints } from './chroot';
 import { childPath, parentOf } from './paths';
 import { wireData } from './data';
 import { dataResult, multiReadResult, oversizedFrame, ServerLimits, serverLimits, wireOps } from './client-data';
 import {
+  Acl,
   AddWatchMode,
+  AuthInfo,
   CoordinatorError,
-  CreateMode,
   CreateResult,
   Data,
   ErrorCode,
+  GetAclResult,
   GetChildrenOp,
   GetChildrenResult,
   GetDataResult,
@@ -34,6 +37,7 @@ import {
   Operation,
   PROTOCOL_VERSION,
   ServerFrame,
+  SetAclResult,
   SetDataResult,
   Stat,
   StatsResult,
@@ -106,7 +110,11 @@ interface PendingRequest {
 }
 
 export class CoordinatorClient extends EventEmitter implements CoordinatorClientApi {
-  private readonly options: Required<CoordinatorClientOptions>;
+  private readonly options: Required<Omit<CoordinatorClientOptions, 'auth' | 'defaultAcl'>>;
+  /** Credentials sent with every connect frame: the `auth` option, then each addAuth the server accepted. */
+  private readonly auth: AuthInfo[];
+  /** The ACL of creates that name none (`defaultAcl` option); undefined: send none (open). */
+  private readonly defaultAcl: Acl[] | undefined;
   /** The chroot ('/kafka') every path is under, null for none (shared/coordinator/chroot.ts). */
   readonly chroot: string | null;
   private socket: WebSocket | null = null;
@@ -141,6 +149,12 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     const endpoints = parseEndpoints(options.servers, options.chroot);
     this.chroot = endpoints.chroot;
     this.options = { ...DEFAULTS, ...options, servers: endpoints.servers, chroot: endpoints.chroot ?? '' };
+    for (const info of options.auth ?? []) {
+      const problem = info.scheme === 'digest' ? digestCredentialsProblem(info.auth) : null;
+      if (problem !== null) throw new Error(`CoordinatorClient auth: ${problem}`);
+    }
+    this.auth = (options.auth ?? []).map((info) => ({ scheme: info.scheme, auth: info.auth }));
+    this.defaultAcl = options.defaultAcl === undefined ? undefined : options.defaultAcl.map((entry) => ({ ...entry }));
   }
 
   get state(): ConnectionState {
@@ -194,16 +208,18 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   // -------------------------------------------------------------------------
   // Operations
 
-  async create(path: string, data: Data = '', options: { mode?: CreateMode; createParents?: boolean } = {}): Promise<CreateResult> {
+  async create(path: string, data: Data = '', options: CreateOptions = {}): Promise<CreateResult> {
     const mode = options.mode ?? 'persistent';
     data = wireData(data, PROTOCOL_VERSION); // base64, once (a retry after createParents reuses it)
+    const acl = options.acl ?? this.defaultAcl;
+    const operation = acl === undefined ? { op: 'create' as const, path, data, mode } : { op: 'create' as const, path, data, mode, acl };
     try {
-      return await this.request<CreateResult>({ op: 'create', path, data, mode });
+      return await this.request<CreateResult>(operation);
     } catch (error) {
       if (options.createParents !== true || !(error instanceof CoordinatorError) || error.code !== 'NoNode') throw error;
     }
     await this.createAncestors(path);
-    return this.request<CreateResult>({ op: 'create', path, data, mode });
+    return this.request<CreateResult>(operation);
   }
 
   async delete(path: string, version = -1): Promise<void> {
@@ -237,6 +253,8 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   }
 
   multi(ops: MultiSubOp[]): Promise<MultiResult> {
+    const acl = this.defaultAcl;
+    if (acl !== undefined) ops = ops.map((op) => (op.op === 'create' && op.acl === undefined ? { ...op, acl } : op));
     return this.request<MultiResult>({ op: 'multi', ops: wireOps(ops) });
   }
 
@@ -272,6 +290,21 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     return this.request<StatsResult>({ op: 'stats' });
   }
 
+  async addAuth(scheme: string, auth: string): Promise<void> {
+    await this.request({ op: 'addAuth', scheme, auth }, () => {
+      // Remembered only once accepted: a refused credential must not break every later reconnect.
+      if (!this.auth.some((info) => info.scheme === scheme && info.auth === auth)) this.auth.push({ scheme, auth });
+    });
+  }
+
+  getACL(path: string): Promise<GetAclResult> {
+    return this.request<GetAclResult>({ op: 'getACL', path });
+  }
+
+  setACL(path: string, acl: Acl[], version = -1): Promise<SetAclResult> {
+    return this.request<SetAclResult>({ op: 'setACL', path, acl, version });
+  }
+
   async deleteRecursive(path: string): Promise<void> {
     const listed = await unlessCode(this.getChildren(path), ['NoNode'], null);
     if (listed === null) return;
@@ -288,8 +321,10 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
     const ancestors: string[] = [];
     // Under a chroot these include the chroot and its own ancestors (above the client's root), sent raw.
     for (let at = parentOf(toServerPath(this.chroot, path, true)); at !== '/'; at = parentOf(at)) ancestors.unshift(at);
+    const acl = this.defaultAcl;
     for (const ancestor of ancestors) {
-      await unlessCode(this.send({ op: 'create', path: ancestor, data: '', mode: 'persistent' }, undefined, true), ['NodeExists'], null);
+      const operation: Operation = acl === undefined ? { op: 'create', path: ancestor, data: '', mode: 'persistent' } : { op: 'create', path: ancestor, data: '', mode: 'persistent', acl };
+      await unlessCode(this.send(operation, undefined, true), ['NodeExists'], null);
     }
   }
 
@@ -364,6 +399,8 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
       }
       // The grace is not stored by the server (a restarted one has none): send it every time.
       if (this.options.disconnectGraceMs > 0) frame.disconnectGraceMs = this.options.disconnectGraceMs;
+      // Credentials are per connection on the server: present them again before any request is replayed.
+      if (this.auth.length > 0) frame.auth = this.auth;
       socket.send(JSON.stringify(frame));
     });
     socket.on('message', (data: WebSocket.RawData) => {
@@ -382,6 +419,9 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
           this.onConnected(frame.sessionId, frame.password, frame.timeoutMs, frame.zxid, frame.resumed, typeof frame.disconnectGraceMs === 'number' ? frame.disconnectGraceMs : 0);
         } else if (frame.type === 'error' && frame.code === 'SessionExpired') {
           this.finish('expired', new CoordinatorError('SessionExpired', frame.message));
+        } else if (frame.type === 'error' && frame.code === 'AuthFailed') {
+          // Every server would refuse the same credentials: retrying cannot help (ZooKeeper's AUTH_FAILED).
+          this.finish('closed', new CoordinatorError('AuthFailed', frame.message));
         } else {
           socket.terminate(); // e.g. RuntimeInconsistency: this server is behind; try the next one
         }

@@ -50,6 +50,8 @@ export const ERROR_TABLE = {
   EphemeralOnLocalSession: { zkCode: -120, retriable: false },
   NoWatcher: { zkCode: -121, retriable: false },
   RequestTimeout: { zkCode: -122, retriable: true },
+  /** A create or setData would exceed a hard quota or a server-wide total (docs/coordinator-protocol.md, "Quotas"). */
+  QuotaExceeded: { zkCode: -125, retriable: false },
   /** Samsa's own: a per-connection or server-wide limit on outstanding requests was hit. */
   Throttled: { zkCode: -127, retriable: true },
 } as const;
@@ -113,6 +115,30 @@ export interface Stat {
   ephemeralOwner: string;
   dataLength: number;
   numChildren: number;
+  /** Changes to the node's ACL (setACL), as ZooKeeper's aversion; setACL's version is checked against it. */
+  aversion: number;
+}
+
+// ---------------------------------------------------------------------------
+// Access control, ZooKeeper's model (shared/coordinator/acl.ts has the helpers, docs/coordinator-protocol.md
+// "ACLs" the rules). An ACL entry grants `perms` (a bit set of PERMS) to an identity: `scheme` is
+// world (id 'anyone'), digest (id 'user:base64(sha1(user:password))', as ZooKeeper computes it),
+// ip (an address or CIDR block) or auth (in a create/setACL only: every digest identity of the
+// caller's connection; it is stored expanded).
+
+export const PERMS = { read: 1, write: 2, create: 4, delete: 8, admin: 16 } as const;
+export const PERMS_ALL = 31;
+
+export interface Acl {
+  perms: number;
+  scheme: string;
+  id: string;
+}
+
+/** Credentials a connection presents (ZooKeeper's addAuth): scheme 'digest', auth 'user:password'. */
+export interface AuthInfo {
+  scheme: string;
+  auth: string;
 }
 
 export type CreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential' | 'container';
@@ -141,7 +167,8 @@ export type WatcherType = 'children' | 'data' | 'persistent' | 'any';
 /** Data as callers give it: bytes, or text written as its UTF-8 bytes. */
 export type Data = string | Buffer;
 
-export interface CreateOp<D extends Data = Data> { op: 'create'; path: string; data: D; mode: CreateMode }
+/** `acl` absent = open to everyone (world:anyone with every permission, ZooKeeper's OPEN_ACL_UNSAFE). */
+export interface CreateOp<D extends Data = Data> { op: 'create'; path: string; data: D; mode: CreateMode; acl?: Acl[] }
 export interface DeleteOp { op: 'delete'; path: string; version: number }
 export interface SetDataOp<D extends Data = Data> { op: 'setData'; path: string; data: D; version: number }
 export interface CheckOp { op: 'check'; path: string; version: number }
@@ -157,6 +184,12 @@ export interface RemoveWatchesOp { op: 'removeWatches'; path: string; watcherTyp
 export interface MultiReadOp { op: 'multiRead'; ops: MultiReadSubOp[] }
 /** The number of nodes below `path` (all depths, not counting the node itself). */
 export interface GetAllChildrenNumberOp { op: 'getAllChildrenNumber'; path: string }
+/** The node's ACL and Stat. Needs READ or ADMIN; without ADMIN, digest ids are shown as 'user:x'. */
+export interface GetAclOp { op: 'getACL'; path: string }
+/** Replaces the node's ACL; needs ADMIN. `version` is checked against the Stat's aversion (-1: any). */
+export interface SetAclOp { op: 'setACL'; path: string; acl: Acl[]; version: number }
+/** Adds credentials to this connection (and to every later reconnect of the client library). */
+export interface AddAuthOp { op: 'addAuth'; scheme: string; auth: string }
 export interface PingOp { op: 'ping' }
 /** Ends the session at once: its ephemerals are deleted in one transaction. */
 export interface CloseOp { op: 'close' }
@@ -181,6 +214,9 @@ export type Operation<D extends Data = Data> =
   | RemoveWatchesOp
   | MultiReadOp
   | GetAllChildrenNumberOp
+  | GetAclOp
+  | SetAclOp
+  | AddAuthOp
   | PingOp
   | CloseOp
   | StatsOp;
@@ -224,6 +260,8 @@ export type MultiReadSubResult =
   | { type: 'error'; code: ErrorCode };
 export interface MultiReadResult { results: MultiReadSubResult[] }
 export interface GetAllChildrenNumberResult { totalNumber: number }
+export interface GetAclResult { acl: Acl[]; stat: Stat }
+export interface SetAclResult { stat: Stat }
 export interface SyncResult { path: string }
 export interface GetEphemeralsResult { paths: string[] }
 export type EmptyResult = Record<string, never>;
@@ -274,6 +312,9 @@ export interface ResultByOp {
   removeWatches: EmptyResult;
   multiRead: MultiReadResult;
   getAllChildrenNumber: GetAllChildrenNumberResult;
+  getACL: GetAclResult;
+  setACL: SetAclResult;
+  addAuth: EmptyResult;
   ping: EmptyResult;
   close: EmptyResult;
   stats: StatsResult;
@@ -302,6 +343,12 @@ export interface ConnectFrame {
    * on every connect frame, new session or resume (absent = no grace, the full timeout).
    */
   disconnectGraceMs?: number;
+  /**
+   * Credentials for this connection, as if sent with addAuth right after connecting (the client
+   * library sends every addAuth it made again on each reconnect, as ZooKeeper's client does).
+   * Bad credentials: an ErrorFrame AuthFailed and the connection is closed.
+   */
+  auth?: AuthInfo[];
 }
 
 export interface ConnectedFrame {

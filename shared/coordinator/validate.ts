@@ -12,10 +12,13 @@
  */
 import { bytesFromWire } from './data';
 import {
+  Acl,
   AddWatchMode,
+  AuthInfo,
   CREATE_MODES,
   ConnectFrame,
   CreateMode,
+  CreateOp,
   ErrorCode,
   MultiReadSubOp,
   MultiSubOp,
@@ -27,6 +30,8 @@ import {
 
 const ADD_WATCH_MODES_LIST: readonly AddWatchMode[] = ['persistent', 'persistentRecursive'];
 const WATCHER_TYPES_LIST: readonly WatcherType[] = ['children', 'data', 'persistent', 'any'];
+/** Credentials one connect frame may carry; a client with more is doing something else. */
+const AUTH_ENTRIES_MAX = 64;
 
 /** A validated client frame: a request's data is decoded to bytes. */
 export type ValidFrame = ConnectFrame | RequestFrame<Operation<Buffer>>;
@@ -108,12 +113,36 @@ function version(object: Json, where: string): number {
   return int(object, 'version', where, Number.MIN_SAFE_INTEGER);
 }
 
+/**
+ * An ACL's shape (an array of {perms, scheme, id}); whether its entries make sense (known scheme,
+ * valid id, perms in range) is the core's check, answered InvalidACL as ZooKeeper does.
+ */
+function acl(object: Json, where: string): Acl[] {
+  const value = object.acl;
+  if (!Array.isArray(value)) bad(`${where}.acl must be an array`);
+  return value.map((entry, index) => {
+    const at = `${where}.acl[${index}]`;
+    if (!isObject(entry)) bad(`${at} must be an object`);
+    return { perms: int(entry, 'perms', at, Number.MIN_SAFE_INTEGER), scheme: str(entry, 'scheme', at), id: str(entry, 'id', at) };
+  });
+}
+
+function createOp(value: Json, where: string, protocolVersion: number): CreateOp<Buffer> {
+  const op: CreateOp<Buffer> = { op: 'create', path: path(value, where), data: data(value, where, protocolVersion), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
+  if (value.acl !== undefined) op.acl = acl(value, where);
+  return op;
+}
+
+function authInfo(value: Json, where: string): AuthInfo {
+  return { scheme: str(value, 'scheme', where), auth: str(value, 'auth', where) };
+}
+
 function subOp(value: unknown, index: number, protocolVersion: number): MultiSubOp<Buffer> {
   const where = `ops[${index}]`;
   if (!isObject(value)) bad(`${where} must be an object`);
   switch (value.op) {
     case 'create':
-      return { op: 'create', path: path(value, where), data: data(value, where, protocolVersion), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
+      return createOp(value, where, protocolVersion);
     case 'delete':
       return { op: 'delete', path: path(value, where), version: version(value, where) };
     case 'setData':
@@ -144,7 +173,7 @@ function operation(value: unknown, protocolVersion: number): Operation<Buffer> {
   if (typeof op !== 'string') bad('request.op must be a string');
   switch (op) {
     case 'create':
-      return { op, path: path(value, where), data: data(value, where, protocolVersion), mode: oneOf<CreateMode>(value, 'mode', where, CREATE_MODES) };
+      return createOp(value, where, protocolVersion);
     case 'delete':
       return { op, path: path(value, where), version: version(value, where) };
     case 'setData':
@@ -174,7 +203,12 @@ function operation(value: unknown, protocolVersion: number): Operation<Buffer> {
       return { op, ops: ops.map(readSubOp) };
     }
     case 'getAllChildrenNumber':
+    case 'getACL':
       return { op, path: path(value, where) };
+    case 'setACL':
+      return { op, path: path(value, where), acl: acl(value, where), version: version(value, where) };
+    case 'addAuth':
+      return { op, ...authInfo(value, where) };
     case 'sync':
       return { op, path: path(value, where) };
     case 'getEphemerals': {
@@ -213,6 +247,14 @@ function connectFrame(object: Json): ConnectFrame {
   // Samsa's extension (docs/coordinator-protocol.md, "Disconnect grace"); the upper bound is the
   // negotiated timeout, which only the server knows, so it clamps rather than refuses.
   if (object.disconnectGraceMs !== undefined) frame.disconnectGraceMs = int(object, 'disconnectGraceMs', where, 1);
+  if (object.auth !== undefined) {
+    const auth = object.auth;
+    if (!Array.isArray(auth) || auth.length > AUTH_ENTRIES_MAX) bad(`connect.auth must be an array of at most ${AUTH_ENTRIES_MAX} {scheme, auth}`);
+    frame.auth = auth.map((entry, index) => {
+      if (!isObject(entry)) bad(`connect.auth[${index}] must be an object`);
+      return authInfo(entry, `connect.auth[${index}]`);
+    });
+  }
   return frame;
 }
 

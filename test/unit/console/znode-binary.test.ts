@@ -4,7 +4,7 @@
  */
 import { znodeBody } from '../../../console/server/znode-view';
 
-const stat = { czxid: 5, mzxid: 7, pzxid: 9, ctime: 1_700_000_000_000, mtime: 1_700_000_001_000, version: 2, cversion: 3, ephemeralOwner: '0', dataLength: 4, numChildren: 0 };
+const stat = { czxid: 5, mzxid: 7, pzxid: 9, ctime: 1_700_000_000_000, mtime: 1_700_000_001_000, version: 2, cversion: 3, ephemeralOwner: '0', dataLength: 4, numChildren: 0, aversion: 0 };
 
 describe('znodeBody with bytes', () => {
   test('bytes that are not UTF-8 are hex, flagged, with no JSON', () => {

@@ -7,7 +7,7 @@ import { StreamSlots, treePath, znodeBody, ZNODE_PATH_BYTES_MAX } from '../../..
 import { breadcrumbs, childOf, dataText, treeHref, znodePathOf } from '../../../console/web/src/znode-paths';
 import { assignmentText, groupHref, lagTone, offsetText } from '../../../console/web/src/group-lines';
 
-const stat = { czxid: 5, mzxid: 7, pzxid: 9, ctime: 1_700_000_000_000, mtime: 1_700_000_001_000, version: 2, cversion: 3, ephemeralOwner: '0', dataLength: 5, numChildren: 2 };
+const stat = { czxid: 5, mzxid: 7, pzxid: 9, ctime: 1_700_000_000_000, mtime: 1_700_000_001_000, version: 2, cversion: 3, ephemeralOwner: '0', dataLength: 5, numChildren: 2, aversion: 0 };
 
 describe('treePath', () => {
   test.each([

@@ -100,7 +100,7 @@ describe('the frame limit is derived from the data limit', () => {
       { op: 'check', path: '/a', version: 0 },
       { op: 'setData', path: '/a', data: 'w6k=', version: -1 },
     ]);
-    const stat = { czxid: 1, mzxid: 1, pzxid: 1, ctime: 0, mtime: 0, version: 0, cversion: 0, ephemeralOwner: '0', dataLength: 3, numChildren: 0 };
+    const stat = { czxid: 1, mzxid: 1, pzxid: 1, ctime: 0, mtime: 0, version: 0, cversion: 0, ephemeralOwner: '0', dataLength: 3, numChildren: 0, aversion: 0 };
     expect(dataResult({ data: Buffer.from('{"a":1}').toString('base64'), stat })).toEqual({ data: '{"a":1}', bytes: Buffer.from('{"a":1}'), stat });
     const binary = dataResult({ data: '/w==', stat });
     expect(binary.bytes).toEqual(Buffer.from([0xff]));

@@ -7,7 +7,7 @@ import { toBytes } from '../../../shared/coordinator/data';
 import type { Operation } from '../../../shared/coordinator/protocol';
 
 /** A core operation with its data as text or bytes. */
-export type TextOperation = Exclude<Operation, { op: 'ping' } | { op: 'close' } | { op: 'stats' }>;
+export type TextOperation = Exclude<Operation, { op: 'ping' } | { op: 'close' } | { op: 'stats' } | { op: 'addAuth' }>;
 
 export function coreOp(op: TextOperation): CoreOperation {
   switch (op.op) {

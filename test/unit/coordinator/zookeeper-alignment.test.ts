@@ -256,7 +256,7 @@ describe('the reserved /zookeeper subtree', () => {
     expect(ok<GetChildrenResult>(s, { op: 'getChildren', path: '/' }).children).toEqual(['zookeeper']);
     expect(ok<GetChildrenResult>(s, { op: 'getChildren', path: '/zookeeper' }).children).toEqual(['config', 'quota']);
     // Zeroed Stats; cversion -2 and -1 as a fresh ZooKeeper 3.8.0 reports them (2 x 0 creations - numChildren).
-    expect(stat(s, '/zookeeper')).toEqual({ czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: -2, ephemeralOwner: '0', dataLength: 0, numChildren: 2 });
+    expect(stat(s, '/zookeeper')).toEqual({ czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: -2, ephemeralOwner: '0', dataLength: 0, numChildren: 2, aversion: 0 });
     expect(stat(s, '/')).toMatchObject({ numChildren: 1, cversion: -1 });
     expect(stat(s, '/zookeeper/quota')).toMatchObject({ numChildren: 0, cversion: 0 });
     expect(fail(s, create('/zookeeper'))).toBe('NodeExists');
