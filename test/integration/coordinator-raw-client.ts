@@ -7,9 +7,9 @@
  * base64) is `{ protocolVersion: 2 }` (coordinator-binary-data.test.ts).
  */
 import { WebSocket } from 'ws';
-import type { ConnectedFrame, ErrorFrame, Operation, ResponseFrame, ServerFrame, WatchEventFrame } from '../../shared/coordinator/protocol';
+import type { AuthInfo, ConnectedFrame, ErrorFrame, Operation, ResponseFrame, ServerFrame, WatchEventFrame } from '../../shared/coordinator/protocol';
 
-type HandshakeOptions = { timeoutMs?: number; sessionId?: string; password?: string; lastZxid?: number; protocolVersion?: number };
+type HandshakeOptions = { timeoutMs?: number; sessionId?: string; password?: string; lastZxid?: number; protocolVersion?: number; auth?: AuthInfo[] };
 
 export class RawClient {
   readonly frames: ServerFrame[] = [];
@@ -66,6 +66,7 @@ export class RawClient {
       frame.sessionId = options.sessionId;
       frame.password = options.password;
     }
+    if (options.auth !== undefined) frame.auth = options.auth;
     const first = this.nextFrame();
     this.socket.send(JSON.stringify(frame));
     return first;
