@@ -117,6 +117,12 @@ export type SubTxn =
 export interface WatchDelivery {
   sessionId: string;
   frame: WatchEventFrame;
+  /**
+   * Set when a persistent-recursive watch on an ancestor delivers the event: the changed node's
+   * ACL. The session sees the event only if its connection may READ that node (ZooKeeper 3.8.4's
+   * fix of CVE-2024-23944: otherwise a watch on an open parent reveals the paths below it).
+   */
+  acl?: readonly Acl[];
 }
 
 export type Reply =

@@ -44,7 +44,8 @@ import { SessionTable } from './sessions';
 import { DataTree, RESERVED_PATHS, Znode } from './tree';
 import { WatchKind, WatchManager } from './watches';
 
-type Trigger = [path: string, event: WatchEventType];
+/** A change to fire watches for; `acl` is the changed node's (for recursive watches on its ancestors). */
+type Trigger = [path: string, event: WatchEventType, acl?: readonly Acl[]];
 
 /** A checked-and-applied sub-operation, or why it could not be. */
 type Step =
@@ -316,7 +317,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
           const growth = op.data.length - this.writable(op, auth).dataBytes;
           this.checkQuota(op.path, 0, growth, growth);
           const node = this.tree.setData(op.path, op.data, zxid, now);
-          triggers.push([op.path, 'NodeDataChanged']);
+          triggers.push([op.path, 'NodeDataChanged', node.acl]);
           return { ok: true, sub: { type: 'setData', path: op.path, data: op.data }, result: { type: 'setData', stat: this.tree.stat(node) } };
         }
         case 'check':
@@ -370,7 +371,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     const container = op.mode === 'container';
     this.checkQuota(path, 1, op.data.length, op.data.length + path.length);
     const node = this.tree.create(path, op.data, ephemeralOwner, container, zxid, now, acl);
-    triggers.push([path, 'NodeCreated'], [parentPath, 'NodeChildrenChanged']);
+    triggers.push([path, 'NodeCreated', acl], [parentPath, 'NodeChildrenChanged']);
     const sub: SubTxn = acl === OPEN_ACL ? { type: 'create', path, data: op.data, ephemeralOwner, container } : { type: 'create', path, data: op.data, ephemeralOwner, container, acl };
     return { ok: true, sub, result: { type: 'create', path, stat: this.tree.stat(node) } };
   }
@@ -380,8 +381,9 @@ export class CoordinatorCore implements CoordinatorCoreApi {
    * (containerCandidates), as in ZooKeeper: "delete the last child, then create another" works.
    */
   private deleteNode(path: string, zxid: number, triggers: Trigger[]): void {
+    const acl = this.tree.get(path)?.acl;
     this.tree.delete(path, zxid);
-    triggers.push([path, 'NodeDeleted'], [parentOf(path), 'NodeChildrenChanged']);
+    triggers.push([path, 'NodeDeleted', acl], [parentOf(path), 'NodeChildrenChanged']);
   }
 
   // -------------------------------------------------------------------------
@@ -506,7 +508,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   private fire(triggers: Trigger[], zxid: number): WatchDelivery[] {
     if (this.watches.count === 0) return [];
     const events: WatchDelivery[] = [];
-    for (const [path, event] of triggers) this.watches.trigger(path, event, zxid, events);
+    for (const [path, event, acl] of triggers) this.watches.trigger(path, event, zxid, events, acl);
     return events;
   }
 

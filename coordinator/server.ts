@@ -24,6 +24,7 @@ import {
   ErrorCode,
   ErrorFrame,
   Operation,
+  PERMS,
   PROTOCOL_VERSIONS_SUPPORTED,
   RequestFrame,
   ResponseFrameError,
@@ -32,7 +33,7 @@ import {
 } from '../shared/coordinator/protocol';
 import { BASE64_DATA_SINCE_PROTOCOL, wireData } from '../shared/coordinator/data';
 import { parseClientFrame } from '../shared/coordinator/validate';
-import { AuthContext, connectionAuth, withCredentials } from './acl-check';
+import { AuthContext, connectionAuth, grants, NO_AUTH, withCredentials } from './acl-check';
 import type { CoordinatorConfig } from './config';
 import type { CoordinatorCoreApi, CoreOperation, ExecuteOutcome, Txn } from './core-api';
 import { LatencyRecorder } from './store/store';
@@ -63,6 +64,8 @@ class Connection {
 
 interface SessionState {
   connection: Connection | null;
+  /** Its (last) connection's identities: what recursive-watch events are checked against (WatchDelivery.acl). */
+  auth: AuthContext;
   /** Serialized watch events kept while the connection is down (bounded). */
   pendingEvents: string[];
   droppedEvents: number;
@@ -258,6 +261,8 @@ export class CoordinatorServer {
           return;
         }
         connection.auth = auth;
+        const session = this.sessions.get(sessionId);
+        if (session !== undefined && session.connection === connection) session.auth = auth;
         this.respondOk(connection, xid, this.core.lastZxid, {}, startedAt);
         return;
       }
@@ -315,6 +320,8 @@ export class CoordinatorServer {
     for (const event of outcome.events) {
       if (event.sessionId === endingSession) {
         if (endingConnection != null) this.emit(endingConnection, null, outcome.zxid, JSON.stringify(event.frame), -1, false);
+      } else if (event.acl !== undefined && !grants(event.acl, PERMS.read, this.sessions.get(event.sessionId)?.auth ?? NO_AUTH)) {
+        continue; // a recursive watch's event about a node this session may not read (CVE-2024-23944)
       } else {
         this.emit(null, event.sessionId, outcome.zxid, JSON.stringify(event.frame), -1, false);
       }
@@ -376,7 +383,7 @@ export class CoordinatorServer {
     const { txn, timeoutMs } = this.core.createSession(requestedTimeoutMs, now, sessionId, password);
     const disconnectGraceMs = this.core.attachSession(sessionId, requestedGraceMs, now);
     this.appendTxn(txn);
-    this.sessions.set(sessionId, { connection, pendingEvents: [], droppedEvents: 0 });
+    this.sessions.set(sessionId, { connection, auth: connection.auth, pendingEvents: [], droppedEvents: 0 });
     connection.sessionId = sessionId;
     connection.state = 'open';
     const connected: ConnectedFrame = { type: 'connected', protocolVersion: connection.protocolVersion, sessionId, password, timeoutMs, zxid: txn.zxid, resumed: false };
@@ -393,7 +400,7 @@ export class CoordinatorServer {
     let session = this.sessions.get(sessionId);
     if (session === undefined) {
       // A session restored from the store after a restart.
-      session = { connection: null, pendingEvents: [], droppedEvents: 0 };
+      session = { connection: null, auth: connection.auth, pendingEvents: [], droppedEvents: 0 };
       this.sessions.set(sessionId, session);
     }
     const previous = session.connection;
@@ -404,6 +411,7 @@ export class CoordinatorServer {
       this.logger.info({ sessionId, from: previous.id, to: connection.id }, 'session.moved');
     }
     session.connection = connection;
+    session.auth = connection.auth;
     connection.sessionId = sessionId;
     connection.state = 'open';
     const zxid = this.core.lastZxid;

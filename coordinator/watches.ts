@@ -10,7 +10,7 @@
  *   NodeChildrenChanged on P           → one-shot child watches on P, persistent on P (never recursive ones)
  * One-shot watches are removed as they fire; a session gets at most one event per change.
  */
-import type { WatchEventType, WatcherType } from '../shared/coordinator/protocol';
+import type { Acl, WatchEventType, WatcherType } from '../shared/coordinator/protocol';
 import { parentOf } from '../shared/coordinator/paths';
 import type { WatchDelivery } from './core-api';
 
@@ -82,13 +82,17 @@ export class WatchManager {
     this.bySession.delete(sessionId);
   }
 
-  /** Appends the deliveries `event` on `path` causes to `out`, removing the one-shot watches it fires. */
-  trigger(path: string, event: WatchEventType, zxid: number, out: WatchDelivery[]): void {
+  /**
+   * Appends the deliveries `event` on `path` causes to `out`, removing the one-shot watches it
+   * fires. `acl` is the changed node's: deliveries by recursive watches on an ancestor carry it
+   * (WatchDelivery.acl) for the server's READ check.
+   */
+  trigger(path: string, event: WatchEventType, zxid: number, out: WatchDelivery[], acl?: readonly Acl[]): void {
     const notified = new Set<string>();
-    const notify = (sessionId: string): void => {
+    const notify = (sessionId: string, aclToCheck?: readonly Acl[]): void => {
       if (notified.has(sessionId)) return;
       notified.add(sessionId);
-      out.push({ sessionId, frame: { type: 'watch', event, path, zxid } });
+      out.push(aclToCheck === undefined ? { sessionId, frame: { type: 'watch', event, path, zxid } } : { sessionId, frame: { type: 'watch', event, path, zxid }, acl: aclToCheck });
     };
     const oneShot: WatchKind[] = event === 'NodeChildrenChanged' ? ['child'] : event === 'NodeDeleted' ? ['data', 'child'] : ['data'];
     for (const kind of oneShot) {
@@ -102,7 +106,7 @@ export class WatchManager {
     for (const sessionId of this.byKind.persistent.get(path) ?? []) notify(sessionId);
     if (event !== 'NodeChildrenChanged' && this.byKind.recursive.size > 0) {
       for (let at = path; ; at = parentOf(at)) {
-        for (const sessionId of this.byKind.recursive.get(at) ?? []) notify(sessionId);
+        for (const sessionId of this.byKind.recursive.get(at) ?? []) notify(sessionId, at === path ? undefined : acl);
         if (at === '/') break;
       }
     }

@@ -106,3 +106,35 @@ test('ACLs and aversions survive a SIGKILL restart (replayed from the log)', asy
   const stranger = await connect(second.url);
   expect(codeOf(await stranger.request({ op: 'getData', path: '/kept' }))).toBe('NoAuth');
 });
+
+test("a recursive watch on an open parent does not reveal changes to children the watcher may not read (ZooKeeper 3.8.4's fix of CVE-2024-23944)", async () => {
+  const { url } = await startCoordinator({ store: 'memory' });
+  const alice = await connect(url, ['alice:secret']);
+  await alice.ok({ op: 'create', path: '/tenants', data: '', mode: 'persistent' });
+  await alice.ok({ op: 'create', path: '/tenants/alice-private', data: '', mode: 'persistent', acl: [ALICE] });
+  await alice.ok({ op: 'create', path: '/tenants/public', data: '', mode: 'persistent' });
+
+  const watcher = await connect(url);
+  await watcher.ok({ op: 'addWatch', path: '/tenants', mode: 'persistentRecursive' });
+  const aliceWatching = await connect(url, ['alice:secret']);
+  await aliceWatching.ok({ op: 'addWatch', path: '/tenants', mode: 'persistentRecursive' });
+
+  await alice.ok({ op: 'setData', path: '/tenants/alice-private', data: 'eA==', version: -1 });
+  await alice.ok({ op: 'create', path: '/tenants/alice-private/child', data: '', mode: 'persistent', acl: [ALICE] });
+  await alice.ok({ op: 'delete', path: '/tenants/alice-private/child', version: -1 });
+  await alice.ok({ op: 'setData', path: '/tenants/public', data: 'eA==', version: -1 });
+
+  // Events arrive in zxid order: once the public change is in, every earlier one would have been too.
+  const deadline = Date.now() + 10_000;
+  while (!watcher.events.some((event) => event.path === '/tenants/public') || aliceWatching.events.length < 4) {
+    if (Date.now() > deadline) throw new Error(`events not in: ${JSON.stringify([watcher.events, aliceWatching.events])}`);
+    await watcher.request({ op: 'ping' });
+  }
+  expect(watcher.events.map((event) => [event.event, event.path])).toEqual([['NodeDataChanged', '/tenants/public']]);
+  expect(aliceWatching.events.map((event) => [event.event, event.path])).toEqual([
+    ['NodeDataChanged', '/tenants/alice-private'],
+    ['NodeCreated', '/tenants/alice-private/child'],
+    ['NodeDeleted', '/tenants/alice-private/child'],
+    ['NodeDataChanged', '/tenants/public'],
+  ]);
+});

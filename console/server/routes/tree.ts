@@ -1,6 +1,6 @@
 /**
  * The znode tree browser:
- *   GET /api/tree?path=/brokers         { path, data, format?, json?, stat, ephemeral, children }; 404 NoNode, 400 bad path
+ *   GET /api/tree?path=/brokers         { path, data, format?, json?, stat, ephemeral, children }; 404 NoNode, 403 NoAuth, 400 bad path
  *                                       (data that is not UTF-8 comes as hex, with format 'hex')
  *   GET /api/tree/events?path=/brokers  server-sent 'node' events: that body at once and after every
  *                                       change of the node's data or children; `{ path, deleted: true }`
@@ -48,6 +48,8 @@ async function readNode(client: CoordinatorClientApi, path: string): Promise<Ret
     return znodeBody(path, bytes, stat, children);
   } catch (error) {
     if (hasCode(error, 'NoNode')) throw new ApiError(404, `no znode at ${path}`);
+    // The node's ACL does not let the console's session read it (it has no credentials).
+    if (hasCode(error, 'NoAuth')) throw new ApiError(403, `the ACL of ${path} does not let the console read it`);
     throw error;
   }
 }
