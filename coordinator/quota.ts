@@ -32,6 +32,7 @@ import type { ErrorCode } from '../shared/coordinator/protocol';
 export const QUOTA_PATH = '/zookeeper/quota';
 export const LIMITS_NODE = 'zookeeper_limits';
 export const STATS_NODE = 'zookeeper_stats';
+const QUOTA_PREFIX = `${QUOTA_PATH}/`;
 
 /** Soft (count, bytes) and hard limits of one quota; -1 = none. */
 export interface QuotaLimits {
@@ -122,7 +123,8 @@ export function quotaTargetProblem(path: string): string | null {
 
 /** P for /zookeeper/quota<P>/<leaf>, or null when `nodePath` is not such a node of a quota Samsa tracks. */
 export function quotaTargetOf(nodePath: string, leaf: string): string | null {
-  if (!nodePath.startsWith(`${QUOTA_PATH}/`) || !nodePath.endsWith(`/${leaf}`)) return null;
+  // Asked of every node the tree gains or loses: the constant prefix test rejects nearly all at once.
+  if (!nodePath.startsWith(QUOTA_PREFIX) || !nodePath.endsWith(leaf) || nodePath.charCodeAt(nodePath.length - leaf.length - 1) !== 47 /* '/' */) return null;
   const target = nodePath.slice(QUOTA_PATH.length, nodePath.length - leaf.length - 1);
   if (target === '' || quotaTargetProblem(target) !== null) return null;
   return target;

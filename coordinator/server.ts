@@ -99,6 +99,8 @@ export interface CoordinatorServerOptions {
 }
 
 const QUEUE_COMPACT_AT = 4096;
+/** Group commits written to the file store at once (measured there: 2 overlapping O_DSYNC writes commit twice as many per second as 1, 4 about three times). */
+const FILE_APPENDS_IN_FLIGHT_MAX = 4;
 /**
  * Most containers one check removes (ZooKeeper's znode.container.maxPerMinute is 10000, paced
  * over the minute); the rest wait for the next check, so a huge backlog never stalls the loop.
@@ -123,7 +125,15 @@ export class CoordinatorServer {
   private durableZxid: number;
   private pendingTxns: Txn[] = [];
   private flushScheduled = false;
+  /** The latest append not yet durable (every earlier one resolves before it), for close(). */
   private appendInFlight: Promise<void> | null = null;
+  private appendsInFlight = 0;
+  /**
+   * Group commits on their way to the disk at once: the file store overlaps them (its appends
+   * resolve in order), so a batch that gathers while another is being written need not wait for it;
+   * other stores chain their appends, where one batch at a time gathers more per round trip.
+   */
+  private readonly appendsInFlightMax: number;
   private outputs: (Output | undefined)[] = [];
   private outputsHead = 0;
   private outstandingTotal = 0;
@@ -139,6 +149,7 @@ export class CoordinatorServer {
     this.logger = options.logger.child({ component: 'server' });
     this.clock = options.clock ?? Date.now;
     this.durableZxid = this.core.lastZxid;
+    this.appendsInFlightMax = this.store.kind === 'file' ? FILE_APPENDS_IN_FLIGHT_MAX : 1;
     this.startedAt = this.clock();
   }
 
@@ -299,6 +310,8 @@ export class CoordinatorServer {
       return;
     }
     this.applyOutcome(outcome);
+    // Soft quota limits only warn, as ZooKeeper's (docs/coordinator-protocol.md, "Quotas").
+    for (const warning of outcome.quotaWarnings ?? []) this.logger.warn({ sessionId, zxid: outcome.zxid, warning }, 'quota.exceeded');
     const reply = outcome.reply;
     if (reply.ok) {
       const result = request.op === 'getData' || request.op === 'multiRead' ? wireResult(reply.result, connection.protocolVersion) : reply.result;
@@ -486,7 +499,7 @@ export class CoordinatorServer {
 
   private appendTxn(txn: Txn): void {
     this.pendingTxns.push(txn);
-    if (!this.flushScheduled && this.appendInFlight === null) {
+    if (!this.flushScheduled && this.appendsInFlight < this.appendsInFlightMax) {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
@@ -494,13 +507,16 @@ export class CoordinatorServer {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.appendInFlight !== null || this.pendingTxns.length === 0 || this.failed) return;
+    if (this.appendsInFlight >= this.appendsInFlightMax || this.pendingTxns.length === 0 || this.failed) return;
     const batch = this.pendingTxns;
     this.pendingTxns = [];
     const lastZxid = batch[batch.length - 1].zxid;
-    this.appendInFlight = this.store.append(batch).then(
+    this.appendsInFlight++;
+    // Appends resolve in call order (the store's contract), so durableZxid only grows.
+    const appended: Promise<void> = this.store.append(batch).then(
       () => {
-        this.appendInFlight = null;
+        this.appendsInFlight--;
+        if (this.appendInFlight === appended) this.appendInFlight = null;
         this.durableZxid = lastZxid;
         this.txnsSinceSnapshot += batch.length;
         // Transactions that gathered during this fsync go to the disk together now, before the
@@ -511,6 +527,7 @@ export class CoordinatorServer {
       },
       (error: unknown) => this.fail(error),
     );
+    this.appendInFlight = appended;
   };
 
   /** Stops serving at once (nothing more is read, appended or sent) and hands the error to onFatal. */
