@@ -67,6 +67,15 @@ function coordinatorAccess(config: Readonly<BrokerConfig>): Pick<CoordinatorClie
   return { auth: [{ scheme: 'digest', auth: config.coordinatorAuth }], defaultAcl: brokerTreeAcl(config.coordinatorAuth) };
 }
 
+/** A NoAuth while joining means brokers with other credentials locked the tree: say what to do. */
+function explainNoAuth(error: unknown, config: Readonly<BrokerConfig>): unknown {
+  if (!hasCode(error, 'NoAuth')) return error;
+  const hint = config.coordinatorAuth === null
+    ? 'start this broker with --coordinator-auth user:password, the credentials the other brokers use'
+    : "this broker's --coordinator-auth differs from the credentials the tree was locked with";
+  return new Error(`${error.message}: the cluster's tree is locked; ${hint}`);
+}
+
 /** /cluster/id is not created here: only establishIdentity names a cluster. */
 async function ensureTree(client: CoordinatorClient): Promise<void> {
   for (const path of [PATHS.brokerIds, PATHS.topics, PATHS.configTopics, PATHS.deleteTopics, PATHS.controlledShutdown]) await client.ensurePath(path);
@@ -137,7 +146,12 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     await client.close().catch(() => undefined);
     throw error;
   }
-  await ensureTree(client);
+  try {
+    await ensureTree(client);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw explainNoAuth(error, config);
+  }
 
   const cache = new MetadataCache(client, logger.child({ component: 'metadata' }));
   const metrics = config.metricsPort >= 0 ? new BrokerMetrics() : null;
@@ -312,7 +326,7 @@ export async function startBroker(config: Readonly<BrokerConfig>, rootLogger: Lo
     await server.close();
     await client.close();
     await replicas.close();
-    throw error;
+    throw explainNoAuth(error, config);
   }
   server.markReady(); // the metadata cache is loaded: requests may be answered now
   replicas.startTimers();

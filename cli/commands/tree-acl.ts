@@ -11,8 +11,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { digestCredentialsProblem, digestId, formatAcl } from '../../shared/coordinator/acl';
 import type { CoordinatorClient } from '../../shared/coordinator/client';
 import { childPath } from '../../shared/coordinator/paths';
-import { Acl, CoordinatorError, hasCode, Stat } from '../../shared/coordinator/protocol';
+import { Acl, CoordinatorError, Stat, unlessCode } from '../../shared/coordinator/protocol';
 import { aclFromArgs, JsonArgs, jsonOption, print, statLines, withClient } from '../tree-client';
+
+/** `setacl -R` refuses a subtree larger than this (the listing is held in memory before any change). */
+const RECURSIVE_NODES_MAX = 100_000;
 
 interface GetAclArgs extends JsonArgs {
   path: string;
@@ -46,22 +49,30 @@ interface SetAclArgs extends JsonArgs {
   recursive: boolean;
 }
 
-/** Sets `acl` on `path` and every node below it (zkCli's setAcl -R): parents first, any aversion. */
-async function setAclRecursive(client: CoordinatorClient, path: string, acl: Acl[]): Promise<Stat | null> {
-  let stat: Stat;
-  try {
-    stat = (await client.setACL(path, acl, -1)).stat;
-  } catch (error) {
-    // Deleted since it was listed: nothing to protect.
-    if (hasCode(error, 'NoNode')) return null;
-    throw error;
+/**
+ * `path` and every node below it, parents first (zkCli's setAcl -R lists the subtree the same
+ * way before changing anything: an ACL set first could forbid the listing of what is below).
+ */
+async function subtree(client: CoordinatorClient, path: string): Promise<string[]> {
+  const paths = [path];
+  for (let index = 0; index < paths.length; index++) {
+    const listed = await unlessCode(client.getChildren(paths[index]!), ['NoNode'], { children: [] as string[] });
+    for (const child of listed.children) paths.push(childPath(paths[index]!, child));
+    if (paths.length > RECURSIVE_NODES_MAX) throw new Error(`BadArguments: more than ${RECURSIVE_NODES_MAX} nodes below ${path}; set the ACL of its parts one at a time`);
   }
-  const listed = await client.getChildren(path).catch((error: unknown) => {
-    if (hasCode(error, 'NoNode')) return { children: [] as string[] };
-    throw error;
-  });
-  for (const child of listed.children) await setAclRecursive(client, childPath(path, child), acl);
-  return stat;
+  return paths;
+}
+
+/** Sets `acl` on every node of the subtree at `path` (any aversion); nodes deleted meanwhile are skipped. */
+async function setAclRecursive(client: CoordinatorClient, path: string, acl: Acl[]): Promise<Stat> {
+  if ((await client.exists(path)) === null) throw new CoordinatorError('NoNode', '', path);
+  let top: Stat | null = null;
+  for (const node of await subtree(client, path)) {
+    const result = await unlessCode(client.setACL(node, acl, -1), ['NoNode'], null);
+    if (node === path) top = result?.stat ?? null;
+  }
+  if (top === null) throw new CoordinatorError('NoNode', '', path);
+  return top;
 }
 
 const setAclCommand: CommandModule<unknown, SetAclArgs> = {
@@ -81,9 +92,7 @@ const setAclCommand: CommandModule<unknown, SetAclArgs> = {
     const acl = aclFromArgs(args.acl, 'acl');
     const stat = await withClient(args, async (client) => {
       if (!args.recursive) return (await client.setACL(args.path, acl, args.version)).stat;
-      const top = await setAclRecursive(client, args.path, acl);
-      if (top === null) throw new CoordinatorError('NoNode', '', args.path);
-      return top;
+      return setAclRecursive(client, args.path, acl);
     });
     if (args.json) print(JSON.stringify(stat));
   },
@@ -102,7 +111,7 @@ const digestCommand: CommandModule<unknown, DigestArgs> = {
       .positional('credentials', { type: 'string', array: true, demandOption: true, describe: 'user:password, one or more' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
       .epilogue('Prints the id alone (ZooKeeper prints user:password->id), one per line: use it in a digest ACL entry (digest:<id>:cdrwa) or as the coordinator\'s --super-digest. No coordinator is contacted.')
-      .example('$0 digest super:superpw', 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=') as Argv<DigestArgs>,
+      .example('$0 digest super:test', "super:D/InIHSb7yEEbrWz8b9l71RjZJU= (the superDigest of ZooKeeper's own tests)") as Argv<DigestArgs>,
   handler: (args) => {
     for (const credentials of args.credentials) {
       const problem = digestCredentialsProblem(credentials);

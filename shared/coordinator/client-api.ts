@@ -150,7 +150,10 @@ export interface CoordinatorClientApi {
   getACL(path: string): Promise<GetAclResult>;
   /** Replaces the node's ACL; needs ADMIN. `version`: the expected Stat.aversion (-1: any), else BadVersion. */
   setACL(path: string, acl: Acl[], version?: number): Promise<SetAclResult>;
-  /** Creates a path and its missing parents (empty, persistent); an existing path is fine. */
+  /**
+   * Creates a path and its missing parents (empty, persistent, `defaultAcl`); an existing path is
+   * fine, also below a parent whose ACL does not let this session create (NoAuth only when missing).
+   */
   ensurePath(path: string): Promise<void>;
   /** Deletes a subtree, children first. */
   deleteRecursive(path: string): Promise<void>;

@@ -48,6 +48,21 @@ import {
 import { OneShotKind, WatchRegistry } from './watch-registry';
 
 /**
+ * Sends `text`, the TCP socket corked until the end of the tick: the requests of one tick (a
+ * pipeline refilling after a batch of replies) leave in one write, not one syscall and one TCP
+ * segment each, and reach the server in one read, where they share a group commit. ws has no
+ * public cork; `_socket` is its net.Socket (coordinator/server.ts corks its replies the same way).
+ */
+function sendCorked(socket: WebSocket, text: string): void {
+  const raw = (socket as unknown as { _socket?: { writableCorked: number; cork(): void; uncork(): void } })._socket;
+  if (raw !== undefined && raw.writableCorked === 0) {
+    raw.cork();
+    process.nextTick(() => raw.uncork());
+  }
+  socket.send(text);
+}
+
+/**
  * The server's frame, or null when `text` is not one. Only the fields the client acts on are
  * checked: the server is ours, but a broken or foreign peer must not crash the process.
  * (shared/coordinator/validate.ts checks the other direction, client frames, for the server.)
@@ -314,7 +329,14 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
 
   /** Creates `path` and its missing parents as empty persistent nodes; an existing path is fine. */
   async ensurePath(path: string): Promise<void> {
-    await unlessCode(this.create(path, '', { createParents: true }), ['NodeExists'], null);
+    try {
+      await unlessCode(this.create(path, '', { createParents: true }), ['NodeExists'], null);
+    } catch (error) {
+      // The server checks CREATE on the parent before it finds the node there: a session that may
+      // not create below a locked parent still has what it asked for when the node exists (as
+      // Curator's mkdirs, which looks before it creates).
+      if (!hasCode(error, 'NoAuth') || (await this.exists(path)) === null) throw error;
+    }
   }
 
   private async createAncestors(path: string): Promise<void> {
@@ -371,7 +393,7 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
       request.reject(new CoordinatorError('BadArguments', problem));
       return;
     }
-    this.socket!.send(text);
+    sendCorked(this.socket!, text);
   }
 
   private drainQueue(): void {
