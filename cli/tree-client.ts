@@ -73,10 +73,11 @@ export function newClient(args: ServerArgs): CoordinatorClient {
 
 /**
  * The error the CLI reports: a znode error as exactly `<Code>: <path>` (the server's detail,
- * such as the versions in a BadVersion, is dropped so scripts can rely on the line).
+ * such as the versions in a BadVersion, is dropped so scripts can rely on the line), except
+ * QuotaExceeded, whose detail names the limit that was hit.
  */
 export function cliError(error: unknown): unknown {
-  if (error instanceof CoordinatorError && error.path !== undefined) return new CoordinatorError(error.code, '', error.path);
+  if (error instanceof CoordinatorError && error.path !== undefined && error.code !== 'QuotaExceeded') return new CoordinatorError(error.code, '', error.path);
   return error;
 }
 

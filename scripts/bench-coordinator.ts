@@ -125,17 +125,20 @@ async function waitForPort(port: number, child: ChildProcess, what: string, time
   throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-/** Runs `operation` with `inFlight` requests outstanding until `count` are done or time is up. */
-async function runClosedLoop(inFlight: number, count: number, operation: (index: number) => Promise<void>): Promise<{ latencies: number[]; seconds: number }> {
+/**
+ * Runs `operation` with `inFlight` requests outstanding until `count` are done or time is up: one
+ * worker per request in flight, each issuing its next request when the last one is answered.
+ */
+async function runClosedLoop(inFlight: number, count: number, operation: (index: number, worker: number) => Promise<void>): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   const deadline = Date.now() + SECONDS_PER_WORKLOAD * 1000;
   let issued = 0;
   const started = process.hrtime.bigint();
-  async function worker(): Promise<void> {
+  async function worker(_: unknown, worker: number): Promise<void> {
     while (issued < count && Date.now() < deadline) {
       const index = issued++;
       const t0 = process.hrtime.bigint();
-      await operation(index);
+      await operation(index, worker);
       latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   }
@@ -144,7 +147,7 @@ async function runClosedLoop(inFlight: number, count: number, operation: (index:
   return { latencies, seconds };
 }
 
-async function measure(driver: Driver, workload: string, inFlight: number, operation: (index: number) => Promise<void>): Promise<Result> {
+async function measure(driver: Driver, workload: string, inFlight: number, operation: (index: number, worker: number) => Promise<void>): Promise<Result> {
   const { latencies, seconds } = await runClosedLoop(inFlight, OPS_PER_WORKLOAD, operation);
   latencies.sort((a, b) => a - b);
   const result: Result = {
@@ -224,19 +227,20 @@ async function runWorkloads(makeDriver: () => Promise<Driver>): Promise<Result[]
       log(`${driver.name}: getData x${inFlight}`);
       results.push(await measure(driver, 'getData', inFlight, (index) => driver.getData(targets[index % targets.length])));
     }
-    // The same 128 in flight spread over 8 sessions (16 each), as 8 brokers or applications would send them.
+    // The same 128 in flight spread over 8 sessions, 16 each, as 8 brokers or applications would send
+    // them: each session has its own 16 workers (a worker sticks to its session).
     const spread = [`create-${SESSIONS}-sessions`, `setData-${SESSIONS}-sessions`].some(wanted);
     const sessions = spread ? [driver, ...(await Promise.all(Array.from({ length: SESSIONS - 1 }, makeDriver)))] : [];
     try {
       if (wanted(`create-${SESSIONS}-sessions`)) {
         log(`${driver.name}: create x128 over ${SESSIONS} sessions`);
-        results.push(await measure(driver, `create-${SESSIONS}-sessions`, 128, async (index) => {
-          await sessions[index % SESSIONS]!.create(`${root}/seq-`, DATA, true);
+        results.push(await measure(driver, `create-${SESSIONS}-sessions`, 128, async (_, worker) => {
+          await sessions[worker % SESSIONS]!.create(`${root}/seq-`, DATA, true);
         }));
       }
       if (wanted(`setData-${SESSIONS}-sessions`)) {
         log(`${driver.name}: setData x128 over ${SESSIONS} sessions`);
-        results.push(await measure(driver, `setData-${SESSIONS}-sessions`, 128, (index) => sessions[index % SESSIONS]!.setData(targets[index % targets.length], DATA)));
+        results.push(await measure(driver, `setData-${SESSIONS}-sessions`, 128, (index, worker) => sessions[worker % SESSIONS]!.setData(targets[index % targets.length], DATA)));
       }
     } finally {
       await Promise.all(sessions.slice(1).map((s) => s.close()));

@@ -7,8 +7,8 @@
  *                       Redis refuses an id not above the last one, so the log can only grow
  *                       in zxid order, whoever writes to it.
  *   <prefix>:snapshot   the newest snapshot's header (snapshot-stream.ts: zxid, sessions)
- *   <prefix>:snapshot:chunks   a list: its chunks of znodes, then its trailer (each about 4 MiB
- *                       at most: a Redis string holds 512 MB at most, and one JSON text of the
+ *   <prefix>:snapshot:chunks   a list: its chunks of znodes, then its trailer (each about
+ *                       1.4 MiB: a Redis string holds 512 MB at most, and one JSON text of the
  *                       whole tree would hold the event loop for seconds)
  *   <prefix>:snapshot:staging  the list a snapshot is written into, a chunk per round trip,
  *                       while the server goes on; once complete, one script renames it to
@@ -62,8 +62,8 @@ const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 const FOLLOW_BLOCK_MS = 1000;
 const FOLLOW_RETRY_MS = 200;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-/** Snapshot chunks read per LRANGE: bounds one reply (about 4 MiB a chunk). */
-const SNAPSHOT_READ_BATCH = 8;
+/** Snapshot chunks read per LRANGE: bounds one reply (about 1.4 MiB a chunk). */
+const SNAPSHOT_READ_BATCH = 16;
 /** Reads of a snapshot that a newer one replaced meanwhile, before giving up. */
 const SNAPSHOT_READ_ATTEMPTS = 5;
 

@@ -5,13 +5,18 @@
  * writer; an unreachable Redis is a clear error at start and a failed append (never a hang)
  * later; a Redis that would forget what it acknowledges is reported loudly; WAIT for replicas
  * that do not exist fails the append. The lease: one holder, rising epochs, expiry. A standby
- * following the log sees every append, and resyncs from the snapshot after a trim.
+ * following the log sees every append, and resyncs from the snapshot after a trim. Snapshots
+ * go in chunks (a header string and a list), replace the previous one at once, and the
+ * single-string snapshots of earlier versions are still read.
  */
+import { createHash, randomBytes } from 'crypto';
 import pino from 'pino';
 import Redis from 'ioredis';
-import type { CoreSnapshot, Txn } from '../../coordinator/core-api';
+import type { CoreSnapshot, Txn, ZnodeRecord } from '../../coordinator/core-api';
 import { acquireLease, defineLeaseCommands, leaseKeys, readLease, releaseLease, renewLease, safeUntil } from '../../coordinator/lease';
+import { snapshotToJson } from '../../coordinator/store/records';
 import { FencedError, RedisStore } from '../../coordinator/store/redis';
+import { CHUNK_NODES_MAX } from '../../coordinator/store/snapshot-stream';
 import { freePort, kill, stopAll, waitFor } from '../helpers/processes';
 import { RedisHandle, startRedis } from '../helpers/redis';
 
@@ -112,7 +117,7 @@ test('a fenced writer (the fence key holds another epoch) writes nothing', async
   await expect(stale.append([setTxn(2)])).rejects.toThrow(FencedError);
   await expect(stale.snapshot(snapshotAt(1))).rejects.toThrow(FencedError);
   expect(await admin.xlen(`${prefix}:log`)).toBe(1);
-  expect(await admin.exists(`${prefix}:snapshot`)).toBe(0);
+  expect(await admin.exists(`${prefix}:snapshot`, `${prefix}:snapshot:staging`, `${prefix}:snapshot:chunks`)).toBe(0);
   await current.close();
   await stale.close();
 });
@@ -213,5 +218,70 @@ describe('a standby following the log', () => {
       await active.close();
       await standby.close();
     }
+  });
+});
+
+describe('snapshots in chunks', () => {
+  function node(path: string, data: Buffer | string, zxid: number): ZnodeRecord {
+    return { path, data, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: zxid, mtime: zxid, version: 0, cversion: 0, ephemeralOwner: '0', container: false };
+  }
+
+  /** Data as a hash: jest compares Buffers byte by byte, slowly. */
+  function canonical(snapshot: CoreSnapshot | null) {
+    if (snapshot === null) return null;
+    const digest = (data: Buffer | string) => `${typeof data} ${createHash('sha256').update(data).digest('hex')}`;
+    return { ...snapshot, nodes: snapshot.nodes.map((record) => ({ ...record, data: digest(record.data) })) };
+  }
+
+  test('many chunks of binary data round-trip; the new snapshot replaces the old at once and trims the log', async () => {
+    const prefix = nextPrefix();
+    const store = new RedisStore({ url: redis.url, prefix, logger: silent });
+    await store.open();
+    await store.append([setTxn(1), setTxn(2), setTxn(3)]);
+    await store.snapshot(snapshotAt(1));
+    // An unfinished snapshot of a writer that died: the next one starts its staging list over.
+    await admin.rpush(`${prefix}:snapshot:staging`, 'left over');
+    const nodes = [node('/', Buffer.alloc(0), 0), node('/big0', randomBytes(1.5 * 1024 * 1024), 1), node('/big1', randomBytes(1024 * 1024 + 1), 2)];
+    for (let i = 0; i < CHUNK_NODES_MAX + 5; i++) nodes.push(node(`/small${i}`, Buffer.from([i & 255, 0, 34]), 3));
+    const big: CoreSnapshot = { ...snapshotAt(2), nodes };
+    await store.snapshot(big);
+    await store.close();
+    // A header, then chunks ['/', big0], [big1], 2000 small, 5 small, and the trailer.
+    expect(JSON.parse((await admin.get(`${prefix}:snapshot`))!)).toMatchObject({ snapshot: 2, lastZxid: 2 });
+    expect(await admin.llen(`${prefix}:snapshot:chunks`)).toBe(5);
+    expect(await admin.exists(`${prefix}:snapshot:staging`)).toBe(0);
+    expect(await admin.xlen(`${prefix}:log`)).toBe(1);
+    const again = new RedisStore({ url: redis.url, prefix, logger: silent });
+    const state = await again.open();
+    expect(canonical(state.snapshot)).toEqual(canonical(big));
+    expect(state.txns.map((t) => t.zxid)).toEqual([3]);
+    await again.close();
+  });
+
+  test('a snapshot written as one string (before chunks) is still read, and the next one replaces it', async () => {
+    const prefix = nextPrefix();
+    const legacy: CoreSnapshot = { lastZxid: 4, nodes: [node('/', '', 0), node('/a', 'text "q" é', 3), node('/b', Buffer.from([0, 255]), 4)], sessions: [] };
+    await admin.set(`${prefix}:snapshot`, JSON.stringify(snapshotToJson(legacy)));
+    const store = new RedisStore({ url: redis.url, prefix, logger: silent });
+    expect(canonical((await store.open()).snapshot)).toEqual(canonical(legacy));
+    await store.append([setTxn(5)]);
+    await store.snapshot(snapshotAt(5));
+    await store.close();
+    const again = new RedisStore({ url: redis.url, prefix, logger: silent });
+    expect((await again.open()).snapshot).toEqual(snapshotAt(5));
+    await again.close();
+  });
+
+  test('chunks of another snapshot than the header names are never mixed in: the read fails clearly', async () => {
+    const prefix = nextPrefix();
+    const store = new RedisStore({ url: redis.url, prefix, logger: silent });
+    await store.open();
+    await store.snapshot(snapshotAt(6));
+    await store.close();
+    // A header naming zxid 5 over the chunks of the snapshot at 6 (what a reader racing a writer would see).
+    await admin.set(`${prefix}:snapshot`, JSON.stringify({ snapshot: 2, lastZxid: 5, sessions: [] }));
+    const again = new RedisStore({ url: redis.url, prefix, logger: silent });
+    await expect(again.open()).rejects.toThrow(`redis store: ${prefix}:snapshot at ${redis.url} is not a coordinator snapshot (a value of the snapshot at zxid 6 in the one at 5)`);
+    await again.close();
   });
 });

@@ -1,10 +1,14 @@
 /**
  * One contract, three stores (file, memory, Redis against a real redis-server): appends
  * resolve in call order, zxids only rise, nothing is accepted after close; the durable stores
- * give back, after a reopen, the newest snapshot and exactly the transactions after it.
+ * give back, after a reopen, the newest snapshot and exactly the transactions after it, and a
+ * snapshot read from a tree that changes while it is written as the tree was when it began.
  */
+import { createHash } from 'crypto';
 import pino from 'pino';
-import type { CoreSnapshot, Txn } from '../../coordinator/core-api';
+import type { CoreSnapshot, SnapshotSource, Txn, ZnodeRecord } from '../../coordinator/core-api';
+import { DataTree } from '../../coordinator/tree';
+import { CHUNK_NODES_MAX } from '../../coordinator/store/snapshot-stream';
 import { FileStore } from '../../coordinator/store/file';
 import { MemoryStore } from '../../coordinator/store/memory';
 import { RedisStore } from '../../coordinator/store/redis';
@@ -32,6 +36,12 @@ const STORES: Array<{ kind: string; durable: boolean; make: (location: string) =
 
 const txn = (zxid: number): Txn => ({ type: 'create', zxid, time: 1_700_000_000_000 + zxid, path: `/n${zxid}`, data: `d${zxid} "q" \\ é`, mode: 'persistent', parentCversion: zxid } as unknown as Txn);
 const snapshotAt = (lastZxid: number): CoreSnapshot => ({ lastZxid, nodes: [], sessions: [{ sessionId: 's1', password: 'p', timeoutMs: 3000 }] });
+
+/** Records sorted by path, data as a hash (jest compares Buffers byte by byte, slowly). */
+const canonical = (records: ZnodeRecord[]) =>
+  records
+    .map((record) => ({ ...record, data: createHash('sha256').update(record.data).digest('hex') }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
 describe.each(STORES)('$kind store', ({ kind, durable, make, location }) => {
   test('opens empty; overlapping appends resolve in call order; zxids must rise; nothing after close', async () => {
@@ -61,5 +71,45 @@ describe.each(STORES)('$kind store', ({ kind, durable, make, location }) => {
     if (durable) expect(state).toEqual({ snapshot: snapshotAt(4), txns: [txn(5), txn(6)] });
     else expect(state).toEqual({ snapshot: null, txns: [] });
     await again.close();
+  });
+
+  test('a snapshot read from a tree that changes between its chunks comes back as the tree was when it began', async () => {
+    const tree = new DataTree();
+    const count = 2 * CHUNK_NODES_MAX + 10;
+    for (let i = 0; i < count; i++) tree.create(`/n${i}`, Buffer.from([i & 255, 0, 255, 34, 92]), '0', false, i + 1, i + 1);
+    const before = canonical(tree.records());
+    const nodes = tree.beginSnapshot();
+    let zxid = count;
+    let changes = 0;
+    const source: SnapshotSource = {
+      lastZxid: count,
+      sessions: [],
+      nextNodes: (nodesMax, bytesMax) => {
+        const chunk = nodes.next(nodesMax, bytesMax);
+        // Between chunks the server goes on: a change ahead of the walk, one behind it, a delete, a create.
+        zxid++;
+        tree.setData(`/n${count - 1 - changes}`, Buffer.from(`new ${zxid}`), zxid, zxid);
+        tree.setData(`/n${changes}`, Buffer.from(`new ${zxid}`), zxid, zxid);
+        tree.delete(`/n${count - 100 - changes}`, zxid);
+        tree.create(`/m${changes}`, Buffer.from('created'), '0', false, zxid, zxid);
+        changes++;
+        return chunk;
+      },
+      close: () => nodes.close(),
+    };
+    const where = location();
+    const store = make(where);
+    await store.open();
+    await store.snapshot(source);
+    await store.close();
+    // The store closed the source: the tree can begin another.
+    tree.beginSnapshot().close();
+    if (!durable) return;
+    expect(changes).toBeGreaterThanOrEqual(3);
+    const again = make(where);
+    const state = await again.open();
+    await again.close();
+    expect(state.snapshot?.lastZxid).toBe(count);
+    expect(canonical(DataTree.fromRecords(state.snapshot!.nodes).records())).toEqual(before);
   });
 });

@@ -38,10 +38,22 @@ describe('wire form', () => {
     expect(fromBase64('QUI=')).toEqual(Buffer.from('AB'));
   });
 
-  test('a decoded value has a buffer of its own (never a slice of the shared pool, which the tree would pin)', () => {
-    const decoded = bytesFromWire('QUJD', 2)!;
-    expect(decoded.byteOffset).toBe(0);
-    expect(decoded.buffer.byteLength).toBe(3);
+  test('decoded values are packed in slabs of values only (never a slice of the shared pool, which the tree would pin), large ones on their own', () => {
+    const pool = Buffer.from('pool').buffer;
+    const first = bytesFromWire('QUJD', 2)!;
+    const second = bytesFromWire('REVG', 1)!;
+    expect(first.buffer).not.toBe(pool);
+    expect(first).toEqual(Buffer.from('ABC'));
+    expect(second).toEqual(Buffer.from('REVG'));
+    // Either the same slab (packed, 8-byte aligned) or the next one.
+    if (second.buffer === first.buffer) expect(second.byteOffset).toBe(first.byteOffset + 8);
+    const large = bytesFromWire(Buffer.alloc(4096, 1).toString('base64'), 2)!;
+    expect(large.byteOffset).toBe(0);
+    expect(large.buffer.byteLength).toBe(4096);
+    // A value's bytes are not overwritten by the values decoded after it.
+    const values = Array.from({ length: 200 }, (_, i) => Buffer.alloc(i % 300, i));
+    const decoded = values.map((value) => bytesFromWire(value.toString('base64'), 2)!);
+    decoded.forEach((bytes, i) => expect(bytes).toEqual(values[i]));
   });
 
   test('toBytes: text is its UTF-8; bytes are themselves', () => {
