@@ -187,6 +187,8 @@ export interface CoordinatorCoreApi {
   sessionFor(sessionId: string): SessionRecord | null;
   /** Any traffic from a session pushes its expiry back (ExpiryQueue buckets). */
   touchSession(sessionId: string, now: number): void;
+  /** Every session gets a fresh timeout from `now` (after recovery or a takeover: nobody could ping meanwhile). */
+  touchAllSessions(now: number): void;
   /**
    * A connection took the session up (new session or resume): touches it and records the
    * disconnect grace that connection asked for (Samsa's extension, docs/coordinator-protocol.md),

@@ -101,6 +101,10 @@ export class CoordinatorCore implements CoordinatorCoreApi {
     this.sessions.touch(sessionId, now);
   }
 
+  touchAllSessions(now: number): void {
+    for (const session of this.sessions.records()) this.sessions.touch(session.sessionId, now);
+  }
+
   attachSession(sessionId: string, requestedGraceMs: number | undefined, now: number): number {
     const session = this.sessions.get(sessionId);
     if (session === null) return 0;

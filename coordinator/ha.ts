@@ -41,7 +41,7 @@ export function coreFromState(state: RecoveredState, limits: CoordinatorConfig['
   const core: CoordinatorCoreApi = state.snapshot !== null ? CoordinatorCore.fromSnapshot(state.snapshot, limits, now) : new CoordinatorCore(limits);
   for (const txn of state.txns) core.replay(txn);
   if (state.txns.length > 0) {
-    for (const session of core.snapshot().sessions) core.touchSession(session.sessionId, now);
+    core.touchAllSessions(now);
   }
   return core;
 }
@@ -163,7 +163,7 @@ export class HaCoordinator {
     const missed = await store.readAfter(this.core!.lastZxid);
     for (const txn of missed) this.core!.replay(txn);
     const now = this.clock();
-    for (const session of this.core!.snapshot().sessions) this.core!.touchSession(session.sessionId, now);
+    this.core!.touchAllSessions(now);
     this.epoch = epoch;
     this.role = 'active';
     this.server = new CoordinatorServer({

