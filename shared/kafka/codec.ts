@@ -11,7 +11,6 @@
  * anything is sliced or allocated, array counts are bounded by the bytes left, and every
  * failure is a KafkaCodecError.
  */
-import { readInt64, writeInt64 } from './int64';
 import { API_NAMES } from './messages';
 import { inRange, loadSchema, MessageSchema, SchemaField } from './schema';
 
@@ -62,7 +61,7 @@ export class Reader {
   }
   int64(): bigint {
     this.need(8);
-    const v = readInt64(this.buf, this.pos);
+    const v = this.buf.readBigInt64BE(this.pos);
     this.pos += 8;
     return v;
   }
@@ -134,7 +133,7 @@ export class Writer {
   }
   int64(v: bigint): void {
     this.ensure(8);
-    writeInt64(this.buf, v, this.pos);
+    this.buf.writeBigInt64BE(v, this.pos);
     this.pos += 8;
   }
   float64(v: number): void {
@@ -404,36 +403,17 @@ function compileStruct(fields: SchemaField[], schema: MessageSchema, version: nu
   };
 }
 
-/**
- * Compiled codecs by API key, then version, per direction. Looked up for every frame: by
- * index rather than by a "name:version" string, which was garbage on every request.
- */
-const compiledRequests: Array<Array<Compiled | undefined> | undefined> = [];
-const compiledResponses: Array<Array<Compiled | undefined> | undefined> = [];
-const requestSchemas: Array<MessageSchema | undefined> = [];
+const compiled = new Map<string, Compiled>();
 
-function messageCodec(apiKey: number, direction: 'Request' | 'Response', version: number): Compiled {
-  const byKey = direction === 'Request' ? compiledRequests : compiledResponses;
-  const known = byKey[apiKey]?.[version];
-  if (known !== undefined) return known;
-  const name = API_NAMES[apiKey];
-  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
-  const schema = loadSchema(`${name}${direction}`);
-  if (!inRange(schema.validVersions, version)) throw new KafkaCodecError(`${name}${direction} has no version ${version}`);
-  const codec = compileStruct(schema.fields, schema, version, inRange(schema.flexibleVersions, version));
-  (byKey[apiKey] ??= [])[version] = codec;
+function messageCodec(schemaName: string, version: number): Compiled {
+  const cacheKey = `${schemaName}:${version}`;
+  let codec = compiled.get(cacheKey);
+  if (codec !== undefined) return codec;
+  const schema = loadSchema(schemaName);
+  if (!inRange(schema.validVersions, version)) throw new KafkaCodecError(`${schemaName} has no version ${version}`);
+  codec = compileStruct(schema.fields, schema, version, inRange(schema.flexibleVersions, version));
+  compiled.set(cacheKey, codec);
   return codec;
-}
-
-/** The request schema of a known API key (cached by key: the header decoder asks for every frame). */
-function requestSchema(apiKey: number): MessageSchema | undefined {
-  const known = requestSchemas[apiKey];
-  if (known !== undefined) return known;
-  const name = API_NAMES[apiKey];
-  if (name === undefined) return undefined;
-  const schema = loadSchema(`${name}Request`);
-  requestSchemas[apiKey] = schema;
-  return schema;
 }
 
 // ---------------------------------------------------------------------------
@@ -445,13 +425,14 @@ export function apiName(apiKey: number): string | undefined {
 
 /** True when the schema files know this API at this version. */
 export function isVersionSupportedBySchema(apiKey: number, version: number): boolean {
-  const schema = requestSchema(apiKey);
-  return schema !== undefined && inRange(schema.validVersions, version);
+  const name = API_NAMES[apiKey];
+  return name !== undefined && inRange(loadSchema(`${name}Request`).validVersions, version);
 }
 
 function isFlexible(apiKey: number, version: number): boolean {
-  const schema = requestSchema(apiKey);
-  return schema !== undefined && inRange(schema.flexibleVersions, version);
+  const name = API_NAMES[apiKey];
+  if (name === undefined) return false;
+  return inRange(loadSchema(`${name}Request`).flexibleVersions, version);
 }
 
 /** Header tagged fields: none are defined that Samsa uses, so all are skipped. */
@@ -506,7 +487,7 @@ export function decodeRequest<T = any>(apiKey: number, apiVersion: number, frame
   const name = API_NAMES[apiKey];
   if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
   const r = new Reader(frame, offset);
-  const body = messageCodec(apiKey, 'Request', apiVersion).decode(r) as T;
+  const body = messageCodec(`${name}Request`, apiVersion).decode(r) as T;
   return body;
 }
 
@@ -526,7 +507,7 @@ function frameWith(write: (w: Writer) => void, sizeHint: number): Buffer {
 function responseWriter(apiKey: number, apiVersion: number, correlationId: number, body: object, sizeHint: number): Writer {
   const name = API_NAMES[apiKey];
   if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
-  const codec = messageCodec(apiKey, 'Response', apiVersion);
+  const codec = messageCodec(`${name}Response`, apiVersion);
   const flexibleHeader = apiKey !== 18 && isFlexible(apiKey, apiVersion);
   return frameWriter((w) => {
     w.int32(correlationId);
@@ -553,7 +534,7 @@ export function encodeResponseChunks(apiKey: number, apiVersion: number, correla
 export function encodeRequest(apiKey: number, apiVersion: number, correlationId: number, clientId: string | null, body: object, sizeHint = 1024): Buffer {
   const name = API_NAMES[apiKey];
   if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
-  const codec = messageCodec(apiKey, 'Request', apiVersion);
+  const codec = messageCodec(`${name}Request`, apiVersion);
   const flexible = isFlexible(apiKey, apiVersion);
   return frameWith((w) => {
     w.int16(apiKey);
@@ -579,5 +560,5 @@ export function decodeResponse<T = any>(apiKey: number, apiVersion: number, fram
   if (apiKey !== 18 && isFlexible(apiKey, apiVersion)) {
     skipTaggedFields(r);
   }
-  return { correlationId, body: messageCodec(apiKey, 'Response', apiVersion).decode(r) as T };
+  return { correlationId, body: messageCodec(`${name}Response`, apiVersion).decode(r) as T };
 }
