@@ -148,7 +148,7 @@ test('the tree API: a znode with its Stat and sorted children; 404 for a missing
   const one = await getJson('/api/tree?path=/brokers/ids/1');
   expect(one.body).toMatchObject({ ephemeral: true, json: { host: '127.0.0.1' } });
   expect(one.body.stat.ephemeralOwner).not.toBe('0');
-  expect(Object.keys(one.body.stat).sort()).toEqual(['ctime', 'cversion', 'czxid', 'dataLength', 'ephemeralOwner', 'mtime', 'mzxid', 'numChildren', 'pzxid', 'version']);
+  expect(Object.keys(one.body.stat).sort()).toEqual(['aversion', 'ctime', 'cversion', 'czxid', 'dataLength', 'ephemeralOwner', 'mtime', 'mzxid', 'numChildren', 'pzxid', 'version']);
   expect(await getJson('/api/tree?path=/no/such/node')).toEqual({ status: 404, body: { error: 'no znode at /no/such/node' } });
   expect(await getJson('/api/tree?path=brokers')).toEqual({ status: 400, body: { error: expect.stringContaining('path must start with /') } });
   expect(await getJson(`/api/tree/events?path=${encodeURIComponent('/a//b')}`)).toEqual({ status: 400, body: { error: expect.stringContaining('empty segment') } });

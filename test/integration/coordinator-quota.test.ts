@@ -53,7 +53,7 @@ describe('quotas through the CLI and the client', () => {
     // Within a multi: the whole multi fails.
     expect(await code(client.multi([{ op: 'delete', path: '/app/b', version: -1 }, { op: 'create', path: '/app/c', data: '', mode: 'persistent' }, { op: 'create', path: '/app/d', data: '', mode: 'persistent' }]))).toBe('QuotaExceeded');
     expect((await client.exists('/app/b')) !== null).toBe(true);
-    expect(await samsa(['create', server, '/app/c'])).toMatchObject({ code: 1, stderr: 'QuotaExceeded: /app/c\n' });
+    expect(await samsa(['create', server, '/app/c'])).toMatchObject({ code: 1, stderr: 'QuotaExceeded: /app/c (quota of /app exceeded: count would be 4, hard limit 3)\n' });
     await client.close();
 
     // SIGKILL and restart on the same data: the quota and its usage come back from the log.

@@ -173,6 +173,8 @@ export interface ZnodeStat {
   ephemeralOwner: string;
   dataLength: number;
   numChildren: number;
+  /** setACL count. */
+  aversion: number;
 }
 
 export interface ZnodeBody {

@@ -35,6 +35,7 @@ function statTable(stat: Stat, ephemeral: boolean): HTMLElement {
       row('mtime', formatTime(stat.mtime)),
       row('version', stat.version),
       row('cversion', stat.cversion),
+      row('aversion', stat.aversion),
       row('numChildren', stat.numChildren),
       row('dataLength', stat.dataLength),
       h(
