@@ -63,7 +63,7 @@ describe('quotas through the CLI and the client', () => {
     expect((await samsa(['listquota', again, '--json', '/app'])).stdout).toBe(
       `${JSON.stringify({ path: '/app', limits: { count: -1, bytes: 10, countHardLimit: 3, byteHardLimit: -1 }, usage: { count: 3, bytes: 3 } })}\n`,
     );
-    expect(await samsa(['create', again, '/app/c'])).toMatchObject({ code: 1, stderr: 'QuotaExceeded: /app/c\n' });
+    expect(await samsa(['create', again, '/app/c'])).toMatchObject({ code: 1, stderr: 'QuotaExceeded: /app/c (quota of /app exceeded: count would be 4, hard limit 3)\n' });
 
     // delquota -N drops the hard limit only; delquota alone the whole quota and its empty parents.
     expect(await samsa(['delquota', again, '-N', '/app'])).toMatchObject({ code: 0 });
