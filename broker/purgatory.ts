@@ -46,8 +46,17 @@ interface Entry<Event> {
   done: boolean;
 }
 
+/** Empty watcher sets kept for reuse (see Purgatory.spareSets). */
+const SPARE_SETS_MAX = 64;
+
 export class Purgatory<Event> {
   private readonly watchers = new Map<string, Set<Entry<Event>>>();
+  /**
+   * A key's set goes when its last waiter does (nothing stays behind), but a long poll parks
+   * and completes on the same few keys over and over: their emptied sets are reused rather
+   * than a new one made per park (garbage on every fetch round trip).
+   */
+  private readonly spareSets: Array<Set<Entry<Event>>> = [];
   private waitingCount = 0;
   private closed = false;
 
@@ -74,7 +83,7 @@ export class Purgatory<Event> {
     const entry: Entry<Event> = { operation, cancelTimer: () => undefined, done: false };
     for (const key of operation.keys) {
       let set = this.watchers.get(key);
-      if (set === undefined) this.watchers.set(key, (set = new Set()));
+      if (set === undefined) this.watchers.set(key, (set = this.spareSets.pop() ?? new Set()));
       set.add(entry);
     }
     this.waitingCount++;
@@ -107,7 +116,10 @@ export class Purgatory<Event> {
       const set = this.watchers.get(key);
       if (set === undefined) continue;
       set.delete(entry);
-      if (set.size === 0) this.watchers.delete(key);
+      if (set.size === 0) {
+        this.watchers.delete(key);
+        if (this.spareSets.length < SPARE_SETS_MAX) this.spareSets.push(set);
+      }
     }
     this.waitingCount--;
     entry.operation.complete(reason);

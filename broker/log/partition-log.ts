@@ -44,6 +44,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from '../../shared/logging';
 import { KafkaError } from '../../shared/kafka/errors';
+import { readInt64Number } from '../../shared/kafka/int64';
 import { BASE_OFFSET, BatchInfo, PARTITION_LEADER_EPOCH, RecordBatchError, validateBatches } from '../../shared/kafka/record-batch';
 import { syncDirectory, writeFileAtomically } from './file-io';
 import type { CompactionSettings } from './compaction-plan';
@@ -133,11 +134,6 @@ interface PendingAppend {
   now: number;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
-}
-
-interface Written {
-  append: PendingAppend;
-  result: AppendResult;
 }
 
 export class PartitionLog {
@@ -468,7 +464,7 @@ export class PartitionLog {
   }
 
   /** Runs `task` after every mutation queued before it. */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+  private exclusive<T>(task: () => T | Promise<T>): Promise<T> {
     const result = this.lock.then(task);
     this.lock = result.then(
       () => undefined,
@@ -477,34 +473,51 @@ export class PartitionLog {
     return result;
   }
 
-  /** One write of everything queued (split only where a segment must roll). */
-  private async drain(): Promise<void> {
+  /**
+   * One write of everything queued (split only where a segment must roll). Synchronous while
+   * the writes are (small ones, on the event loop: no promise per append); it continues
+   * asynchronously from the first write that goes through the I/O pool or must roll.
+   */
+  private drain(): void | Promise<void> {
     this.drainScheduled = false;
     const group = this.queue;
     this.queue = [];
-    let index = 0;
+    return this.drainFrom(group, 0);
+  }
+
+  private drainFrom(group: PendingAppend[], index: number): void | Promise<void> {
     try {
       while (index < group.length) {
         const refused = this.refusal();
         if (refused !== null) throw refused;
-        index = await this.writeChunk(group, index);
+        const next = this.writeChunk(group, index);
+        if (typeof next !== 'number') {
+          const from = index;
+          return next.then(
+            (after) => this.drainFrom(group, after),
+            (error: unknown) => rejectFrom(group, from, error),
+          );
+        }
+        index = next;
       }
     } catch (error) {
-      for (const append of group.slice(index)) append.reject(error);
+      rejectFrom(group, index, error);
     }
   }
 
   /**
    * Writes appends from `group[from]` on, as many as fit in the active segment (rolling first
    * when even the first does not), and returns the index of the first one not written. Appends
-   * of the chunk are settled here; an error thrown concerns `group[from..]`.
+   * of the chunk are settled here; an error thrown (or a rejection) concerns `group[from..]`.
+   * Returns a number when the write was made on the event loop, a promise otherwise.
    */
-  private async writeChunk(group: PendingAppend[], from: number): Promise<number> {
+  private writeChunk(group: PendingAppend[], from: number): number | Promise<number> {
     const segmentBytes = Math.min(this.config.segmentBytes, SEGMENT_POSITION_MAX);
     let next = this.logEndOffset;
     let bytes = 0;
     let index = from;
-    const chunk: Written[] = [];
+    // The appends written are group[from, index), their results in `results`.
+    const results: AppendResult[] = [];
     const buffers: Buffer[] = [];
     const locations: BatchLocation[] = [];
     for (; index < group.length; index++) {
@@ -515,21 +528,21 @@ export class PartitionLog {
       const gapFromFetch = follower && first.baseOffset > next && append.fetchOffset === next;
       if (follower && first.baseOffset !== next && !gapFromFetch) {
         // A follower append that no longer lines up (a truncation came first): it alone fails.
-        if (chunk.length === 0 && index === from) {
+        if (results.length === 0 && index === from) {
           append.reject(new RecordBatchError(KafkaError.OFFSET_OUT_OF_RANGE, `follower append at ${first.baseOffset}, log ends at ${next}`));
           return index + 1;
         }
         break;
       }
-      const count = append.leaderEpoch === null ? last.baseOffset + last.lastOffsetDelta - first.baseOffset + 1 : append.batches.reduce((sum, b) => sum + b.lastOffsetDelta + 1, 0);
+      let count = 0;
+      if (follower) count = last.baseOffset + last.lastOffsetDelta - first.baseOffset + 1;
+      else for (const batch of append.batches) count += batch.lastOffsetDelta + 1;
       const lastOffset = (follower ? first.baseOffset : next) + count - 1;
       const fits = this.active.size + bytes + append.records.length <= segmentBytes && lastOffset - this.active.baseOffset <= SEGMENT_POSITION_MAX;
       if (!fits) {
-        if (chunk.length > 0) break;
-        if (this.active.size > 0) {
-          await this.roll(append.now);
-          next = this.logEndOffset;
-        }
+        if (results.length > 0) break;
+        // Nothing of this chunk is prepared yet (index === from): roll, then start the chunk again.
+        if (this.active.size > 0) return this.roll(append.now).then(() => this.writeChunk(group, from));
       }
       const base = follower ? first.baseOffset : next;
       for (const batch of append.batches) {
@@ -546,34 +559,53 @@ export class PartitionLog {
       }
       buffers.push(append.records);
       bytes += append.records.length;
-      chunk.push({ append, result: { baseOffset: base, lastOffset: next - 1, logAppendTime: -1 } });
+      results.push({ baseOffset: base, lastOffset: next - 1, logAppendTime: -1 });
     }
-    if (chunk.length === 0) return index;
+    if (results.length === 0) return index;
     const segment = this.active;
-    const now = chunk[chunk.length - 1]!.append.now;
-    try {
-      await segment.append(buffers, bytes, locations, now, bytes <= this.config.inlineWriteBytesMax);
-    } catch (error) {
-      const failure = this.writeFailed(error, segment, bytes, chunk.length);
-      for (const { append } of chunk) append.reject(failure);
+    const now = group[index - 1]!.now;
+    if (bytes <= this.config.inlineWriteBytesMax) {
+      try {
+        segment.appendInline(buffers, bytes, locations, now);
+      } catch (error) {
+        return this.chunkFailed(error, segment, bytes, group, from, index);
+      }
+      this.chunkWritten(segment, group, from, results, locations, now);
       return index;
     }
-    for (const { append, result } of chunk) this.tail.add(segment.baseOffset, result.baseOffset, result.lastOffset, append.records);
+    return segment.append(buffers, bytes, locations, now).then(
+      () => {
+        this.chunkWritten(segment, group, from, results, locations, now);
+        return index;
+      },
+      (error: unknown) => this.chunkFailed(error, segment, bytes, group, from, index),
+    );
+  }
+
+  /** A chunk's write failed: its appends are rejected; the next chunk is tried (the disk may have room by then). */
+  private chunkFailed(error: unknown, segment: Segment, bytes: number, group: PendingAppend[], from: number, to: number): number {
+    const failure = this.writeFailed(error, segment, bytes, to - from);
+    for (let index = from; index < to; index++) group[index]!.reject(failure);
+    return to;
+  }
+
+  /** A chunk's bytes are in the file: the tail cache, epochs and flush accounting follow, then its appends settle. */
+  private chunkWritten(segment: Segment, group: PendingAppend[], from: number, results: AppendResult[], locations: BatchLocation[], now: number): void {
+    for (let i = 0; i < results.length; i++) this.tail.add(segment.baseOffset, results[i]!.baseOffset, results[i]!.lastOffset, group[from + i]!.records);
     for (const location of locations) this.noteEpoch(location.leaderEpoch, location.baseOffset);
     this.dirty.add(segment);
-    this.unflushedMessages += next - chunk[0]!.result.baseOffset;
+    this.unflushedMessages += results[results.length - 1]!.lastOffset + 1 - results[0]!.baseOffset;
     if (this.firstUnflushedAt < 0) this.firstUnflushedAt = now;
     const mustSync = this.unflushedMessages >= this.config.flushMessages || now - this.firstUnflushedAt >= this.config.flushMs;
     if (!mustSync) {
-      for (const { append, result } of chunk) append.resolve(result);
+      for (let i = 0; i < results.length; i++) group[from + i]!.resolve(results[i]!);
     } else {
       // Resolved after the group commit; the next write need not wait for it.
       this.sync().then(
-        () => chunk.forEach(({ append, result }) => append.resolve(result)),
-        (error) => chunk.forEach(({ append }) => append.reject(error)),
+        () => results.forEach((result, i) => group[from + i]!.resolve(result)),
+        (error) => results.forEach((_, i) => group[from + i]!.reject(error)),
       );
     }
-    return index;
   }
 
   /** Logs a failed write and returns what its appends are rejected with; offline when the segment could not be cut back. */
@@ -1009,11 +1041,16 @@ async function completeSwap(dir: string, baseOffset: number): Promise<void> {
   await syncDirectory(dir);
 }
 
+/** Rejects the appends of `group` from `from` on (a write failed, or the log went offline). */
+function rejectFrom(group: readonly PendingAppend[], from: number, error: unknown): void {
+  for (let index = from; index < group.length; index++) group[index]!.reject(error);
+}
+
 /** Drops batches at or past `upTo` from a read. */
 function cutAt(data: Buffer, upTo: number): Buffer {
   let position = 0;
   while (position + 12 <= data.length) {
-    if (Number(data.readBigInt64BE(position)) >= upTo) break;
+    if (readInt64Number(data, position) >= upTo) break;
     position += 12 + data.readInt32BE(position + 8);
   }
   return position >= data.length ? data : data.subarray(0, position);

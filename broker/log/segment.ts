@@ -16,6 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { crc32c } from '../../shared/kafka/crc32c';
+import { readInt64Number } from '../../shared/kafka/int64';
 import { ATTRIBUTES, BATCH_LENGTH, BASE_OFFSET, CRC, HEADER_SIZE, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH } from '../../shared/kafka/record-batch';
 import { closeFd, datasyncFd, fstatFd, openFd, readAt, truncateFd, writeAllAt, writeAllAtSync, writeFileAtomically } from './file-io';
 
@@ -307,18 +308,17 @@ export class Segment {
    * Only once every byte is written do `size`, the indexes and the offsets advance. A failed
    * write (ENOSPC, EIO) is cut back off, leaving the file exactly as before, and throws
    * SegmentWriteError; `rolledBack` false means the cut failed too and the file is suspect.
+   * `locations` have positions relative to the write; after it they hold file positions.
    */
-  async append(buffers: Buffer[], bytes: number, locations: BatchLocation[], now: number, inline = false): Promise<void> {
+  async append(buffers: Buffer[], bytes: number, locations: BatchLocation[], now: number): Promise<void> {
     const position = this.size;
     this.acquire();
     try {
       try {
-        if (inline) writeAllAtSync(this.fd, buffers, position);
-        else await writeAllAt(this.fd, buffers, position);
+        await writeAllAt(this.fd, buffers, position);
       } catch (error) {
         try {
-          if (inline) fs.ftruncateSync(this.fd, position);
-          else await truncateFd(this.fd, position);
+          await truncateFd(this.fd, position);
         } catch {
           throw new SegmentWriteError(error, false);
         }
@@ -327,7 +327,40 @@ export class Segment {
     } finally {
       this.release();
     }
-    for (const location of locations) this.track({ ...location, position: position + location.position });
+    this.appended(position, bytes, locations, now);
+  }
+
+  /**
+   * `append` on the event loop (a small write: a copy into the page cache), with the same
+   * outcome and errors. Synchronous, so the append path of a small produce makes no promise.
+   */
+  appendInline(buffers: Buffer[], bytes: number, locations: BatchLocation[], now: number): void {
+    const position = this.size;
+    this.acquire();
+    try {
+      try {
+        writeAllAtSync(this.fd, buffers, position);
+      } catch (error) {
+        try {
+          fs.ftruncateSync(this.fd, position);
+        } catch {
+          throw new SegmentWriteError(error, false);
+        }
+        throw new SegmentWriteError(error, true);
+      }
+    } finally {
+      this.release();
+    }
+    this.appended(position, bytes, locations, now);
+  }
+
+  /** After a write at `position` of `bytes` has landed: size, indexes and offsets advance. */
+  private appended(position: number, bytes: number, locations: BatchLocation[], now: number): void {
+    // The chunk's positions become file positions in place: the locations are the caller's, made for this write.
+    for (const location of locations) {
+      location.position += position;
+      this.track(location);
+    }
     this.size = position + bytes;
     this.version++;
     this.lastModifiedMs = now;
@@ -449,7 +482,7 @@ export class Segment {
       }
       if (cut > 0) {
         const last = lastBatchStart(out, cut);
-        this.hint(Number(out.readBigInt64BE(last + BASE_OFFSET)) + out.readInt32BE(last + LAST_OFFSET_DELTA) + 1, position + cut);
+        this.hint(readInt64Number(out, last + BASE_OFFSET) + out.readInt32BE(last + LAST_OFFSET_DELTA) + 1, position + cut);
       }
       return cut === out.length ? out : out.subarray(0, cut);
     } finally {
@@ -555,13 +588,13 @@ export class Segment {
 function parseLocation(buf: Buffer, at: number, position: number): BatchLocation | null {
   const batchLength = buf.readInt32BE(at + BATCH_LENGTH);
   if (buf.readInt8(at + MAGIC) !== 2 || batchLength < HEADER_SIZE - LOG_OVERHEAD) return null;
-  const baseOffset = Number(buf.readBigInt64BE(at + BASE_OFFSET));
+  const baseOffset = readInt64Number(buf, at + BASE_OFFSET);
   return {
     baseOffset,
     lastOffset: baseOffset + buf.readInt32BE(at + LAST_OFFSET_DELTA),
     position,
     size: LOG_OVERHEAD + batchLength,
-    maxTimestamp: Number(buf.readBigInt64BE(at + MAX_TIMESTAMP)),
+    maxTimestamp: readInt64Number(buf, at + MAX_TIMESTAMP),
     leaderEpoch: buf.readInt32BE(at + PARTITION_LEADER_EPOCH),
   };
 }

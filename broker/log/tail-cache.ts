@@ -9,6 +9,7 @@
  * Entries are copies (a producer's batches are slices of its request frame, which they would
  * otherwise keep alive). Whatever rewrites the log's tail (a truncation) clears it.
  */
+import { readInt64Number } from '../../shared/kafka/int64';
 import { BASE_OFFSET, BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD } from '../../shared/kafka/record-batch';
 
 /** Appends larger than this are not kept (a bulk writer is not waiting on latency, and copying its batches would cost throughput). */
@@ -76,7 +77,7 @@ export class TailCache {
       const records = this.entries[index]!.records;
       const start = position;
       while (position + LOG_OVERHEAD <= records.length) {
-        if (Number(records.readBigInt64BE(position + BASE_OFFSET)) >= upTo) break;
+        if (readInt64Number(records, position + BASE_OFFSET) >= upTo) break;
         const size = LOG_OVERHEAD + records.readInt32BE(position + BATCH_LENGTH);
         const allowed = total + (position - start) + size <= maxBytes || (minOneBatch && total === 0 && position === start);
         if (!allowed) break;
@@ -97,7 +98,7 @@ export class TailCache {
 function batchHolding(records: Buffer, offset: number): number {
   let position = 0;
   while (position + LOG_OVERHEAD <= records.length) {
-    const last = Number(records.readBigInt64BE(position + BASE_OFFSET)) + records.readInt32BE(position + LAST_OFFSET_DELTA);
+    const last = readInt64Number(records, position + BASE_OFFSET) + records.readInt32BE(position + LAST_OFFSET_DELTA);
     if (last >= offset) return position;
     position += LOG_OVERHEAD + records.readInt32BE(position + BATCH_LENGTH);
   }

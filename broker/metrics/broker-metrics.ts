@@ -89,6 +89,8 @@ export class BrokerMetrics implements TrafficMeter, RequestObserver {
   private readonly topics = new Map<string, TopicCounts>();
   /** Per API name and version. */
   private readonly requestCounts = new Map<string, RequestCounts>();
+  /** The same counts by name, then version: found per request without building a "name/version" key. */
+  private readonly requestCountsByVersion = new Map<string, Array<RequestCounts | undefined>>();
   /** Per API name (TotalTimeMs has no version label). */
   private readonly latencies = new Map<string, LatencyWindow>();
   /** Per API name and error name. */
@@ -219,9 +221,14 @@ export class BrokerMetrics implements TrafficMeter, RequestObserver {
   }
 
   private observe(name: string, version: number, elapsedMs: number, now: number): void {
-    const key = `${name}/${version}`;
-    let counts = this.requestCounts.get(key);
-    if (counts === undefined) this.requestCounts.set(key, (counts = { name, version: String(version), count: 0 }));
+    let byVersion = this.requestCountsByVersion.get(name);
+    if (byVersion === undefined) this.requestCountsByVersion.set(name, (byVersion = []));
+    let counts = byVersion[version];
+    if (counts === undefined) {
+      counts = { name, version: String(version), count: 0 };
+      byVersion[version] = counts;
+      this.requestCounts.set(`${name}/${version}`, counts);
+    }
     counts.count++;
     let window = this.latencies.get(name);
     if (window === undefined) this.latencies.set(name, (window = new LatencyWindow(now)));

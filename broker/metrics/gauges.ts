@@ -81,7 +81,8 @@ const ERROR_WALK_DEPTH_MAX = 6;
 export function errorCounts(body: unknown, into: Map<number, number> = new Map(), depth = 0): Map<number, number> {
   if (body === null || typeof body !== 'object' || depth > ERROR_WALK_DEPTH_MAX || Buffer.isBuffer(body)) return into;
   if (Array.isArray(body)) {
-    for (const item of body) if (item !== null && typeof item === 'object') errorCounts(item, into, depth + 1);
+    // Indexed: called for every response, where for-of allocated an iterator per array.
+    for (let i = 0; i < body.length; i++) if (body[i] !== null && typeof body[i] === 'object') errorCounts(body[i], into, depth + 1);
     return into;
   }
   for (const key in body) {

@@ -43,7 +43,7 @@ export class DelayedFetch implements DelayedOperation<PartitionEvent> {
   }
 }
 
-interface ProduceWait {
+export interface ProduceWait {
   /** Index of the entry in the request. */
   index: number;
   partition: Partition;
@@ -66,7 +66,8 @@ export class DelayedProduce implements DelayedOperation<PartitionEvent> {
     private readonly waits: readonly ProduceWait[],
     private readonly done: (outcome: Map<number, number>) => void,
   ) {
-    this.keys = [...new Set(waits.map((wait) => wait.partition.key))];
+    // One partition (most produce requests): no set and arrays to drop duplicates.
+    this.keys = waits.length === 1 ? [waits[0]!.partition.key] : [...new Set(waits.map((wait) => wait.partition.key))];
   }
 
   /** Checks every partition now; completes (and returns true) when nothing is left to wait for. */

@@ -56,6 +56,8 @@ interface Session {
   lastUsedMs: number;
   privileged: boolean;
   partitions: Map<string, CachedPartition>;
+  /** The partitions' entries in order, made when first asked after a change (not per request: most requests change nothing or one entry). Never modified once handed out. */
+  entries: readonly FetchEntry[] | null;
 }
 
 export interface SessionRequest {
@@ -127,13 +129,22 @@ export class FetchSessions {
     // Re-inserted at the end: the Map's order is least recently used first.
     this.sessions.delete(session.id);
     this.sessions.set(session.id, session);
-    for (const { topic, topicId, partitions } of request.forgotten) for (const partition of partitions) session.partitions.delete(key(topic, partition, topicId));
-    for (const entry of request.entries) {
-      const cached = session.partitions.get(key(entry.topic, entry.partition, entry.topicId));
-      if (cached === undefined) session.partitions.set(key(entry.topic, entry.partition, entry.topicId), { entry, highWatermark: -2, logStartOffset: -2, errorCode: 0 });
-      else cached.entry = entry;
+    for (const { topic, topicId, partitions } of request.forgotten) {
+      for (const partition of partitions) if (session.partitions.delete(key(topic, partition, topicId))) session.entries = null;
     }
-    return { errorCode: 0, sessionId: session.id, entries: [...session.partitions.values()].map((cached) => cached.entry), respond: (results) => this.record(session, results, true) };
+    for (const entry of request.entries) {
+      const entryKey = key(entry.topic, entry.partition, entry.topicId);
+      const cached = session.partitions.get(entryKey);
+      if (cached === undefined) session.partitions.set(entryKey, { entry, highWatermark: -2, logStartOffset: -2, errorCode: 0 });
+      else cached.entry = entry;
+      session.entries = null;
+    }
+    if (session.entries === null) {
+      const entries: FetchEntry[] = [];
+      for (const cached of session.partitions.values()) entries.push(cached.entry);
+      session.entries = entries;
+    }
+    return { errorCode: 0, sessionId: session.id, entries: session.entries, respond: (results) => this.record(session, results, true) };
   }
 
   /** Notes what a response tells; with `incremental`, keeps only the partitions with something new. */
@@ -162,7 +173,7 @@ export class FetchSessions {
     let id = this.newId();
     for (let attempt = 0; this.sessions.has(id) && attempt < 10; attempt++) id = this.newId();
     if (this.sessions.has(id)) return null;
-    const session: Session = { id, epoch: 1, lastUsedMs: now, privileged, partitions: new Map() };
+    const session: Session = { id, epoch: 1, lastUsedMs: now, privileged, partitions: new Map(), entries: null };
     this.sessions.set(id, session);
     return session;
   }

@@ -9,7 +9,7 @@
 import type { Clock } from '../../shared/clock';
 import { KafkaError, KafkaProtocolError } from '../../shared/kafka/errors';
 import type { Logger } from '../../shared/logging';
-import type { PartitionLog } from '../log/partition-log';
+import type { AppendResult, PartitionLog } from '../log/partition-log';
 import { EpochEndOffset, endOffsetForEpoch, EpochEntry } from '../replication/truncation';
 import { PartitionStateUpdate, ReplicaState, Role } from './replica-state';
 
@@ -180,14 +180,23 @@ export class Partition {
    * waiting for the high watermark is the caller's (the purgatory).
    */
   async appendAsLeader(records: Buffer, acksAll: boolean, minInsyncReplicas: number): Promise<LeaderAppend> {
+    // The checks and the follow-up are plain methods: this async function's locals stay on the
+    // heap while the write is under way, once per produced batch.
+    this.checkLeaderAppend(acksAll, minInsyncReplicas);
+    return this.appendedAsLeader(await this.log.appendAsLeader(records, this.state.leaderEpoch, this.deps.clock.now()), records.length);
+  }
+
+  private checkLeaderAppend(acksAll: boolean, minInsyncReplicas: number): void {
     this.checkLeader();
     if (acksAll && this.state.isr.length < minInsyncReplicas) {
       throw new KafkaProtocolError(KafkaError.NOT_ENOUGH_REPLICAS, `${this.key}: ISR ${JSON.stringify(this.state.isr)} is smaller than min.insync.replicas ${minInsyncReplicas}`);
     }
-    const appended = await this.log.appendAsLeader(records, this.state.leaderEpoch, this.deps.clock.now());
-    this.noteInvisible(appended.lastOffset, records.length);
+  }
+
+  private appendedAsLeader(appended: AppendResult, bytes: number): LeaderAppend {
+    this.noteInvisible(appended.lastOffset, bytes);
     if (this.state.localLogEndChanged(this.log.logEndOffset)) this.highWatermarkAdvanced();
-    if (this.state.replicas.length > 1) this.deps.onEvent(this.key, { kind: 'append', bytes: records.length });
+    if (this.state.replicas.length > 1) this.deps.onEvent(this.key, { kind: 'append', bytes });
     return { baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, logStartOffset: this.log.logStartOffset };
   }
 
@@ -223,14 +232,15 @@ export class Partition {
   /**
    * readForReplica when the log answers from memory (nothing new, or the new batches in its
    * in-memory tail): the follower's copy of a fresh append leaves in the same turn of the
-   * event loop, without a round trip through the I/O pool. Null otherwise (nothing noted).
+   * event loop, without a round trip through the I/O pool. Only the records (the caller takes
+   * the high watermark after the call: this fetch may move it). Null otherwise (nothing noted).
    */
-  readForReplicaNow(replicaId: number, fetchOffset: number, maxBytes: number, minOneBatch: boolean, currentLeaderEpoch: number): ConsumerRead | null {
+  readForReplicaNow(replicaId: number, fetchOffset: number, maxBytes: number, minOneBatch: boolean, currentLeaderEpoch: number): Buffer | null {
     this.checkReplicaFetch(replicaId, fetchOffset, currentLeaderEpoch);
     const records = this.log.readNow(fetchOffset, maxBytes, minOneBatch);
     if (records === null) return null;
     this.noteFollowerFetch(replicaId, fetchOffset);
-    return { records, highWatermark: this.state.highWatermark, logStartOffset: this.log.logStartOffset };
+    return records;
   }
 
   private checkReplicaFetch(replicaId: number, fetchOffset: number, currentLeaderEpoch: number): void {

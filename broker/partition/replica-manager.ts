@@ -27,10 +27,10 @@ import { Purgatory } from '../purgatory';
 import type { EpochEntry } from '../replication/truncation';
 import { ReplicaFetcherManager } from '../replication/fetcher-manager';
 import type { TrafficMeter } from '../metrics/broker-metrics';
-import { DelayedFetch, DelayedProduce, FetchPartitionResult } from './delayed';
+import { DelayedFetch, DelayedProduce, FetchPartitionResult, ProduceWait } from './delayed';
 import { FetchSessions, ForgottenTopic, PartitionResult } from './fetch-sessions';
 import { readHighWatermarks, writeHighWatermarks } from './hw-checkpoint';
-import { Partition, PartitionEvent, partitionKey } from './partition';
+import { LeaderAppend, Partition, PartitionEvent, partitionKey } from './partition';
 
 export interface ReplicaManagerSettings {
   brokerId: number;
@@ -119,6 +119,12 @@ export function kafkaCodeOf(error: unknown): number {
 
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
+  /**
+   * The same partitions by topic, then number: the lookups every produce and fetch make then
+   * build no "topic/partition" string (garbage per partition per request). Changed only with
+   * `partitions`.
+   */
+  private readonly byTopic = new Map<string, Map<number, Partition>>();
   readonly purgatory = new Purgatory<PartitionEvent>('partitions');
   private readonly fetchSessions = new FetchSessions();
   private view: ClusterSnapshot | null = null;
@@ -171,7 +177,11 @@ export class ReplicaManager {
 
   /** The local partition, whatever its role. */
   get(topic: string, partition: number): Partition | null {
-    return this.partitions.get(partitionKey(topic, partition)) ?? null;
+    return this.local(topic, partition) ?? null;
+  }
+
+  private local(topic: string, partition: number): Partition | undefined {
+    return this.byTopic.get(topic)?.get(partition);
   }
 
   all(): Partition[] {
@@ -188,7 +198,7 @@ export class ReplicaManager {
     if (topicView === undefined || topicView.markedForDeletion || !Number.isInteger(partition) || partition < 0 || partition >= topicView.partitions.length) {
       return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
     }
-    const local = this.partitions.get(partitionKey(topic, partition));
+    const local = this.local(topic, partition);
     if (local === undefined) return { errorCode: KafkaError.NOT_LEADER_OR_FOLLOWER };
     try {
       local.checkLeader(currentLeaderEpoch);
@@ -224,39 +234,56 @@ export class ReplicaManager {
    * `timeoutMs` (REQUEST_TIMED_OUT), or the leadership goes (NOT_LEADER_OR_FOLLOWER).
    */
   async appendRecords(acks: Acks, timeoutMs: number, entries: readonly ProduceEntry[]): Promise<ProduceResult[]> {
-    const results = await Promise.all(entries.map((entry) => this.appendOne(acks, entry)));
+    // Most produce requests carry one partition: then no Promise.all and its arrays.
+    const results = entries.length === 1 ? [await this.appendOne(acks, entries[0]!)] : await Promise.all(entries.map((entry) => this.appendOne(acks, entry)));
     if (acks !== -1) return results;
-    const waiting = results.flatMap((result, index) => {
-      const partition = this.partitions.get(partitionKey(entries[index]!.topic, entries[index]!.partition));
-      if (result.errorCode !== KafkaError.NONE || partition === undefined) return [];
-      return [{ index, partition, requiredOffset: result.lastOffset + 1, minInsyncReplicas: this.topicConfig(entries[index]!.topic)['min.insync.replicas'] }];
-    });
-    const stripped = results.map(({ errorCode, baseOffset, logStartOffset }) => ({ errorCode, baseOffset, logStartOffset }));
-    if (waiting.length === 0) return stripped;
+    const waiting = this.produceWaits(entries, results);
+    if (waiting.length === 0) return results;
     const outcome = await new Promise<Map<number, number>>((resolve) => {
       const operation = new DelayedProduce(waiting, resolve);
       if (operation.tryComplete()) return;
       this.purgatory.wait(operation, Math.min(Math.max(0, timeoutMs), REQUEST_WAIT_MAX_MS));
     });
-    for (const [index, errorCode] of outcome) if (errorCode !== KafkaError.NONE) stripped[index] = { ...stripped[index]!, errorCode };
-    return stripped;
+    // The results are this request's own objects: the outcome goes into them.
+    for (const [index, errorCode] of outcome) if (errorCode !== KafkaError.NONE) results[index]!.errorCode = errorCode;
+    return results;
+  }
+
+  /** What an acks=all produce waits for: each appended partition's high watermark past its batch. */
+  private produceWaits(entries: readonly ProduceEntry[], results: ReadonlyArray<ProduceResult & { lastOffset: number }>): ProduceWait[] {
+    const waiting: ProduceWait[] = [];
+    for (let index = 0; index < results.length; index++) {
+      const entry = entries[index]!;
+      const partition = this.local(entry.topic, entry.partition);
+      if (results[index]!.errorCode !== KafkaError.NONE || partition === undefined) continue;
+      waiting.push({ index, partition, requiredOffset: results[index]!.lastOffset + 1, minInsyncReplicas: this.topicConfig(entry.topic)['min.insync.replicas'] });
+    }
+    return waiting;
   }
 
   private async appendOne(acks: Acks, entry: ProduceEntry): Promise<ProduceResult & { lastOffset: number }> {
-    const found = await this.settledLeaderPartition(entry.topic, entry.partition);
+    // The settled lookup only when the quick one says "not the leader" (it awaits, which costs every produce a turn).
+    let found = this.leaderPartition(entry.topic, entry.partition);
+    if (!(found instanceof Partition)) found = await this.settledLeaderPartition(entry.topic, entry.partition);
     if (!(found instanceof Partition)) return { ...failed(found.errorCode), lastOffset: -1 };
     if (entry.records === null || entry.records.length === 0) return { ...failed(KafkaError.CORRUPT_MESSAGE), lastOffset: -1 };
-    const config = this.topicConfig(entry.topic);
     try {
-      const appended = await found.appendAsLeader(entry.records, acks === -1, config['min.insync.replicas']);
-      // Records from the offsets they took: counting them would mean walking every batch.
-      this.deps.traffic?.produced(entry.topic, appended.lastOffset - appended.baseOffset + 1, entry.records.length);
-      return { errorCode: KafkaError.NONE, baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, logStartOffset: appended.logStartOffset };
+      return this.appended(entry, await found.appendAsLeader(entry.records, acks === -1, this.topicConfig(entry.topic)['min.insync.replicas']));
     } catch (error) {
-      const errorCode = kafkaCodeOf(error);
-      this.logger.debug({ topic: entry.topic, partition: entry.partition, errorCode, err: (error as Error).message }, 'produce.rejected');
-      return { ...failed(errorCode), lastOffset: -1 };
+      return this.appendRejected(entry, error);
     }
+  }
+
+  private appended(entry: ProduceEntry, appended: LeaderAppend): ProduceResult & { lastOffset: number } {
+    // Records from the offsets they took: counting them would mean walking every batch.
+    this.deps.traffic?.produced(entry.topic, appended.lastOffset - appended.baseOffset + 1, entry.records!.length);
+    return { errorCode: KafkaError.NONE, baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, logStartOffset: appended.logStartOffset };
+  }
+
+  private appendRejected(entry: ProduceEntry, error: unknown): ProduceResult & { lastOffset: number } {
+    const errorCode = kafkaCodeOf(error);
+    this.logger.debug({ topic: entry.topic, partition: entry.partition, errorCode, err: (error as Error).message }, 'produce.rejected');
+    return { ...failed(errorCode), lastOffset: -1 };
   }
 
   /**
@@ -267,43 +294,57 @@ export class ReplicaManager {
    * entry wins, as Kafka's request map does).
    */
   async fetch(params: FetchParams): Promise<FetchPartitionResult[]> {
-    const results = await this.fetchOnce(params);
-    const traffic = this.deps.traffic;
-    if (traffic !== undefined) for (const result of results) traffic.fetched(result.topic, result.records.length, params.replicaId >= 0);
-    return results;
-  }
-
-  private async fetchOnce(params: FetchParams): Promise<FetchPartitionResult[]> {
+    // Few locals here, the work in plain functions: an async function's locals live in a heap
+    // frame while it waits, and every long poll waits here.
     const entries = dedupe(params.entries);
-    const maxBytes = params.maxBytes > 0 ? params.maxBytes : 0x7fffffff;
-    const minBytes = Math.max(0, params.minBytes);
-    const maxWaitMs = Math.min(Math.max(0, params.maxWaitMs), REQUEST_WAIT_MAX_MS);
     const follower = params.replicaId >= 0;
     // What the read can see of each partition: the log end for a follower, the high watermark
     // for a consumer. A read is asynchronous; whatever arrives while it runs notifies nobody
     // (the request is not parked yet), so it is caught by comparing these before and after
     // (without it, a lone append waited out the whole long poll).
-    const progress = (): number[] => entries.map((e) => {
-      const local = this.partitions.get(partitionKey(e.topic, e.partition));
-      return local === undefined ? -1 : follower ? local.log.logEndOffset : local.highWatermark;
-    });
-    let seen = progress();
-    let result = await this.readAll(params.replicaId, entries, maxBytes);
+    const seen = new Array<number>(entries.length);
+    this.progressed(entries, follower, seen);
+    let pending = this.readAll(params.replicaId, entries, readBudget(params));
+    // Awaited only when a file is read: most long polls are answered from memory, in this turn.
+    let result = Array.isArray(pending) ? pending : await pending;
     for (let reread = 0; ; reread++) {
-      const bytes = result.reduce((sum, entry) => sum + entry.records.length, 0);
-      const anyError = result.some((entry) => entry.errorCode !== KafkaError.NONE);
-      // Kafka answers at once when minBytes is 0, when there is enough, or when anything failed.
-      if (minBytes === 0 || bytes >= minBytes || anyError || maxWaitMs === 0 || entries.length === 0) return result;
-      const now = progress();
-      if (reread >= FETCH_REREADS_MAX || now.every((value, index) => value === seen[index])) {
-        const keys = entries.map((e) => partitionKey(e.topic, e.partition));
-        // A follower waits for the leader's log to grow; a consumer for the high watermark to move.
-        await new Promise<void>((resolve) => this.purgatory.wait(new DelayedFetch(keys, minBytes - bytes, follower ? 'append' : 'highWatermark', resolve), maxWaitMs));
-        return this.readAll(params.replicaId, entries, maxBytes);
+      const wanted = bytesStillWanted(params, entries.length, result);
+      if (wanted === 0) return this.counted(result, follower);
+      if (reread >= FETCH_REREADS_MAX || !this.progressed(entries, follower, seen)) {
+        await this.parkFetch(entries, follower, wanted, params.maxWaitMs);
+        pending = this.readAll(params.replicaId, entries, readBudget(params));
+        return this.counted(Array.isArray(pending) ? pending : await pending, follower);
       }
-      seen = now;
-      result = await this.readAll(params.replicaId, entries, maxBytes);
+      pending = this.readAll(params.replicaId, entries, readBudget(params));
+      result = Array.isArray(pending) ? pending : await pending;
     }
+  }
+
+  /** Waits in the purgatory: a follower for the leader's log to grow, a consumer for the high watermark to move. */
+  private parkFetch(entries: readonly FetchEntry[], follower: boolean, bytesWanted: number, maxWaitMs: number): Promise<void> {
+    const keys = entries.map((e) => this.local(e.topic, e.partition)?.key ?? partitionKey(e.topic, e.partition));
+    return new Promise<void>((resolve) => this.purgatory.wait(new DelayedFetch(keys, bytesWanted, follower ? 'append' : 'highWatermark', resolve), fetchWaitMs(maxWaitMs)));
+  }
+
+  /** Counts what a fetch answers (records and bytes out), then returns it. */
+  private counted(results: FetchPartitionResult[], follower: boolean): FetchPartitionResult[] {
+    const traffic = this.deps.traffic;
+    if (traffic !== undefined) for (const result of results) traffic.fetched(result.topic, result.records.length, follower);
+    return results;
+  }
+
+  /** Updates `seen` with what each partition shows now (see fetch); true when anything moved. */
+  private progressed(entries: readonly FetchEntry[], follower: boolean, seen: number[]): boolean {
+    let moved = false;
+    for (let index = 0; index < entries.length; index++) {
+      const local = this.local(entries[index]!.topic, entries[index]!.partition);
+      const value = local === undefined ? -1 : follower ? local.log.logEndOffset : local.highWatermark;
+      if (seen[index] !== value) {
+        seen[index] = value;
+        moved = true;
+      }
+    }
+    return moved;
   }
 
   /**
@@ -317,32 +358,12 @@ export class ReplicaManager {
     /** Per partition to read (the request's or the session's): an error code answered instead of reading (topic ids: UNKNOWN_TOPIC_ID), or 0. */
     refuse: (entry: FetchEntry) => number = () => KafkaError.NONE,
   ): Promise<{ errorCode: number; sessionId: number; results: PartitionResult[] }> {
-    const context = this.fetchSessions.resolve({ ...session, privileged: params.replicaId >= 0, entries: params.entries }, this.deps.clock.now());
+    const context = this.fetchSessions.resolve({ sessionId: session.sessionId, sessionEpoch: session.sessionEpoch, forgotten: session.forgotten, privileged: params.replicaId >= 0, entries: params.entries }, this.deps.clock.now());
     if (!('respond' in context)) return { errorCode: context.errorCode, sessionId: 0, results: [] };
-    const refused = new Map<FetchEntry, number>();
-    for (const entry of context.entries) {
-      const errorCode = refuse(entry);
-      if (errorCode !== KafkaError.NONE) refused.set(entry, errorCode);
-    }
-    const read = await this.fetch({ ...params, entries: context.entries.filter((entry) => !refused.has(entry)) });
-    const byPartition = new Map(read.map((result) => [partitionKey(result.topic, result.partition), result]));
-    // In the order of the entries, each with the topic id it named (the response names topics by id from v13).
-    const results: PartitionResult[] = [];
-    const listed = new Set<string>();
-    for (const entry of context.entries) {
-      const errorCode = refused.get(entry);
-      if (errorCode !== undefined) {
-        results.push({ topic: entry.topic, topicId: entry.topicId, partition: entry.partition, errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY });
-        continue;
-      }
-      const key = partitionKey(entry.topic, entry.partition);
-      const result = byPartition.get(key);
-      // A partition named twice is answered once (fetch() read it once).
-      if (result === undefined || listed.has(key)) continue;
-      listed.add(key);
-      results.push({ ...result, topicId: entry.topicId });
-    }
-    return { errorCode: KafkaError.NONE, sessionId: context.sessionId, results: context.respond(results) };
+    const refused = refusals(context.entries, refuse);
+    const toRead = refused === null ? context.entries : context.entries.filter((entry) => !refused.has(entry));
+    const read = await this.fetch({ replicaId: params.replicaId, maxWaitMs: params.maxWaitMs, minBytes: params.minBytes, maxBytes: params.maxBytes, entries: toRead });
+    return { errorCode: KafkaError.NONE, sessionId: context.sessionId, results: context.respond(sessionResults(context.entries, refused, toRead, read)) };
   }
 
   /**
@@ -352,24 +373,25 @@ export class ReplicaManager {
    * the reads go to the disk all at once (one round trip through the I/O pool instead of one per
    * partition); otherwise one after the other.
    */
-  private async readAll(replicaId: number, entries: readonly FetchEntry[], maxBytes: number): Promise<FetchPartitionResult[]> {
-    const budgetCannotBind = entries.reduce((sum, entry) => sum + Math.max(0, entry.partitionMaxBytes), 0) <= maxBytes;
-    if (budgetCannotBind) {
-      // Partitions with nothing new, or whose new batches are in memory, are answered in this turn.
-      const quick = entries.map((entry) => this.answerWithoutLog(replicaId, entry, entry.partitionMaxBytes, true));
-      const results = quick.every((result) => result !== null)
-        ? (quick as FetchPartitionResult[])
-        : await Promise.all(entries.map((entry, index) => quick[index] ?? this.readOne(replicaId, entry, entry.partitionMaxBytes, true)));
-      // Only the first partition with data may pass its limit (by its one whole batch).
-      let seenData = false;
-      return results.map((result, index) => {
-        if (result.records.length === 0) return result;
-        const overLimit = result.records.length > entries[index]!.partitionMaxBytes;
-        const first = !seenData;
-        seenData = true;
-        return overLimit && !first ? { ...result, records: EMPTY } : result;
-      });
+  private readAll(replicaId: number, entries: readonly FetchEntry[], maxBytes: number): FetchPartitionResult[] | Promise<FetchPartitionResult[]> {
+    let budget = 0;
+    for (const entry of entries) budget += Math.max(0, entry.partitionMaxBytes);
+    if (budget > maxBytes) return this.readInOrder(replicaId, entries, maxBytes);
+    // The budget cannot bind. Partitions with nothing new, or whose new batches are in memory,
+    // are answered in this turn; when all are, so is the whole read (no promise).
+    const quick = new Array<FetchPartitionResult | null>(entries.length);
+    let missing = 0;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      quick[index] = this.answerWithoutLog(replicaId, entry, entry.partitionMaxBytes, true);
+      if (quick[index] === null) missing++;
     }
+    if (missing === 0) return firstBatchOnly(entries, quick as FetchPartitionResult[]);
+    return Promise.all(entries.map((entry, index) => quick[index] ?? this.readOne(replicaId, entry, entry.partitionMaxBytes, true))).then((results) => firstBatchOnly(entries, results));
+  }
+
+  /** readAll when the response's byte budget may bind: one partition after the other. */
+  private async readInOrder(replicaId: number, entries: readonly FetchEntry[], maxBytes: number): Promise<FetchPartitionResult[]> {
     const results: FetchPartitionResult[] = [];
     let total = 0;
     for (const entry of entries) {
@@ -396,8 +418,9 @@ export class ReplicaManager {
     }
     if (replicaId >= 0) {
       try {
-        const read = limit > 0 || minOneBatch ? found.readForReplicaNow(replicaId, entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch) : null;
-        return read === null ? null : { topic: entry.topic, partition: entry.partition, errorCode: KafkaError.NONE, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records: read.records };
+        const records = limit > 0 || minOneBatch ? found.readForReplicaNow(replicaId, entry.fetchOffset, limit, minOneBatch, entry.currentLeaderEpoch) : null;
+        // The high watermark after the read: this fetch may just have moved it.
+        return records === null ? null : { topic: entry.topic, partition: entry.partition, errorCode: KafkaError.NONE, highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset, records };
       } catch (error) {
         return { topic: entry.topic, partition: entry.partition, errorCode: kafkaCodeOf(error), highWatermark: found.highWatermark, logStartOffset: found.log.logStartOffset, records: EMPTY };
       }
@@ -626,6 +649,9 @@ export class ReplicaManager {
         logger: this.logger,
       });
       this.partitions.set(key, opened);
+      let numbered = this.byTopic.get(topic);
+      if (numbered === undefined) this.byTopic.set(topic, (numbered = new Map()));
+      numbered.set(partition, opened);
       this.logger.info({ topic, partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset }, 'partition.opened');
       return opened;
     } catch (error) {
@@ -648,6 +674,9 @@ export class ReplicaManager {
       const key = partitionKey(topic, partition);
       const local = this.partitions.get(key);
       this.partitions.delete(key);
+      const numbered = this.byTopic.get(topic);
+      numbered?.delete(partition);
+      if (numbered?.size === 0) this.byTopic.delete(topic);
       local?.stateChanged(); // its waiters answer now (the topic is marked for deletion)
       await local?.followerIdle(); // a fetched append under way lands before the files go
       await this.deps.logs.delete(topic, partition);
@@ -717,6 +746,7 @@ export class ReplicaManager {
     await this.checkpointHighWatermarks();
     await this.deps.logs.closeAll();
     this.partitions.clear();
+    this.byTopic.clear();
   }
 }
 
@@ -766,11 +796,98 @@ async function firstRecordAtOrAfter(partition: Partition, timestamp: number): Pr
   return NOT_FOUND;
 }
 
-function dedupe(entries: readonly FetchEntry[]): FetchEntry[] {
+/** Most partitions compared pairwise for duplicates; beyond, a map (pairs grow quadratically). */
+const DEDUPE_PAIRWISE_MAX = 16;
+
+function dedupe(entries: readonly FetchEntry[]): readonly FetchEntry[] {
+  if (entries.length <= DEDUPE_PAIRWISE_MAX && !hasDuplicate(entries)) return entries; // the usual case, without a map per fetch
   const byKey = new Map<string, FetchEntry>();
   for (const entry of entries) {
     // Map.set on a present key keeps its first position and takes the new value (Kafka's LinkedHashMap does the same).
     byKey.set(partitionKey(entry.topic, entry.partition), entry);
   }
   return [...byKey.values()];
+}
+
+function hasDuplicate(entries: readonly FetchEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) {
+    for (let j = 0; j < i; j++) if (entries[i]!.partition === entries[j]!.partition && entries[i]!.topic === entries[j]!.topic) return true;
+  }
+  return false;
+}
+
+/** Only the first partition with data may pass its limit (by its one whole batch): the others' over-limit reads go. In place. */
+function firstBatchOnly(entries: readonly FetchEntry[], results: FetchPartitionResult[]): FetchPartitionResult[] {
+  let seenData = false;
+  for (let index = 0; index < results.length; index++) {
+    const result = results[index]!;
+    if (result.records.length === 0) continue;
+    if (seenData && result.records.length > entries[index]!.partitionMaxBytes) results[index] = { ...result, records: EMPTY };
+    seenData = true;
+  }
+  return results;
+}
+
+/** The byte budget of a fetch's response (0 or less: no limit). */
+function readBudget(params: FetchParams): number {
+  return params.maxBytes > 0 ? params.maxBytes : 0x7fffffff;
+}
+
+/** How long a fetch may park: what it asks, within REQUEST_WAIT_MAX_MS. */
+function fetchWaitMs(maxWaitMs: number): number {
+  return Math.min(Math.max(0, maxWaitMs), REQUEST_WAIT_MAX_MS);
+}
+
+/**
+ * 0 when a fetch is answered now, else the bytes it still waits for. Kafka answers at once
+ * when minBytes is 0, when there is enough, when anything failed, or when it may not wait.
+ */
+function bytesStillWanted(params: FetchParams, partitions: number, result: readonly FetchPartitionResult[]): number {
+  const minBytes = Math.max(0, params.minBytes);
+  let bytes = 0;
+  for (const entry of result) {
+    if (entry.errorCode !== KafkaError.NONE) return 0;
+    bytes += entry.records.length;
+  }
+  if (minBytes === 0 || bytes >= minBytes || fetchWaitMs(params.maxWaitMs) === 0 || partitions === 0) return 0;
+  return minBytes - bytes;
+}
+
+/** The entries `refuse` answers with an error instead of a read (topic ids), or null when none (the usual case, without a map). */
+function refusals(entries: readonly FetchEntry[], refuse: (entry: FetchEntry) => number): Map<FetchEntry, number> | null {
+  let refused: Map<FetchEntry, number> | null = null;
+  for (const entry of entries) {
+    const errorCode = refuse(entry);
+    if (errorCode !== KafkaError.NONE) (refused ??= new Map()).set(entry, errorCode);
+  }
+  return refused;
+}
+
+/** A session's results in the order of its entries, each with the topic id it named (the response names topics by id from v13). */
+function sessionResults(entries: readonly FetchEntry[], refused: Map<FetchEntry, number> | null, toRead: readonly FetchEntry[], read: readonly FetchPartitionResult[]): PartitionResult[] {
+  const results: PartitionResult[] = [];
+  if (refused === null && read.length === toRead.length) {
+    // The usual case: nothing refused, no partition named twice, so read[i] answers entry i.
+    for (let index = 0; index < read.length; index++) {
+      const topicId = toRead[index]!.topicId;
+      results.push(topicId === undefined ? read[index]! : { ...read[index]!, topicId });
+    }
+    return results;
+  }
+  const byPartition = new Map(read.map((result) => [partitionKey(result.topic, result.partition), result]));
+  const listed = new Set<string>();
+  for (const entry of entries) {
+    const errorCode = refused?.get(entry);
+    if (errorCode !== undefined) {
+      results.push({ topic: entry.topic, topicId: entry.topicId, partition: entry.partition, errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY });
+      continue;
+    }
+    const key = partitionKey(entry.topic, entry.partition);
+    const result = byPartition.get(key);
+    // A partition named twice is answered once (fetch() read it once).
+    if (result === undefined || listed.has(key)) continue;
+    listed.add(key);
+    results.push({ ...result, topicId: entry.topicId });
+  }
+  return results;
 }

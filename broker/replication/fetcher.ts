@@ -48,6 +48,8 @@ interface FetchState {
   phase: 'truncating' | 'fetching';
   /** Not tried again before this time (after an error). */
   retryAtMs: number;
+  /** The last fetch round whose response this partition's answer was taken from (a partition listed twice is taken once). */
+  answeredRound: number;
 }
 
 const FETCH_API_VERSION = 11;
@@ -78,8 +80,10 @@ export class ReplicaFetcher {
   private fetching = false;
   /** The in-flight fetch was cut on purpose (a partition to add): no warning, no backoff. */
   private interrupted = false;
+  /** Counts fetch responses (FetchState.answeredRound). */
+  private round = 0;
   /** The incremental fetch session with the leader (id 0: none yet; the next request opens one). */
-  private session: { id: number; epoch: number; sent: Map<string, { topic: string; partition: number; fetchOffset: number; leaderEpoch: number }> } = { id: 0, epoch: 0, sent: new Map() };
+  private session: FetcherSession = { id: 0, epoch: 0, sent: new Map() };
 
   constructor(
     readonly leaderId: number,
@@ -98,7 +102,7 @@ export class ReplicaFetcher {
   follow(partition: Partition, leaderEpoch: number): void {
     const existing = this.states.get(partition.key);
     if (existing !== undefined && existing.leaderEpoch === leaderEpoch) return;
-    this.states.set(partition.key, { partition, leaderEpoch, phase: 'truncating', retryAtMs: 0 });
+    this.states.set(partition.key, { partition, leaderEpoch, phase: 'truncating', retryAtMs: 0, answeredRound: 0 });
     this.logger.info({ topic: partition.topic, partition: partition.partition, leaderEpoch }, 'fetcher.partition_added');
     this.wake();
     // A long poll on the wire would hold the new partition back for up to fetchWaitMaxMs (and
@@ -150,22 +154,28 @@ export class ReplicaFetcher {
         await this.pause(60_000);
         continue;
       }
-      const connection = await this.connect();
+      // The open connection without an await (connect() is async): one turn and promise less per round trip.
+      const open = this.connection;
+      const connection = open !== null && !open.isClosed ? open : await this.connect();
       if (connection === null) {
         await this.pause(this.settings.backoffMs);
         continue;
       }
       try {
         const now = this.deps.clock.now();
-        const ready = [...this.states.values()].filter((state) => state.retryAtMs <= now);
-        const truncating = ready.filter((state) => state.phase === 'truncating');
-        if (truncating.length > 0) {
+        // One pass, no intermediate arrays: this runs for every round trip (each acks=all record).
+        let truncating: FetchState[] | null = null;
+        const fetching: FetchState[] = [];
+        let nextRetry = Number.POSITIVE_INFINITY;
+        for (const state of this.states.values()) {
+          if (state.retryAtMs > now) nextRetry = Math.min(nextRetry, state.retryAtMs);
+          else if (state.phase === 'truncating') (truncating ??= []).push(state);
+          else fetching.push(state);
+        }
+        if (truncating !== null) {
           await this.truncate(connection, truncating);
           continue;
         }
-        const fetching = ready.filter((state) => state.phase === 'fetching');
-        const waiting = [...this.states.values()].filter((state) => state.retryAtMs > now);
-        const nextRetry = waiting.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...waiting.map((state) => state.retryAtMs));
         if (fetching.length === 0) {
           await this.pause(Math.max(10, Math.min(nextRetry, now + 60_000) - now));
           continue;
@@ -266,31 +276,56 @@ export class ReplicaFetcher {
     this.session = { id: 0, epoch: 0, sent: new Map() };
   }
 
+  /**
+   * One fetch round. A small async function around plain ones (fetchRequest, takeResponse):
+   * its locals live in a heap frame for the whole long poll, once per acks=all record.
+   */
   private async fetch(connection: KafkaConnection, states: FetchState[], maxWaitMs: number): Promise<void> {
-    const sent = states.map((state) => ({ state, fetchOffset: state.partition.log.logEndOffset }));
-    // An incremental fetch session (KIP-227): after the first request, name only the partitions
-    // whose position or epoch changed, and drop the ones no longer fetched; the leader answers
-    // only for partitions with something new. Idle partitions then cost nothing per round trip.
+    const round = this.fetchRequest(states, maxWaitMs);
+    this.fetching = true;
+    let response: FetchResponse;
+    try {
+      response = await connection.request<FetchResponse>(ApiKey.Fetch, FETCH_API_VERSION, round.body);
+    } finally {
+      this.fetching = false;
+    }
+    const appends = this.takeResponse(round, states, response);
+    // The partitions' logs are independent: their appends run side by side; the next fetch goes
+    // once all have landed (its offsets are their log ends).
+    if (appends !== null) await Promise.all(appends);
+  }
+
+  /**
+   * The request of a fetch round, built with plain loops, offsets as numbers (the codec writes
+   * them as int64 without BigInts). An incremental fetch session (KIP-227): after the first
+   * request, name only the partitions whose position or epoch changed, and drop the ones no
+   * longer fetched; the leader answers only for partitions with something new. Idle partitions
+   * then cost nothing per round trip.
+   */
+  private fetchRequest(states: readonly FetchState[], maxWaitMs: number): FetchRound {
+    const fetchOffsets = new Array<number>(states.length);
+    for (let index = 0; index < states.length; index++) fetchOffsets[index] = states[index]!.partition.log.logEndOffset;
     const session = this.session;
     const full = session.id === 0;
-    const named = full ? sent : sent.filter(({ state, fetchOffset }) => {
-      const before = session.sent.get(state.partition.key);
-      return before === undefined || before.fetchOffset !== fetchOffset || before.leaderEpoch !== state.leaderEpoch;
-    });
-    const fetched = new Set(sent.map(({ state }) => state.partition.key));
-    const forgotten = full ? [] : [...session.sent.values()].filter((entry) => !fetched.has(`${entry.topic}/${entry.partition}`));
-    const topics = groupByTopic(named.map(({ state, fetchOffset }) => ({
-      topic: state.partition.topic,
-      entry: {
+    const named: number[] = [];
+    const topics: Array<{ topic: string; partitions: object[] }> = [];
+    for (let index = 0; index < states.length; index++) {
+      const state = states[index]!;
+      if (!full) {
+        const before = session.sent.get(state.partition.key);
+        if (before !== undefined && before.fetchOffset === fetchOffsets[index] && before.leaderEpoch === state.leaderEpoch) continue;
+      }
+      named.push(index);
+      topicEntry(topics, state.partition.topic).push({
         partition: state.partition.partition,
         currentLeaderEpoch: state.leaderEpoch,
-        fetchOffset: BigInt(fetchOffset),
-        logStartOffset: BigInt(state.partition.log.logStartOffset),
+        fetchOffset: fetchOffsets[index]!,
+        logStartOffset: state.partition.log.logStartOffset,
         partitionMaxBytes: this.settings.partitionFetchMaxBytes,
-      },
-    })));
-    this.fetching = true;
-    const response = await connection.request<FetchResponse>(ApiKey.Fetch, FETCH_API_VERSION, {
+      });
+    }
+    const forgotten = full ? [] : this.forgottenBy(session, states);
+    const body = {
       replicaId: this.settings.brokerId,
       maxWaitMs,
       minBytes: 1,
@@ -299,14 +334,24 @@ export class ReplicaFetcher {
       sessionId: session.id,
       sessionEpoch: full ? 0 : session.epoch,
       topics,
-      forgottenTopicsData: groupByTopic(forgotten.map((entry) => ({ topic: entry.topic, entry: entry.partition }))),
+      forgottenTopicsData: forgotten.length === 0 ? [] : groupByTopic(forgotten.map((entry) => ({ topic: entry.topic, entry: entry.partition }))),
       rackId: '',
-    }).finally(() => (this.fetching = false));
+    };
+    return { session, full, fetchOffsets, named, forgotten, body };
+  }
+
+  /**
+   * Takes a fetch round's response: the session moves on, partitions with nothing new take the
+   * leader's high watermark, the others' appends start. Returns the appends (null: none).
+   * Throws when the leader refused the whole fetch (the loop backs off).
+   */
+  private takeResponse(round: FetchRound, states: readonly FetchState[], response: FetchResponse): Array<Promise<void>> | null {
+    const { session, full, fetchOffsets, named, forgotten } = round;
     if (response.errorCode === KafkaError.FETCH_SESSION_ID_NOT_FOUND || response.errorCode === KafkaError.INVALID_FETCH_SESSION_EPOCH) {
       // The leader dropped the session (restarted, evicted it): start a new one at once.
       this.logger.debug({ error: kafkaErrorName(response.errorCode) }, 'fetcher.session_reset');
       this.resetSession();
-      return;
+      return null;
     }
     if (response.errorCode !== KafkaError.NONE) throw new Error(`fetch refused: ${kafkaErrorName(response.errorCode)}`);
     if (this.session === session) {
@@ -314,17 +359,48 @@ export class ReplicaFetcher {
       else session.epoch = session.epoch >= 0x7fffffff ? 1 : session.epoch + 1;
       const now = this.session;
       for (const entry of forgotten) now.sent.delete(`${entry.topic}/${entry.partition}`);
-      if (now.id !== 0) for (const { state, fetchOffset } of named) now.sent.set(state.partition.key, { topic: state.partition.topic, partition: state.partition.partition, fetchOffset, leaderEpoch: state.leaderEpoch });
+      if (now.id !== 0) {
+        for (const index of named) {
+          const { partition, leaderEpoch } = states[index]!;
+          const known = now.sent.get(partition.key);
+          if (known === undefined) now.sent.set(partition.key, { topic: partition.topic, partition: partition.partition, fetchOffset: fetchOffsets[index]!, leaderEpoch });
+          else {
+            known.fetchOffset = fetchOffsets[index]!;
+            known.leaderEpoch = leaderEpoch;
+          }
+        }
+      }
     }
-    const results = new Map<string, FetchResponse['responses'][number]['partitions'][number]>();
-    for (const topic of response.responses) for (const p of topic.partitions) results.set(`${topic.topic}/${p.partitionIndex}`, p);
-    // The partitions' logs are independent: their appends run side by side; the next fetch goes
-    // once all have landed (its offsets are their log ends).
-    await Promise.all(sent.map(({ state, fetchOffset }) => {
-      if (this.states.get(state.partition.key) !== state) return undefined; // unfollowed or a new epoch meanwhile
-      const result = results.get(state.partition.key);
-      return result === undefined ? undefined : this.handle(state, fetchOffset, result);
-    }));
+    let appends: Array<Promise<void>> | null = null;
+    const answered = ++this.round;
+    const positions = states.length > POSITIONS_SCAN_MAX ? new Map(states.map((state, index) => [state, index])) : null;
+    for (const topic of response.responses) {
+      for (const result of topic.partitions) {
+        const state = this.states.get(`${topic.topic}/${result.partitionIndex}`);
+        if (state === undefined) continue;
+        // Only a partition of this request, still followed in the same epoch (not unfollowed or re-followed meanwhile).
+        const index = positions === null ? states.indexOf(state) : (positions.get(state) ?? -1);
+        if (index < 0 || state.answeredRound === answered) continue;
+        state.answeredRound = answered;
+        if (result.errorCode === KafkaError.NONE && (result.records === null || result.records.length === 0)) {
+          // Nothing new (most partitions of most fetches): only the leader's high watermark.
+          state.partition.followerHighWatermark(state.leaderEpoch, Number(result.highWatermark));
+          continue;
+        }
+        (appends ??= []).push(this.handle(state, fetchOffsets[index]!, result));
+      }
+    }
+    return appends;
+  }
+
+  /** The partitions of the session that this request no longer fetches (unfollowed, or waiting to retry). */
+  private forgottenBy(session: FetcherSession, states: readonly FetchState[]): SessionEntry[] {
+    let covered = 0;
+    for (const state of states) if (session.sent.has(state.partition.key)) covered++;
+    // Every partition of the session is fetched again (the usual case): nothing to forget.
+    if (covered === session.sent.size) return [];
+    const fetched = new Set(states.map((state) => state.partition.key));
+    return [...session.sent.values()].filter((entry) => !fetched.has(`${entry.topic}/${entry.partition}`));
   }
 
   private async handle(state: FetchState, fetchOffset: number, result: FetchResponse['responses'][number]['partitions'][number]): Promise<void> {
@@ -332,7 +408,6 @@ export class ReplicaFetcher {
     const where = { topic: partition.topic, partition: partition.partition };
     if (result.errorCode === KafkaError.NONE) {
       if (result.records === null || result.records.length === 0) {
-        // Nothing new (most partitions of most fetches): only the leader's high watermark.
         partition.followerHighWatermark(state.leaderEpoch, Number(result.highWatermark));
         return;
       }
@@ -366,6 +441,44 @@ export class ReplicaFetcher {
     this.logger.warn({ ...where, error: kafkaErrorName(result.errorCode) }, 'fetcher.partition_error');
     this.backoff(state);
   }
+}
+
+/** What the session with the leader was last told about a partition. */
+interface SessionEntry {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  leaderEpoch: number;
+}
+
+interface FetcherSession {
+  id: number;
+  epoch: number;
+  sent: Map<string, SessionEntry>;
+}
+
+/** A fetch round: its request and what the response is matched against. */
+interface FetchRound {
+  session: FetcherSession;
+  /** The request opens a new session (names every partition). */
+  full: boolean;
+  /** Per partition of the round (as `states`): the log end it fetches from. */
+  fetchOffsets: number[];
+  /** Indexes of the partitions the request names. */
+  named: number[];
+  forgotten: SessionEntry[];
+  body: object;
+}
+
+/** Up to this many partitions, a response's partition is matched to the request's by a scan; beyond, through a map. */
+const POSITIONS_SCAN_MAX = 32;
+
+/** The partition list of `topic` in a request being built (a scan: a fetcher's topics are few). */
+function topicEntry<T>(topics: Array<{ topic: string; partitions: T[] }>, topic: string): T[] {
+  for (let index = topics.length - 1; index >= 0; index--) if (topics[index]!.topic === topic) return topics[index]!.partitions;
+  const partitions: T[] = [];
+  topics.push({ topic, partitions });
+  return partitions;
 }
 
 interface FetchResponse {

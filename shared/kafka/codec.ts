@@ -11,6 +11,7 @@
  * anything is sliced or allocated, array counts are bounded by the bytes left, and every
  * failure is a KafkaCodecError.
  */
+import { readInt64, writeInt64, writeInt64Number } from './int64';
 import { API_NAMES } from './messages';
 import { inRange, loadSchema, MessageSchema, SchemaField } from './schema';
 
@@ -61,7 +62,7 @@ export class Reader {
   }
   int64(): bigint {
     this.need(8);
-    const v = this.buf.readBigInt64BE(this.pos);
+    const v = readInt64(this.buf, this.pos);
     this.pos += 8;
     return v;
   }
@@ -133,7 +134,13 @@ export class Writer {
   }
   int64(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(v, this.pos);
+    writeInt64(this.buf, v, this.pos);
+    this.pos += 8;
+  }
+  /** An int64 given as a safe integer (no BigInt made). */
+  int64Number(v: number): void {
+    this.ensure(8);
+    writeInt64Number(this.buf, v, this.pos);
     this.pos += 8;
   }
   float64(v: number): void {
@@ -169,6 +176,10 @@ export class Writer {
   private pushChunk(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.chunkBytes += chunk.length;
+  }
+  /** Overwrites 4 bytes at `position` of the first piece (a frame's size prefix, written first). */
+  patchInt32(position: number, v: number): void {
+    (this.chunks.length > 0 ? this.chunks[0]! : this.buf).writeInt32BE(v, position);
   }
   /** Bytes written so far, referenced pieces included. */
   get length(): number {
@@ -228,6 +239,17 @@ function defaultValue(field: SchemaField, version: number): unknown {
   }
 }
 
+/**
+ * What fills in a field a version lacks, for every decoded struct: the default itself when it
+ * cannot be changed (numbers, strings, null, bigints, shared empty buffers), a fresh array or
+ * object otherwise (a caller may modify what it decoded).
+ */
+function defaultMaker(field: SchemaField, version: number): () => unknown {
+  const value = defaultValue(field, version);
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) return () => defaultValue(field, version);
+  return () => value;
+}
+
 function compilePrimitive(type: string, flexible: boolean, nullable: boolean, where: string): Compiled {
   switch (type) {
     case 'int8':
@@ -239,7 +261,10 @@ function compilePrimitive(type: string, flexible: boolean, nullable: boolean, wh
     case 'int32':
       return { encode: (w, v) => w.int32(Number(v ?? 0)), decode: (r) => r.int32() };
     case 'int64':
-      return { encode: (w, v) => w.int64(typeof v === 'bigint' ? v : BigInt(v === undefined || v === null ? 0 : (v as number))), decode: (r) => r.int64() };
+      return {
+        encode: (w, v) => (typeof v === 'number' && Number.isSafeInteger(v) ? w.int64Number(v) : w.int64(typeof v === 'bigint' ? v : BigInt(v === undefined || v === null ? 0 : (v as number)))),
+        decode: (r) => r.int64(),
+      };
     case 'float64':
       return { encode: (w, v) => w.float64(Number(v ?? 0)), decode: (r) => r.float64() };
     case 'bool':
@@ -312,7 +337,9 @@ function compileType(field: SchemaField, schema: MessageSchema, version: number,
         const items = v as unknown[];
         if (flexible) w.uvarint(items.length + 1);
         else w.int32(items.length);
-        for (const item of items) element.encode(w, item);
+        // Indexed loops here and below: these closures are called for every field of every
+        // message (megamorphic), where for-of allocated an array iterator per loop.
+        for (let i = 0; i < items.length; i++) element.encode(w, items[i]);
       },
       decode: (r) => {
         const count = flexible ? r.uvarint() - 1 : r.int32();
@@ -350,11 +377,11 @@ function compileStruct(fields: SchemaField[], schema: MessageSchema, version: nu
     const isTagged = flexible && inRange(field.taggedVersions, version);
     if (isTagged) {
       tagged.push({ key: field.key, tag: field.tag!, codec: compileType(field, schema, version, true), field });
-      absent.push({ key: field.key, value: () => defaultValue(field, version) });
+      absent.push({ key: field.key, value: defaultMaker(field, version) });
     } else if (inRange(field.versions, version)) {
       regular.push({ key: field.key, codec: compileType(field, schema, version, flexible) });
     } else {
-      absent.push({ key: field.key, value: () => defaultValue(field, version) });
+      absent.push({ key: field.key, value: defaultMaker(field, version) });
     }
   }
   tagged.sort((a, b) => a.tag - b.tag); // tagged fields go on the wire in ascending tag order
@@ -362,10 +389,10 @@ function compileStruct(fields: SchemaField[], schema: MessageSchema, version: nu
   return {
     encode: (w, value) => {
       const object = (value ?? {}) as Record<string, unknown>;
-      for (const { key, codec } of regular) codec.encode(w, object[key]);
+      for (let i = 0; i < regular.length; i++) regular[i]!.codec.encode(w, object[regular[i]!.key]);
       if (!flexible) return;
       let present = 0;
-      for (const { key } of tagged) if (object[key] !== undefined && object[key] !== null) present++;
+      for (let i = 0; i < tagged.length; i++) if (object[tagged[i]!.key] !== undefined && object[tagged[i]!.key] !== null) present++;
       w.uvarint(present);
       if (present === 0) return;
       for (const { key, tag, codec } of tagged) {
@@ -379,8 +406,8 @@ function compileStruct(fields: SchemaField[], schema: MessageSchema, version: nu
     },
     decode: (r) => {
       const object: Record<string, unknown> = {};
-      for (const { key, value } of absent) object[key] = value();
-      for (const { key, codec } of regular) object[key] = codec.decode(r);
+      for (let i = 0; i < absent.length; i++) object[absent[i]!.key] = absent[i]!.value();
+      for (let i = 0; i < regular.length; i++) object[regular[i]!.key] = regular[i]!.codec.decode(r);
       if (flexible) {
         const count = r.uvarint();
         if (count > r.remaining) throw new KafkaCodecError(`${count} tagged fields claimed, ${r.remaining} bytes left`);
@@ -403,17 +430,36 @@ function compileStruct(fields: SchemaField[], schema: MessageSchema, version: nu
   };
 }
 
-const compiled = new Map<string, Compiled>();
+/**
+ * Compiled codecs by API key, then version, per direction. Looked up for every frame: by
+ * index rather than by a "name:version" string, which was garbage on every request.
+ */
+const compiledRequests: Array<Array<Compiled | undefined> | undefined> = [];
+const compiledResponses: Array<Array<Compiled | undefined> | undefined> = [];
+const requestSchemas: Array<MessageSchema | undefined> = [];
 
-function messageCodec(schemaName: string, version: number): Compiled {
-  const cacheKey = `${schemaName}:${version}`;
-  let codec = compiled.get(cacheKey);
-  if (codec !== undefined) return codec;
-  const schema = loadSchema(schemaName);
-  if (!inRange(schema.validVersions, version)) throw new KafkaCodecError(`${schemaName} has no version ${version}`);
-  codec = compileStruct(schema.fields, schema, version, inRange(schema.flexibleVersions, version));
-  compiled.set(cacheKey, codec);
+function messageCodec(apiKey: number, direction: 'Request' | 'Response', version: number): Compiled {
+  const byKey = direction === 'Request' ? compiledRequests : compiledResponses;
+  const known = byKey[apiKey]?.[version];
+  if (known !== undefined) return known;
+  const name = API_NAMES[apiKey];
+  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
+  const schema = loadSchema(`${name}${direction}`);
+  if (!inRange(schema.validVersions, version)) throw new KafkaCodecError(`${name}${direction} has no version ${version}`);
+  const codec = compileStruct(schema.fields, schema, version, inRange(schema.flexibleVersions, version));
+  (byKey[apiKey] ??= [])[version] = codec;
   return codec;
+}
+
+/** The request schema of a known API key (cached by key: the header decoder asks for every frame). */
+function requestSchema(apiKey: number): MessageSchema | undefined {
+  const known = requestSchemas[apiKey];
+  if (known !== undefined) return known;
+  const name = API_NAMES[apiKey];
+  if (name === undefined) return undefined;
+  const schema = loadSchema(`${name}Request`);
+  requestSchemas[apiKey] = schema;
+  return schema;
 }
 
 // ---------------------------------------------------------------------------
@@ -425,14 +471,13 @@ export function apiName(apiKey: number): string | undefined {
 
 /** True when the schema files know this API at this version. */
 export function isVersionSupportedBySchema(apiKey: number, version: number): boolean {
-  const name = API_NAMES[apiKey];
-  return name !== undefined && inRange(loadSchema(`${name}Request`).validVersions, version);
+  const schema = requestSchema(apiKey);
+  return schema !== undefined && inRange(schema.validVersions, version);
 }
 
 function isFlexible(apiKey: number, version: number): boolean {
-  const name = API_NAMES[apiKey];
-  if (name === undefined) return false;
-  return inRange(loadSchema(`${name}Request`).flexibleVersions, version);
+  const schema = requestSchema(apiKey);
+  return schema !== undefined && inRange(schema.flexibleVersions, version);
 }
 
 /** Header tagged fields: none are defined that Samsa uses, so all are skipped. */
@@ -487,33 +532,30 @@ export function decodeRequest<T = any>(apiKey: number, apiVersion: number, frame
   const name = API_NAMES[apiKey];
   if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
   const r = new Reader(frame, offset);
-  const body = messageCodec(`${name}Request`, apiVersion).decode(r) as T;
+  const body = messageCodec(apiKey, 'Request', apiVersion).decode(r) as T;
   return body;
 }
 
-function frameWriter(write: (w: Writer) => void, sizeHint: number): Writer {
+/** A writer for one frame: its int32 size prefix comes first, filled in by finishFrame. */
+function frameStart(sizeHint: number): Writer {
   const w = new Writer(sizeHint);
   w.int32(0);
-  write(w);
-  // The size prefix is in the first piece: the start of `buf`, or the first chunk.
-  w.resultChunks()[0]!.writeInt32BE(w.length - 4, 0);
   return w;
 }
 
-function frameWith(write: (w: Writer) => void, sizeHint: number): Buffer {
-  return frameWriter(write, sizeHint).result();
+function finishFrame(w: Writer): Writer {
+  w.patchInt32(0, w.length - 4);
+  return w;
 }
 
 function responseWriter(apiKey: number, apiVersion: number, correlationId: number, body: object, sizeHint: number): Writer {
-  const name = API_NAMES[apiKey];
-  if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
-  const codec = messageCodec(`${name}Response`, apiVersion);
+  const codec = messageCodec(apiKey, 'Response', apiVersion);
   const flexibleHeader = apiKey !== 18 && isFlexible(apiKey, apiVersion);
-  return frameWriter((w) => {
-    w.int32(correlationId);
-    if (flexibleHeader) w.uvarint(0);
-    codec.encode(w, body);
-  }, sizeHint);
+  const w = frameStart(sizeHint);
+  w.int32(correlationId);
+  if (flexibleHeader) w.uvarint(0);
+  codec.encode(w, body);
+  return finishFrame(w);
 }
 
 /** A whole response frame, size prefix included. ApiVersions always uses response header v0. */
@@ -534,21 +576,21 @@ export function encodeResponseChunks(apiKey: number, apiVersion: number, correla
 export function encodeRequest(apiKey: number, apiVersion: number, correlationId: number, clientId: string | null, body: object, sizeHint = 1024): Buffer {
   const name = API_NAMES[apiKey];
   if (name === undefined) throw new KafkaCodecError(`unknown api key ${apiKey}`);
-  const codec = messageCodec(`${name}Request`, apiVersion);
+  const codec = messageCodec(apiKey, 'Request', apiVersion);
   const flexible = isFlexible(apiKey, apiVersion);
-  return frameWith((w) => {
-    w.int16(apiKey);
-    w.int16(apiVersion);
-    w.int32(correlationId);
-    if (clientId === null) w.int16(-1);
-    else {
-      const bytes = Buffer.from(clientId, 'utf8');
-      w.int16(bytes.length);
-      w.raw(bytes);
-    }
-    if (flexible) w.uvarint(0);
-    codec.encode(w, body);
-  }, sizeHint);
+  const w = frameStart(sizeHint);
+  w.int16(apiKey);
+  w.int16(apiVersion);
+  w.int32(correlationId);
+  if (clientId === null) w.int16(-1);
+  else {
+    const bytes = Buffer.from(clientId, 'utf8');
+    w.int16(bytes.length);
+    w.raw(bytes);
+  }
+  if (flexible) w.uvarint(0);
+  codec.encode(w, body);
+  return finishFrame(w).result();
 }
 
 /** Decodes a response frame (without its size prefix). */
@@ -560,5 +602,5 @@ export function decodeResponse<T = any>(apiKey: number, apiVersion: number, fram
   if (apiKey !== 18 && isFlexible(apiKey, apiVersion)) {
     skipTaggedFields(r);
   }
-  return { correlationId, body: messageCodec(`${name}Response`, apiVersion).decode(r) as T };
+  return { correlationId, body: messageCodec(apiKey, 'Response', apiVersion).decode(r) as T };
 }

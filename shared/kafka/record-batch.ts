@@ -26,6 +26,7 @@
 import { crc32c } from './crc32c';
 import { compress, compressSync, CompressionCodec, CompressionError, decompress, SyncCodec } from './compression';
 import { KafkaError } from './errors';
+import { readInt64Number } from './int64';
 import { RecordBatchError } from './record-batch-error';
 import { NO_TIMESTAMP, TimestampRange, walkRecords } from './record-walk';
 
@@ -113,15 +114,15 @@ export function parseBatchHeader(buf: Buffer, position: number): BatchInfo {
   return {
     position,
     size: LOG_OVERHEAD + buf.readInt32BE(position + BATCH_LENGTH),
-    baseOffset: Number(buf.readBigInt64BE(position + BASE_OFFSET)),
+    baseOffset: readInt64Number(buf, position + BASE_OFFSET),
     lastOffsetDelta: buf.readInt32BE(position + LAST_OFFSET_DELTA),
     recordCount: buf.readInt32BE(position + RECORD_COUNT),
-    baseTimestamp: Number(buf.readBigInt64BE(position + BASE_TIMESTAMP)),
-    maxTimestamp: Number(buf.readBigInt64BE(position + MAX_TIMESTAMP)),
+    baseTimestamp: readInt64Number(buf, position + BASE_TIMESTAMP),
+    maxTimestamp: readInt64Number(buf, position + MAX_TIMESTAMP),
     partitionLeaderEpoch: buf.readInt32BE(position + PARTITION_LEADER_EPOCH),
     attributes,
     compression: COMPRESSIONS[attributes & COMPRESSION_MASK] ?? 'none',
-    producerId: Number(buf.readBigInt64BE(position + PRODUCER_ID)),
+    producerId: readInt64Number(buf, position + PRODUCER_ID),
   };
 }
 

@@ -28,8 +28,8 @@
 import { KafkaError } from '../../../shared/kafka/errors';
 import { uuidFromBuffer, uuidToBuffer, ZERO_UUID } from '../../../shared/kafka/uuid';
 import type { ClusterView } from '../../context';
-import type { FetchEntry } from '../../partition/replica-manager';
-import type { PartitionResult } from '../../partition/fetch-sessions';
+import type { FetchEntry, FetchParams, ReplicaManager } from '../../partition/replica-manager';
+import type { ForgottenTopic as ForgottenTopicEntry } from '../../partition/fetch-sessions';
 import type { Handler, RequestOf } from './types';
 
 type FetchTopic = RequestOf<'Fetch'>['topics'][number];
@@ -60,50 +60,87 @@ export function topicIdRefusal(view: ClusterView, entry: FetchEntry): number {
   return KafkaError.NONE;
 }
 
+type FetchRequest = RequestOf<'Fetch'>;
+type SessionAnswer = Awaited<ReturnType<ReplicaManager['fetchInSession']>>;
+
+/**
+ * The handler is a small async function around plain ones: an async function keeps its
+ * locals in a heap frame while it waits, and a long poll of every follower and consumer
+ * waits here (the frame of one big function was a good part of each fetch's garbage).
+ */
 export const fetch: Handler<'Fetch'> = async ({ context, version, request }) => {
   const view = context.cluster();
-  // Fetch v7+ may run in an incremental fetch session (KIP-227; followers use them); -1 is none.
-  const session = 'sessionEpoch' in request
-    ? { sessionId: request.sessionId, sessionEpoch: request.sessionEpoch, forgotten: request.forgottenTopicsData.map((topic) => ({ ...topicOf(view, version, topic), partitions: topic.partitions })) }
-    : { sessionId: 0, sessionEpoch: -1, forgotten: [] };
+  const answer = await context.replicas.fetchInSession(fetchParams(view, version, request), fetchSession(view, version, request), (entry) => topicIdRefusal(view, entry));
+  return fetchResponse(view, version, answer);
+};
+
+/** Fetch v7+ may run in an incremental fetch session (KIP-227; followers use them); -1 is none. */
+function fetchSession(view: ClusterView, version: number, request: FetchRequest): { sessionId: number; sessionEpoch: number; forgotten: readonly ForgottenTopicEntry[] } {
+  if (!('sessionEpoch' in request)) return { sessionId: 0, sessionEpoch: -1, forgotten: NONE_FORGOTTEN };
+  const forgotten = request.forgottenTopicsData.length === 0 ? NONE_FORGOTTEN : request.forgottenTopicsData.map((topic) => ({ ...topicOf(view, version, topic), partitions: topic.partitions }));
+  return { sessionId: request.sessionId, sessionEpoch: request.sessionEpoch, forgotten };
+}
+
+function fetchParams(view: ClusterView, version: number, request: FetchRequest): FetchParams {
   const replicaId = version < REPLICA_STATE_FROM && 'replicaId' in request ? request.replicaId : ('replicaState' in request ? (request.replicaState?.replicaId ?? -1) : -1);
-  const { errorCode, sessionId, results } = await context.replicas.fetchInSession({
-    replicaId,
-    maxWaitMs: request.maxWaitMs,
-    minBytes: request.minBytes,
-    maxBytes: request.maxBytes,
-    entries: request.topics.flatMap((topic: FetchTopic) => {
-      const named = topicOf(view, version, topic);
-      return topic.partitions.map((p): FetchEntry => ({ ...named, partition: p.partition, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: 'currentLeaderEpoch' in p ? p.currentLeaderEpoch : -1 }));
-    }),
-  }, session, (entry) => topicIdRefusal(view, entry));
-  // Grouped by topic (by id from v13) in the order topics first appear.
-  const byTopic = new Map<string, PartitionResult[]>();
+  // Plain loops, one object per partition: this runs for every long poll of every follower and consumer.
+  const entries: FetchEntry[] = [];
+  for (const topic of request.topics as FetchTopic[]) {
+    const named = topicOf(view, version, topic);
+    for (const p of topic.partitions) {
+      entries.push({ topic: named.topic, topicId: named.topicId, partition: p.partition, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: 'currentLeaderEpoch' in p ? p.currentLeaderEpoch : -1 });
+    }
+  }
+  return { replicaId, maxWaitMs: request.maxWaitMs, minBytes: request.minBytes, maxBytes: request.maxBytes, entries };
+}
+
+function fetchResponse(view: ClusterView, version: number, { errorCode, sessionId, results }: SessionAnswer): { throttleTimeMs: number; errorCode: number; sessionId: number; responses: Array<{ topic: string; topicId: Buffer; partitions: FetchResponsePartition[] }> } {
+  // Grouped by topic (by id from v13) in the order topics first appear. A long poll's few
+  // results find their topic's group by a scan; a large response through a map.
+  const responses: Array<{ topic: string; topicId: Buffer; partitions: FetchResponsePartition[] }> = [];
+  const groupKeys: string[] = [];
+  const groupIndex = results.length > GROUP_SCAN_MAX ? new Map<string, number>() : null;
   for (const result of results) {
     const topicKey = result.topicId ?? result.topic;
-    const list = byTopic.get(topicKey);
-    if (list === undefined) byTopic.set(topicKey, [result]);
-    else list.push(result);
+    let index = groupIndex === null ? groupKeys.indexOf(topicKey) : (groupIndex.get(topicKey) ?? -1);
+    if (index < 0) {
+      index = groupKeys.push(topicKey) - 1;
+      groupIndex?.set(topicKey, index);
+      // Before v13 the codec writes the name and leaves the id out.
+      const topicId = version < BY_ID_FROM ? ZERO_UUID_BYTES : uuidToBuffer(result.topicId ?? view.topics.get(result.topic)?.topicId ?? ZERO_UUID);
+      responses.push({ topic: result.topic, topicId, partitions: [] });
+    }
+    const highWatermark = BigInt(result.highWatermark);
+    responses[index]!.partitions.push({
+      partitionIndex: result.partition,
+      errorCode: result.errorCode,
+      highWatermark,
+      // No transactions yet: the last stable offset is the high watermark.
+      lastStableOffset: highWatermark,
+      logStartOffset: BigInt(result.logStartOffset),
+      abortedTransactions: NO_ABORTED_TRANSACTIONS,
+      preferredReadReplica: -1,
+      records: result.records,
+    });
   }
-  return {
-    throttleTimeMs: 0,
-    errorCode,
-    sessionId,
-    responses: [...byTopic.values()].map((partitions) => ({
-      topic: partitions[0]!.topic,
-      // Before v13 the codec writes the name and leaves this out.
-      topicId: uuidToBuffer(partitions[0]!.topicId ?? view.topics.get(partitions[0]!.topic)?.topicId ?? ZERO_UUID),
-      partitions: partitions.map((r) => ({
-        partitionIndex: r.partition,
-        errorCode: r.errorCode,
-        highWatermark: BigInt(r.highWatermark),
-        // No transactions yet: the last stable offset is the high watermark.
-        lastStableOffset: BigInt(r.highWatermark),
-        logStartOffset: BigInt(r.logStartOffset),
-        abortedTransactions: [],
-        preferredReadReplica: -1,
-        records: r.records,
-      })),
-    })),
-  };
-};
+  return { throttleTimeMs: 0, errorCode, sessionId, responses };
+}
+
+interface FetchResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  abortedTransactions: never[];
+  preferredReadReplica: number;
+  records: Buffer;
+}
+
+/** Results up to this many are grouped by scanning the topics seen so far. */
+const GROUP_SCAN_MAX = 16;
+
+/** Shared, never modified: the encoder only reads them. */
+const NONE_FORGOTTEN: readonly ForgottenTopicEntry[] = Object.freeze([]);
+const NO_ABORTED_TRANSACTIONS: never[] = Object.freeze([]) as unknown as never[];
+const ZERO_UUID_BYTES = uuidToBuffer(ZERO_UUID);

@@ -14,34 +14,51 @@
 import { KafkaError } from '../../../shared/kafka/errors';
 import { OFFSETS_TOPIC } from '../../group/offsets-log';
 import type { Acks, ProduceEntry, ProduceResult, ReplicaManager } from '../../partition/replica-manager';
-import type { Handler } from './types';
+import type { Handler, RequestOf, ResponseBody } from './types';
 
+type ProduceRequest = RequestOf<'Produce'>;
+
+/**
+ * A small async function around plain ones: an async function keeps its locals in a heap
+ * frame while it waits (an acks=all produce waits for the followers), so the work is done
+ * outside it.
+ */
 export const produce: Handler<'Produce'> = async ({ context, request }) => {
+  const results = await append(context.replicas, request, produceEntries(request));
+  return request.acks === 0 ? null : produceResponse(request, results);
+};
+
+/** The request's partitions in order (plain loops: this runs for every produce request). */
+function produceEntries(request: ProduceRequest): ProduceEntry[] {
+  const entries: ProduceEntry[] = [];
+  for (const topic of request.topicData) for (const p of topic.partitionData) entries.push({ topic: topic.name, partition: p.index, records: p.records });
+  return entries;
+}
+
+function append(replicas: ReplicaManager, request: ProduceRequest, entries: ProduceEntry[]): Promise<ProduceResult[]> {
   const acks = request.acks;
-  const topics = request.topicData;
-  const entries = topics.flatMap((topic) => topic.partitionData.map((p) => ({ topic: topic.name, partition: p.index, records: p.records })));
-  const validAcks = acks === 0 || acks === 1 || acks === -1;
-  const refused = (errorCode: number) => ({ errorCode, baseOffset: -1, logStartOffset: -1 });
+  if (acks !== 0 && acks !== 1 && acks !== -1) return Promise.resolve(entries.map(() => ({ errorCode: KafkaError.INVALID_REQUIRED_ACKS, baseOffset: -1, logStartOffset: -1 })));
   // Clients may not write to internal topics (Kafka: "Cannot append to internal topic").
-  const internal = entries.some((entry) => entry.topic === OFFSETS_TOPIC);
-  const results = !validAcks
-    ? entries.map(() => refused(KafkaError.INVALID_REQUIRED_ACKS))
-    : !internal
-      ? await context.replicas.appendRecords(acks as Acks, request.timeoutMs, entries)
-      : await appendSkippingInternal(context.replicas, acks as Acks, request.timeoutMs, entries);
-  if (acks === 0) return null;
+  for (const entry of entries) if (entry.topic === OFFSETS_TOPIC) return appendSkippingInternal(replicas, acks, request.timeoutMs, entries);
+  return replicas.appendRecords(acks, request.timeoutMs, entries);
+}
+
+function produceResponse(request: ProduceRequest, results: readonly ProduceResult[]): ResponseBody<'Produce'> {
   let next = 0;
   return {
     throttleTimeMs: 0,
-    responses: topics.map((topic) => ({
+    responses: request.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((p) => {
         const result = results[next++]!;
-        return { index: p.index, errorCode: result.errorCode, baseOffset: BigInt(result.baseOffset), logAppendTimeMs: -1n, logStartOffset: BigInt(result.logStartOffset), recordErrors: [], errorMessage: null };
+        return { index: p.index, errorCode: result.errorCode, baseOffset: BigInt(result.baseOffset), logAppendTimeMs: -1n, logStartOffset: BigInt(result.logStartOffset), recordErrors: NO_RECORD_ERRORS, errorMessage: null };
       }),
     })),
   };
-};
+}
+
+/** Shared by every response (never modified: the encoder only reads it). */
+const NO_RECORD_ERRORS: never[] = Object.freeze([]) as unknown as never[];
 
 async function appendSkippingInternal(replicas: ReplicaManager, acks: Acks, timeoutMs: number, entries: ProduceEntry[]): Promise<ProduceResult[]> {
   const allowed = entries.filter((entry) => entry.topic !== OFFSETS_TOPIC);
