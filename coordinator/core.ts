@@ -48,8 +48,8 @@ import { WatchKind, WatchManager } from './watches';
 type Trigger = [path: string, event: WatchEventType, acl?: readonly Acl[]];
 
 /** A checked-and-applied sub-operation, or why it could not be. */
-type Step =
-  | { ok: true; sub: SubTxn; result: MultiSubResult }
+type Step<R = MultiSubResult> =
+  | { ok: true; sub: SubTxn; result: R }
   | { ok: false; code: ErrorCode; message: string; path: string };
 
 class OpFailure {
@@ -337,7 +337,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   /** setACL: ADMIN on the node, a valid ACL, the expected aversion (ZooKeeper's order: ACL validity first). */
-  private setAcl(op: SetAclOp, auth: AuthContext): Step {
+  private setAcl(op: SetAclOp, auth: AuthContext): Step<{ type: 'setACL'; stat: Stat }> {
     try {
       this.checkPath(op.path);
       const acl = this.aclToStore(op.acl, auth, op.path);
@@ -348,7 +348,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
         throw new OpFailure('BadVersion', `expected aversion ${op.version}, node is at ${node.aversion}`, op.path);
       }
       this.tree.setAcl(op.path, acl);
-      return { ok: true, sub: { type: 'setACL', path: op.path, acl }, result: { type: 'setACL', stat: this.tree.stat(node) } as unknown as MultiSubResult };
+      return { ok: true, sub: { type: 'setACL', path: op.path, acl }, result: { type: 'setACL', stat: this.tree.stat(node) } };
     } catch (error) {
       if (!(error instanceof OpFailure)) throw error;
       return { ok: false, code: error.code, message: error.message, path: error.path ?? op.path };
