@@ -134,7 +134,14 @@ test('SIGKILL of the active: the standby takes over; brokers keep sessions and r
   const tookOverMs = Date.now() - killedAt;
   expect(tookOverMs).toBeLessThan(LEASE_MS * 4);
   const countAtTakeover = acknowledged.length;
-  await waitFor('writes after the takeover', async () => acknowledged.length >= countAtTakeover + 20, 15_000);
+  // The watcher's session re-registers its watch when it reconnects; under load that can come after
+  // many writes, whose events it then cannot see (as on ZooKeeper). Writing goes on until the watch
+  // is back: a write acknowledged after the takeover has been seen.
+  await waitFor(
+    'writes after the takeover, and the re-registered watch seeing one',
+    async () => acknowledged.length >= countAtTakeover + 20 && acknowledged.slice(countAtTakeover).some((path) => seen.includes(path)),
+    15_000,
+  );
   stopWriting = true;
   await writing;
   // Every acknowledged write is there, and the watcher (same session, re-registered watch) saw the later ones.
