@@ -99,8 +99,6 @@ export interface CoordinatorServerOptions {
 }
 
 const QUEUE_COMPACT_AT = 4096;
-/** Group commits written to the file store at once (measured there: 2 overlapping O_DSYNC writes commit twice as many per second as 1, 4 about three times). */
-const FILE_APPENDS_IN_FLIGHT_MAX = 4;
 /**
  * Most containers one check removes (ZooKeeper's znode.container.maxPerMinute is 10000, paced
  * over the minute); the rest wait for the next check, so a huge backlog never stalls the loop.
@@ -127,13 +125,8 @@ export class CoordinatorServer {
   private flushScheduled = false;
   /** The latest append not yet durable (every earlier one resolves before it), for close(). */
   private appendInFlight: Promise<void> | null = null;
+  /** Group commits on their way to the store, at most store.appendsInFlightMax. */
   private appendsInFlight = 0;
-  /**
-   * Group commits on their way to the disk at once: the file store overlaps them (its appends
-   * resolve in order), so a batch that gathers while another is being written need not wait for it;
-   * other stores chain their appends, where one batch at a time gathers more per round trip.
-   */
-  private readonly appendsInFlightMax: number;
   private outputs: (Output | undefined)[] = [];
   private outputsHead = 0;
   private outstandingTotal = 0;
@@ -149,7 +142,6 @@ export class CoordinatorServer {
     this.logger = options.logger.child({ component: 'server' });
     this.clock = options.clock ?? Date.now;
     this.durableZxid = this.core.lastZxid;
-    this.appendsInFlightMax = this.store.kind === 'file' ? FILE_APPENDS_IN_FLIGHT_MAX : 1;
     this.startedAt = this.clock();
   }
 
@@ -499,7 +491,7 @@ export class CoordinatorServer {
 
   private appendTxn(txn: Txn): void {
     this.pendingTxns.push(txn);
-    if (!this.flushScheduled && this.appendsInFlight < this.appendsInFlightMax) {
+    if (!this.flushScheduled && this.appendsInFlight < this.store.appendsInFlightMax) {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
@@ -507,7 +499,7 @@ export class CoordinatorServer {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.appendsInFlight >= this.appendsInFlightMax || this.pendingTxns.length === 0 || this.failed) return;
+    if (this.appendsInFlight >= this.store.appendsInFlightMax || this.pendingTxns.length === 0 || this.failed) return;
     const batch = this.pendingTxns;
     this.pendingTxns = [];
     const lastZxid = batch[batch.length - 1].zxid;

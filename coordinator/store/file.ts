@@ -103,6 +103,8 @@ export function decodeRecords(buffer: Buffer, recordsMax = Infinity): DecodedRec
 
 export class FileStore implements CoordinatorStore {
   readonly kind = 'file';
+  /** Overlapping O_DSYNC writes (measured here: 2 commit twice as many per second as 1, 4 about three times). */
+  readonly appendsInFlightMax = 4;
   private readonly dir: string;
   private readonly fsync: boolean;
   private readonly snapshotsRetained: number;

@@ -7,6 +7,7 @@ const RESOLVED = Promise.resolve();
 
 export class MemoryStore implements CoordinatorStore {
   readonly kind = 'memory';
+  readonly appendsInFlightMax = 1;
   private lastAppendedZxid = 0;
   private closed = false;
 

@@ -134,6 +134,8 @@ export function describeRedisUrl(url: string): string {
 
 export class RedisStore implements CoordinatorStore {
   readonly kind = 'redis';
+  /** One XADD script at a time: a batch gathers more per round trip. */
+  readonly appendsInFlightMax = 1;
   private readonly redis: Redis;
   private readonly logKey: string;
   private readonly snapshotKey: string;

@@ -16,6 +16,11 @@ export interface RecoveredState {
 export interface CoordinatorStore {
   /** 'file', 'memory', ... (reported in stats). */
   readonly kind: string;
+  /**
+   * Appends the server may have on their way at once (group commits overlapping on the disk).
+   * More than 1 only for a store whose appends gain from it; they still resolve in call order.
+   */
+  readonly appendsInFlightMax: number;
   /** Recovers the state; called once, before anything else. */
   open(): Promise<RecoveredState>;
   /**

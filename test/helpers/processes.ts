@@ -186,3 +186,11 @@ export function runCommand(command: string, args: string[], input?: string, opti
     if (input !== undefined) child.stdin!.end(input);
   });
 }
+
+/**
+ * `samsa <args>` as a user runs it, with `env` added. SAMSA_COORDINATOR_AUTH from the developer's
+ * shell is left out (unless `env` sets it), so a run meant to be unauthenticated is.
+ */
+export function runSamsa(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CommandResult> {
+  return runCommand(process.execPath, [SAMSA_BIN, ...args], undefined, { timeoutMs, env: { SAMSA_COORDINATOR_AUTH: undefined, ...env } });
+}

@@ -10,7 +10,6 @@
  * leaves directly under / (/controller, /controller_epoch) could be deleted by anyone. Under a
  * chroot their parent is the brokers' own locked /kafka.
  */
-import { execFile } from 'child_process';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { digestId } from '../../shared/coordinator/acl';
 import { CoordinatorClient } from '../../shared/coordinator/client';
@@ -19,7 +18,7 @@ import { Acl, PERMS, PERMS_ALL } from '../../shared/coordinator/protocol';
 import { BrokerHandle, startBroker } from '../helpers/cluster';
 import { code } from '../helpers/coordinator';
 import { createTopicWith } from '../helpers/kafkajs';
-import { freePort, RunningProcess, SAMSA_BIN, spawnSamsa, startCoordinator, stopAll, tempDir, waitFor } from '../helpers/processes';
+import { freePort, RunningProcess, runSamsa, spawnSamsa, startCoordinator, stopAll, tempDir, waitFor } from '../helpers/processes';
 
 jest.setTimeout(120_000);
 
@@ -34,15 +33,7 @@ const brokers: BrokerHandle[] = [];
 let authenticated: CoordinatorClient;
 let anonymous: CoordinatorClient;
 
-function samsa(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.SAMSA_COORDINATOR_AUTH;
-    execFile(process.execPath, [SAMSA_BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+const samsa = (args: string[]) => runSamsa(args, {}, 60_000);
 
 /** `path` and every path below it. */
 async function allPaths(client: CoordinatorClient, path: string): Promise<string[]> {

@@ -4,13 +4,12 @@
  * socket and after a coordinator restart, AuthFailed) and the CLI (--auth, --acl, getacl,
  * setacl, digest), as a user drives them.
  */
-import { execFile } from 'child_process';
 import { digestId, parseAcl } from '../../shared/coordinator/acl';
 import { CoordinatorClient } from '../../shared/coordinator/client';
 import type { CoordinatorClientOptions } from '../../shared/coordinator/client-api';
 import { Acl, PERMS, PERMS_ALL } from '../../shared/coordinator/protocol';
 import { code } from '../helpers/coordinator';
-import { kill, SAMSA_BIN, startCoordinator, stopAll, waitFor } from '../helpers/processes';
+import { kill, runSamsa, startCoordinator, stopAll, waitFor } from '../helpers/processes';
 
 jest.setTimeout(60_000);
 
@@ -23,22 +22,7 @@ const APP_ALL_WORLD_READ: Acl[] = [{ scheme: 'digest', id: APP_ID, perms: PERMS_
 /** app only. */
 const APP_ONLY: Acl[] = [{ scheme: 'digest', id: APP_ID, perms: PERMS_ALL }];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function samsa(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    // SAMSA_COORDINATOR_AUTH from the developer's shell must not leak into the unauthenticated runs.
-    const base = { ...process.env };
-    delete base.SAMSA_COORDINATOR_AUTH;
-    execFile(process.execPath, [SAMSA_BIN, ...args], { env: { ...base, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+const samsa = (args: string[], env: NodeJS.ProcessEnv = {}) => runSamsa(args, env);
 
 let coordinator: Awaited<ReturnType<typeof startCoordinator>>;
 const clients: CoordinatorClient[] = [];

@@ -3,25 +3,12 @@
  * them, hard limits refusing writes from the client library with QuotaExceeded, the quota and
  * its usage surviving a SIGKILL restart (replayed from the log), and the server-wide total.
  */
-import { execFile } from 'child_process';
 import { CoordinatorClient } from '../../shared/coordinator/client';
 import { CoordinatorError } from '../../shared/coordinator/protocol';
 import { code } from '../helpers/coordinator';
-import { kill, SAMSA_BIN, startCoordinator, stopAll } from '../helpers/processes';
+import { kill, runSamsa, startCoordinator, stopAll } from '../helpers/processes';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function samsa(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SAMSA_BIN, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
+const samsa = (args: string[]) => runSamsa(args);
 
 async function connected(url: string): Promise<CoordinatorClient> {
   const client = new CoordinatorClient({ servers: [url] });
