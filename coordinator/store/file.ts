@@ -13,6 +13,14 @@
  * and one fdatasync (an O_DSYNC write). Appends may overlap on the disk, each at its own offset,
  * but resolve in call order (append).
  *
+ * Preallocation: with fsync on, zeros are written ahead of the appends (as ZooKeeper preallocates
+ * its logs), so that an append overwrites blocks the file already has and its O_DSYNC write need
+ * not also make a new file size and new blocks durable (measured here, one 4 KB write at a time:
+ * ~3,600 writes/s appending against ~7,000 over zeros, p50 0.26 ms against 0.13). A log file may
+ * therefore end in zeros: a record header of zeros followed by nothing but zeros is the end of the
+ * log (no record is ever empty: its JSON has at least two bytes). The zeros after the last record
+ * are cut off when the file is closed (roll, close), a logged step that removes nothing written.
+ *
  * A snapshot is written a chunk at a time while the server goes on (the tree as it was at its
  * zxid: snapshot-stream.ts) to a temp file, fsynced, renamed and the directory fsynced; the
  * next append then starts a new log file. It is read back a record at a time too. The newest
@@ -45,6 +53,11 @@ export interface FileStoreOptions {
 }
 
 const HEADER_BYTES = 8;
+/** Zeros are written this far past the last append, at least: appends there need not wait for them. */
+const PREALLOCATE_LEAD_BYTES = 16 * 1024;
+/** A file's zero-fill steps grow with it (its size so far) between these bounds. */
+const PREALLOCATE_MIN_BYTES = 64 * 1024;
+const PREALLOCATE_MAX_BYTES = 4 * 1024 * 1024;
 /** A length beyond this is corruption, not a record (bounds allocation on a bad header). */
 const RECORD_BYTES_MAX = 512 * 1024 * 1024;
 const LOG_PREFIX = 'log.';
@@ -75,17 +88,32 @@ export interface DecodedRecords {
   values: unknown[];
   /** Bytes up to the end of the last good record. */
   validBytes: number;
-  /** Why decoding stopped before the end, if it did. */
+  /** Why decoding stopped before the end, if it did (zeros to the end, preallocated, are an end, not a problem). */
   problem: string | null;
+}
+
+/** Whether `buffer` from `offset` on holds only zeros. */
+function zerosFrom(buffer: Buffer, offset: number): boolean {
+  const step = 64 * 1024;
+  for (let at = offset; at < buffer.length; at += step) {
+    const part = buffer.subarray(at, Math.min(buffer.length, at + step));
+    if (!part.equals(Buffer.alloc(part.length))) return false;
+  }
+  return true;
 }
 
 export function decodeRecords(buffer: Buffer, recordsMax = Infinity): DecodedRecords {
   const values: unknown[] = [];
   let offset = 0;
   while (offset < buffer.length && values.length < recordsMax) {
-    if (buffer.length - offset < HEADER_BYTES) return { values, validBytes: offset, problem: 'short header' };
+    if (buffer.length - offset < HEADER_BYTES) return { values, validBytes: offset, problem: zerosFrom(buffer, offset) ? null : 'short header' };
     const length = buffer.readUInt32BE(offset);
     const crc = buffer.readUInt32BE(offset + 4);
+    if (length === 0 && crc === 0) {
+      // No record is empty: a zero header starts the preallocated zeros after the last record,
+      // unless something was written after it (an append that landed while an earlier one did not).
+      return { values, validBytes: offset, problem: zerosFrom(buffer, offset) ? null : 'zeros before written records' };
+    }
     if (length > RECORD_BYTES_MAX) return { values, validBytes: offset, problem: `record length ${length} too large` };
     const end = offset + HEADER_BYTES + length;
     if (end > buffer.length) return { values, validBytes: offset, problem: 'short record' };
@@ -117,6 +145,8 @@ export class FileStore implements CoordinatorStore {
   /** Bytes appended to that file, written or being written: where the next append starts. */
   private activeBytes = 0;
   private rollPending = false;
+  /** The zeros written ahead of the appends in the active file (preallocation); null when fsync is off. */
+  private zeros: Preallocation | null = null;
   /** Appends chain onto this so they reach the disk in call order. */
   private appendTail: Promise<void> = Promise.resolve();
   private snapshotTail: Promise<void> = Promise.resolve();
@@ -234,20 +264,26 @@ export class FileStore implements CoordinatorStore {
     const buffer = encodeTxns(txns);
     if (this.activeReady === null || this.rollPending) {
       // A new file (the first append, or the first after a snapshot), opened once every earlier
-      // write is done, so a file is complete before the next one gets its first record.
+      // write (zeros too) is done, so a file is complete before the next one gets its first record.
       this.rollPending = false;
       const firstZxid = txns[0].zxid;
-      this.activeReady = this.appendTail.then(() => this.roll(firstZxid));
+      const previous = { bytes: this.activeBytes, zeros: this.zeros };
+      this.activeReady = Promise.all([this.appendTail, previous.zeros?.tail]).then(() => this.roll(firstZxid, previous));
       this.activeBytes = 0;
+      this.zeros = this.fsync ? { zeroedTo: 0, filling: null, tail: this.activeReady } : null;
     }
     const offset = this.activeBytes;
     this.activeBytes += buffer.length;
+    const zeros = this.zeros;
+    // An append into zeros still being written waits for them (they must not land after it).
+    const ready = zeros?.filling != null && this.activeBytes > zeros.filling.from ? zeros.filling.done : this.activeReady;
+    if (zeros !== null) this.preallocate(zeros);
     // Writes overlap, each at its own offset, so the disk commits several at once (measured with
     // O_DSYNC writes of 8 KB on this machine's disk: 1 at a time ~1,100 writes/s, 2 ~2,200, 4
     // ~3,400), but an append resolves only after every earlier one: the caller acknowledges in
     // order, and what a crash leaves is a prefix of acknowledged appends followed by at most a torn
     // or missing (zero) stretch, which start-up truncates with whatever follows it.
-    const written = this.activeReady.then(() => this.write(buffer, offset));
+    const written = ready.then(() => this.write(buffer, offset));
     // A failed append leaves the log in an unknown state; later appends fail too.
     const result = Promise.all([this.appendTail, written]).then(() => undefined);
     this.appendTail = result;
@@ -268,11 +304,66 @@ export class FileStore implements CoordinatorStore {
     this.syncLatencyRecorder.record(performance.now() - started);
   }
 
-  private async roll(firstZxid: number): Promise<void> {
-    if (this.active !== null) {
-      await this.active.handle.close();
-      this.active = null;
+  /**
+   * Starts writing zeros ahead of the appends when fewer than half a step of them are left. They go
+   * from PREALLOCATE_LEAD_BYTES past the last append (or where the last zeros end) through the
+   * active handle: with O_DSYNC, durable when the write returns.
+   */
+  private preallocate(zeros: Preallocation): void {
+    const step = Math.min(PREALLOCATE_MAX_BYTES, Math.max(PREALLOCATE_MIN_BYTES, this.activeBytes));
+    if (zeros.filling !== null || zeros.zeroedTo >= this.activeBytes + step / 2) return;
+    const from = Math.max(zeros.zeroedTo, this.activeBytes + PREALLOCATE_LEAD_BYTES);
+    const to = from + step;
+    // The zeros are an optimisation: a failure to write them (a full disk) is logged, and appends go
+    // on as plain appends (they do not wait on zeros again for this file).
+    const done = zeros.tail.then(() => this.writeZeros(from, to)).then(
+      () => {
+        zeros.zeroedTo = to;
+        zeros.filling = null;
+      },
+      (error: Error) => {
+        this.logger.warn({ file: this.active?.name, from, to, error: error.message }, 'store.log_preallocation_failed');
+        zeros.zeroedTo = Infinity;
+        zeros.filling = null;
+      },
+    );
+    zeros.filling = { from, done };
+    zeros.tail = done;
+  }
+
+  private async writeZeros(from: number, to: number): Promise<void> {
+    const active = this.active!;
+    const zeros = Buffer.alloc(to - from);
+    let written = 0;
+    while (written < zeros.length) {
+      const { bytesWritten } = await active.handle.write(zeros, written, zeros.length - written, from + written);
+      written += bytesWritten;
     }
+  }
+
+  /**
+   * Closes the active file, first cutting off the zeros written ahead past its last record (logged:
+   * `bytes` is where its records end, nothing written is removed).
+   */
+  private async closeActive(previous: { bytes: number; zeros: Preallocation | null }): Promise<void> {
+    const active = this.active;
+    if (active === null) return;
+    this.active = null;
+    try {
+      if (previous.zeros !== null && previous.zeros.zeroedTo > previous.bytes) {
+        const size = (await active.handle.stat()).size;
+        if (size > previous.bytes) {
+          await active.handle.truncate(previous.bytes);
+          this.logger.info({ file: active.name, bytes: previous.bytes, zerosRemoved: size - previous.bytes }, 'store.log_preallocation_trimmed');
+        }
+      }
+    } finally {
+      await active.handle.close();
+    }
+  }
+
+  private async roll(firstZxid: number, previous: { bytes: number; zeros: Preallocation | null }): Promise<void> {
+    await this.closeActive(previous);
     const name = zxidName(LOG_PREFIX, firstZxid);
     // With fsync on, O_DSYNC: each write returns once its data (and the file size) is durable, what
     // write + fdatasync give, in one call to libuv's thread pool instead of two.
@@ -364,16 +455,28 @@ export class FileStore implements CoordinatorStore {
     if (this.closed) return;
     this.closed = true;
     await this.appendTail.catch(() => undefined);
+    await this.zeros?.tail;
     await this.snapshotTail;
-    if (this.active !== null) {
-      await this.active.handle.close();
-      this.active = null;
-    }
+    // The active file is the one the counts are about only if its opening (roll) went through.
+    const opened = await (this.activeReady ?? Promise.reject(new Error('none'))).then(() => true, () => false);
+    if (opened) await this.closeActive({ bytes: this.activeBytes, zeros: this.zeros });
+    else await this.active?.handle.close();
+    this.active = null;
   }
 
   syncLatency(): LatencySummary {
     return this.syncLatencyRecorder.summary();
   }
+}
+
+/** The zeros written ahead of the appends to one log file. */
+interface Preallocation {
+  /** Bytes of the file from which on it holds zeros up to here (0: none yet; Infinity: no more are written). */
+  zeroedTo: number;
+  /** Zeros being written from `from`, done when `done` resolves (it never rejects). */
+  filling: { from: number; done: Promise<void> } | null;
+  /** The last zero-fill of the file (or its opening): the next one starts after it. */
+  tail: Promise<void>;
 }
 
 async function writeFully(handle: fs.promises.FileHandle, buffer: Buffer): Promise<void> {

@@ -33,7 +33,10 @@ describe('record framing', () => {
   test.each([
     ['empty', Buffer.alloc(0), 0, null],
     ['one record', encodeRecord({ a: 1 }), 1, null],
-    ['short header', Buffer.concat([encodeRecord({ a: 1 }), Buffer.from([0, 0, 0])]), 1, 'short header'],
+    ['short header', Buffer.concat([encodeRecord({ a: 1 }), Buffer.from([0, 0, 1])]), 1, 'short header'],
+    ['preallocated zeros after the last record', Buffer.concat([encodeRecord({ a: 1 }), Buffer.alloc(200_000)]), 1, null],
+    ['a short run of zeros after the last record', Buffer.concat([encodeRecord({ a: 1 }), Buffer.alloc(3)]), 1, null],
+    ['zeros, then a record', Buffer.concat([encodeRecord({ a: 1 }), Buffer.alloc(100), encodeRecord({ b: 2 }), Buffer.alloc(100)]), 1, 'zeros before written records'],
     ['short record', Buffer.concat([encodeRecord({ a: 1 }), encodeRecord({ b: 2 }).subarray(0, 12)]), 1, 'short record'],
     ['huge length', Buffer.concat([encodeRecord({ a: 1 }), Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])]), 1, 'record length 4294967295 too large'],
   ])('%s', (_name, buffer, count, problem) => {
@@ -165,6 +168,47 @@ describe('FileStore', () => {
     expect(state.snapshot?.lastZxid).toBe(1);
     expect(state.txns.map((txn) => txn.zxid)).toEqual([2, 3, 4]);
     expect(fs.existsSync(path.join(dir, 'snapshot.0000000000000009.tmp'))).toBe(false);
+  });
+
+  test('zeros are written ahead of the appends, left by a crash (and read as the end), cut off at close', async () => {
+    const dir = tempDir('file-store');
+    const { store } = await reopen(dir);
+    let dataBytes = 0;
+    for (let zxid = 1; zxid <= 3; zxid++) {
+      await store.append([setTxn(zxid)]);
+      dataBytes += encodeRecord(setTxn(zxid)).length;
+    }
+    const file = path.join(dir, logFiles(dir)[0]);
+    const deadline = Date.now() + 10_000;
+    while (fs.statSync(file).size <= dataBytes && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    const preallocated = fs.statSync(file).size;
+    expect(preallocated).toBeGreaterThanOrEqual(dataBytes + 64 * 1024);
+    expect(fs.readFileSync(file).subarray(dataBytes).every((byte) => byte === 0)).toBe(true);
+    // What a crash leaves: the log with its zeros.
+    const crashed = tempDir('file-store-crashed');
+    fs.copyFileSync(file, path.join(crashed, logFiles(dir)[0]));
+    await store.close();
+    expect(fs.statSync(file).size).toBe(dataBytes);
+
+    const afterCrash = await reopen(crashed);
+    expect(afterCrash.state.txns.map((txn) => txn.zxid)).toEqual([1, 2, 3]);
+    // Not a torn tail: nothing is truncated at start-up.
+    expect(fs.statSync(path.join(crashed, logFiles(crashed)[0])).size).toBe(preallocated);
+    await afterCrash.store.append([setTxn(4)]);
+    await afterCrash.store.close();
+    // The file with zeros is no longer the last one, and still reads cleanly.
+    expect(logFiles(crashed)).toEqual(['log.0000000000000001', 'log.0000000000000004']);
+    expect((await reopen(crashed)).state.txns.map((txn) => txn.zxid)).toEqual([1, 2, 3, 4]);
+  });
+
+  test('a record after zeros (an append that landed while an earlier one did not) is a torn tail', async () => {
+    const dir = tempDir('file-store');
+    const first = encodeRecord(setTxn(1));
+    fs.writeFileSync(path.join(dir, 'log.0000000000000001'), Buffer.concat([first, Buffer.alloc(64), encodeRecord(setTxn(3)), Buffer.alloc(4096)]));
+    const { store, state } = await reopen(dir);
+    expect(state.txns.map((txn) => txn.zxid)).toEqual([1]);
+    expect(fs.statSync(path.join(dir, 'log.0000000000000001')).size).toBe(first.length);
+    await store.close();
   });
 
   test('without fsync appends still land and report no fsync latency', async () => {
