@@ -347,9 +347,11 @@ function toRecord(node: Znode): ZnodeRecord {
     cversion: node.cversion,
     ephemeralOwner: node.ephemeralOwner,
     container: node.container,
-    // Absent for the common open ACL and an unchanged one, so snapshots of open trees stay as they were.
-    ...(node.acl === OPEN_ACL ? {} : { acl: node.acl }),
-    ...(node.aversion === 0 ? {} : { aversion: node.aversion }),
+    // Undefined (left out when written) for the common open ACL and an unchanged one. Not spread
+    // in conditionally: this runs for every znode of every snapshot, and a spread costs more than
+    // the rest of the copy.
+    acl: node.acl === OPEN_ACL ? undefined : node.acl,
+    aversion: node.aversion === 0 ? undefined : node.aversion,
   };
 }
 

@@ -76,11 +76,13 @@ function parseName(prefix: string, name: string): number | null {
 }
 
 export function encodeRecord(value: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(value), 'utf8');
-  const record = Buffer.allocUnsafe(HEADER_BYTES + json.length);
-  record.writeUInt32BE(json.length, 0);
-  record.writeUInt32BE(crc32(json), 4);
-  json.copy(record, HEADER_BYTES);
+  // The JSON is written straight into the record (no buffer of its own to copy: a snapshot chunk is ~1 MiB).
+  const json = JSON.stringify(value);
+  const length = Buffer.byteLength(json, 'utf8');
+  const record = Buffer.allocUnsafe(HEADER_BYTES + length);
+  record.write(json, HEADER_BYTES, length, 'utf8');
+  record.writeUInt32BE(length, 0);
+  record.writeUInt32BE(crc32(record.subarray(HEADER_BYTES)), 4);
   return record;
 }
 

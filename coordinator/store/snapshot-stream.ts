@@ -6,8 +6,8 @@
  * it could not be built at all (V8's longest string). Now it is a sequence of JSON values, each
  * of about CHUNK_BYTES_MAX at most:
  *
- *   header   {"snapshot": 2, "lastZxid": z, "sessions": [...]}
- *   chunk    {"lastZxid": z, "chunk": 0, 1, ..., "nodes": [<znode as records.ts writes it>, ...]}
+ *   header   {"snapshot": 3, "lastZxid": z, "sessions": [...]}
+ *   chunk    {"lastZxid": z, "chunk": 0, 1, ..., "nodes": [<znode as an array, records.ts nodeToTuple>, ...]}
  *   trailer  {"lastZxid": z, "end": true, "chunks": <count>, "nodes": <count>}
  *
  * The writer takes the nodes from a SnapshotSource a chunk at a time and gives the event loop a
@@ -18,12 +18,15 @@
  * snapshot's zxid, so values of two snapshots are never mixed (a Redis standby may read while the
  * active coordinator writes a newer snapshot over the one it reads).
  *
- * Snapshots written before (format 1) are one value {lastZxid, nodes, sessions}; they are still read.
+ * Snapshots written before are still read: format 2 (the same, each znode an object: records.ts
+ * nodeToJson) and format 1 (one value {lastZxid, nodes, sessions}).
  */
 import type { CoreSnapshot, SessionRecord, SnapshotSource, ZnodeRecord } from '../core-api';
-import { nodeFromJson, nodeToJson, snapshotFromJson } from './records';
+import { nodeFromJson, nodeFromTuple, nodeToTuple, snapshotFromJson } from './records';
 
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
+/** Format 2: chunks of znodes as objects (nodeToJson), as written before format 3. */
+const SNAPSHOT_FORMAT_OBJECTS = 2;
 /**
  * A chunk ends once its znodes' data and paths reach this (about 1.4 MiB of JSON, base64 being a
  * third longer), or at one znode when a single one is bigger: what the event loop spends on one
@@ -76,7 +79,7 @@ export async function writeSnapshotValues(source: SnapshotSource, write: (value:
       await yieldToEventLoop();
       const records = source.nextNodes(CHUNK_NODES_MAX, CHUNK_BYTES_MAX);
       if (records.length === 0) break;
-      await write({ lastZxid, chunk: chunks, nodes: records.map(nodeToJson) });
+      await write({ lastZxid, chunk: chunks, nodes: records.map(nodeToTuple) });
       chunks++;
       nodes += records.length;
     }
@@ -93,7 +96,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Takes a snapshot's parsed values in order and gives the snapshot once the last has come. */
 export class SnapshotAssembler {
-  private header: { lastZxid: number; sessions: SessionRecord[] } | null = null;
+  private header: { lastZxid: number; sessions: SessionRecord[]; format: number } | null = null;
   private readonly nodes: ZnodeRecord[] = [];
   private chunks = 0;
   private result: CoreSnapshot | null = null;
@@ -113,8 +116,9 @@ export class SnapshotAssembler {
       return true;
     }
     if (value.chunk !== this.chunks || !Array.isArray(value.nodes)) throw new SnapshotProblem(`chunk ${String(value.chunk)} where chunk ${this.chunks} belongs`);
+    const fromValue = header.format === SNAPSHOT_FORMAT_OBJECTS ? nodeFromJson : nodeFromTuple;
     for (const node of value.nodes as unknown[]) {
-      const record = nodeFromJson(node);
+      const record = fromValue(node);
       if (record === null) throw new SnapshotProblem(`chunk ${this.chunks} holds a value that is not a znode`);
       this.nodes.push(record);
     }
@@ -128,10 +132,11 @@ export class SnapshotAssembler {
       if (this.result === null) throw new SnapshotProblem('not a snapshot (single-value form)');
       return true;
     }
-    if (value.snapshot !== SNAPSHOT_FORMAT || typeof value.lastZxid !== 'number' || !Array.isArray(value.sessions)) {
-      throw new SnapshotProblem(`not a snapshot header (format ${String(value.snapshot)}; this version reads 1 and ${SNAPSHOT_FORMAT})`);
+    const format = value.snapshot;
+    if ((format !== SNAPSHOT_FORMAT && format !== SNAPSHOT_FORMAT_OBJECTS) || typeof value.lastZxid !== 'number' || !Array.isArray(value.sessions)) {
+      throw new SnapshotProblem(`not a snapshot header (format ${String(format)}; this version reads 1 to ${SNAPSHOT_FORMAT})`);
     }
-    this.header = { lastZxid: value.lastZxid, sessions: value.sessions as SessionRecord[] };
+    this.header = { lastZxid: value.lastZxid, sessions: value.sessions as SessionRecord[], format };
     return false;
   }
 

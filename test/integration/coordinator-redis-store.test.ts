@@ -247,7 +247,7 @@ describe('snapshots in chunks', () => {
     await store.snapshot(big);
     await store.close();
     // A header, then chunks ['/', big0], [big1], 2000 small, 5 small, and the trailer.
-    expect(JSON.parse((await admin.get(`${prefix}:snapshot`))!)).toMatchObject({ snapshot: 2, lastZxid: 2 });
+    expect(JSON.parse((await admin.get(`${prefix}:snapshot`))!)).toMatchObject({ snapshot: 3, lastZxid: 2 });
     expect(await admin.llen(`${prefix}:snapshot:chunks`)).toBe(5);
     expect(await admin.exists(`${prefix}:snapshot:staging`)).toBe(0);
     expect(await admin.xlen(`${prefix}:log`)).toBe(1);

@@ -10,7 +10,7 @@ import * as path from 'path';
 import pino from 'pino';
 import type { CoreSnapshot, SnapshotSource, ZnodeRecord } from '../../../coordinator/core-api';
 import { FileStore, decodeRecords, encodeRecord } from '../../../coordinator/store/file';
-import { snapshotToJson } from '../../../coordinator/store/records';
+import { nodeFromTuple, nodeToJson, nodeToTuple, snapshotToJson } from '../../../coordinator/store/records';
 import { CHUNK_NODES_MAX, SnapshotAssembler, sourceOf } from '../../../coordinator/store/snapshot-stream';
 import { tempDir } from '../../helpers/processes';
 
@@ -96,6 +96,33 @@ describe('file store snapshots in chunks', () => {
     await store.close();
   });
 
+  test('a snapshot of format 2 (znodes as objects, written before format 3) is still read', async () => {
+    const dir = tempDir('snapshot-stream');
+    const snapshot = bigSnapshot(12, 1, CHUNK_NODES_MAX + 3);
+    const values = [
+      { snapshot: 2, lastZxid: 12, sessions: snapshot.sessions },
+      { lastZxid: 12, chunk: 0, nodes: snapshot.nodes.slice(0, 1000).map(nodeToJson) },
+      { lastZxid: 12, chunk: 1, nodes: snapshot.nodes.slice(1000).map(nodeToJson) },
+      { lastZxid: 12, end: true, chunks: 2, nodes: snapshot.nodes.length },
+    ];
+    fs.writeFileSync(path.join(dir, 'snapshot.000000000000000c'), Buffer.concat(values.map((value) => encodeRecord(value))));
+    expect(canonical((await reopen(dir)).snapshot)).toEqual(canonical(snapshot));
+  });
+
+  test('format 3 writes each znode as an array (no field names)', async () => {
+    const dir = tempDir('snapshot-stream');
+    const store = new FileStore({ dataDir: dir, logger });
+    await store.open();
+    await store.snapshot(bigSnapshot(3, 0, 8));
+    await store.close();
+    const [header, chunk] = decodeRecords(fs.readFileSync(path.join(dir, 'snapshot.0000000000000003'))).values as Array<Record<string, unknown>>;
+    expect(header).toMatchObject({ snapshot: 3, lastZxid: 3 });
+    const nodes = chunk!.nodes as unknown[][];
+    expect(nodes[0]).toEqual(['/', '', 0, 0, 0, 0, 0, 0, 0, '0', 0]);
+    expect(nodes[1]).toEqual(['/small0', Buffer.from([0, 0, 34, 92]).toString('base64'), 100, 100, 100, 100, 100, 0, 0, '0', 0, [{ perms: 1, scheme: 'world', id: 'anyone' }], 3]);
+    expect(nodes[2]).toHaveLength(11);
+  });
+
   test('a snapshot written before chunks (one record, text data) is still read', async () => {
     const dir = tempDir('snapshot-stream');
     const legacy: CoreSnapshot = { lastZxid: 7, nodes: [node('/', '', 0), node('/a', 'text "q" é', 3), node('/b', Buffer.from([0, 255]), 4)], sessions: [] };
@@ -126,6 +153,33 @@ describe('file store snapshots in chunks', () => {
   });
 });
 
+describe('znodes as arrays (format 3)', () => {
+  test('every field round-trips: ACL, aversion, container, empty and binary data; legacy text becomes its bytes', () => {
+    const plain = node('/a', Buffer.from([0, 1, 255]), 7);
+    const withAcl = { ...node('/b', Buffer.alloc(0), 8), container: true, acl: [{ perms: 31, scheme: 'digest', id: 'u:x' }], aversion: 2 };
+    const onlyAversion = { ...node('/c', Buffer.from('z'), 9), aversion: 1 };
+    for (const record of [plain, withAcl, onlyAversion]) {
+      const back = nodeFromTuple(JSON.parse(JSON.stringify(nodeToTuple(record))));
+      expect(back).toEqual({ ...record, data: record.data });
+      expect(Buffer.compare(back!.data as Buffer, record.data as Buffer)).toBe(0);
+    }
+    expect(nodeToTuple(onlyAversion).slice(11)).toEqual([null, 1]);
+    expect((nodeFromTuple(nodeToTuple(node('/t', 'é', 1)))!.data as Buffer).toString('utf8')).toBe('é');
+  });
+
+  test.each([
+    ['an object', { path: '/' }],
+    ['too short', ['/', '', 0, 0, 0, 0, 0, 0, 0, '0']],
+    ['too long', ['/', '', 0, 0, 0, 0, 0, 0, 0, '0', 0, null, 1, 2]],
+    ['a zxid that is not a number', ['/', '', '1', 0, 0, 0, 0, 0, 0, '0', 0]],
+    ['bad base64', ['/', '!!', 0, 0, 0, 0, 0, 0, 0, '0', 0]],
+    ['container not 0 or 1', ['/', '', 0, 0, 0, 0, 0, 0, 0, '0', true]],
+    ['an ACL that is not a list', ['/', '', 0, 0, 0, 0, 0, 0, 0, '0', 0, 'open']],
+  ])('%s is not a znode', (_name, value) => {
+    expect(nodeFromTuple(value)).toBeNull();
+  });
+});
+
 describe('SnapshotAssembler', () => {
   test('a node given twice keeps both (loading keeps the later); counts must match the trailer', () => {
     const assembler = new SnapshotAssembler();
@@ -136,7 +190,7 @@ describe('SnapshotAssembler', () => {
   });
 
   test.each([
-    ['a later format', { snapshot: 3, lastZxid: 1, sessions: [] }, 'not a snapshot header (format 3'],
+    ['a later format', { snapshot: 4, lastZxid: 1, sessions: [] }, 'not a snapshot header (format 4; this version reads 1 to 3)'],
     ['not an object', [1, 2], 'a snapshot value is not an object'],
     ['a bad node in the single-value form', { lastZxid: 1, nodes: [{ path: '/', data64: '!!' }], sessions: [] }, 'not a snapshot (single-value form)'],
   ])('%s is refused', (_name, value, problem) => {
