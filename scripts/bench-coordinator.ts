@@ -15,7 +15,11 @@
  * BENCH_REPEAT=3 runs every system's workloads 3 times, the order of the systems reversed every
  * other round, and ends with the medians (ops/s, p99, and the median of the rounds' ratios).
  * BENCH_WORKLOADS=setData-128,setData-8-sessions,watch runs only those (names as in the output:
- * workload-inFlight, create-8-sessions, setData-8-sessions, watch).
+ * workload-inFlight, create-8-sessions, setData-8-sessions, watch). Each result also gives the
+ * server's CPU per operation (its process's user + system time from /proc, ZooKeeper's whole
+ * JVM; the Redis store's redis-server not included) and the benchmark client's. BENCH_OPS (50,000) and
+ * BENCH_SECONDS (6) bound each workload; BENCH_COORDINATOR_NODE_ARGS adds Node flags to the
+ * coordinators (--cpu-prof, --trace-gc).
  *
  * Every loop is bounded in count and time; both servers listen on 127.0.0.1 on free ports
  * and are stopped by pid at the end, whatever happens.
@@ -46,7 +50,9 @@ interface ZooKeeperModule {
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const IN_FLIGHT = [1, 16, 128];
-const OPS_PER_WORKLOAD = Number(process.env.BENCH_OPS ?? 20_000);
+// 50,000: at 20,000 a workload Samsa ran at 40,000/s was measured over half a second, where one
+// GC pause or snapshot chunk moved the figure by half.
+const OPS_PER_WORKLOAD = Number(process.env.BENCH_OPS ?? 50_000);
 const SECONDS_PER_WORKLOAD = Number(process.env.BENCH_SECONDS ?? 6);
 const WATCH_ROUNDS = Number(process.env.BENCH_WATCH_ROUNDS ?? 2_000);
 const WATCH_SECONDS_MAX = 60;
@@ -61,6 +67,41 @@ function wanted(name: string): boolean {
 
 /** The round being run (BENCH_REPEAT), in each result. */
 let currentRound = 1;
+/** The server process of the system being measured (its CPU time goes into each result). */
+let currentServerPid: number | null = null;
+
+/** Clock ticks per second of /proc/<pid>/stat's times. */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * CPU seconds (user + system, all threads) the process has used, from /proc (Linux), or null.
+ * Per operation it is steadier than operations per second on a shared machine: waiting for a CPU
+ * or the disk costs a process time, not CPU.
+ */
+function processCpuSeconds(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts counting CPU of the server and of this process (the clients); the result gives µs per operation. */
+function cpuMeter(): (ops: number) => { serverCpuUsPerOp: number | null; clientCpuUsPerOp: number } {
+  const server = processCpuSeconds(currentServerPid);
+  const client = process.cpuUsage();
+  return (ops) => {
+    const serverNow = processCpuSeconds(currentServerPid);
+    const clientUsed = process.cpuUsage(client);
+    const perOp = (seconds: number) => Number(((seconds * 1e6) / Math.max(1, ops)).toFixed(1));
+    return {
+      serverCpuUsPerOp: server === null || serverNow === null ? null : perOp(serverNow - server),
+      clientCpuUsPerOp: perOp((clientUsed.user + clientUsed.system) / 1e6),
+    };
+  };
+}
 
 /** The operations a workload needs, for either system. */
 interface Driver {
@@ -81,6 +122,9 @@ interface Result {
   opsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU of the server process per operation (µs; ZooKeeper: its whole JVM), and of the benchmark's client side. */
+  serverCpuUsPerOp?: number | null;
+  clientCpuUsPerOp?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -148,7 +192,9 @@ async function runClosedLoop(inFlight: number, count: number, operation: (index:
 }
 
 async function measure(driver: Driver, workload: string, inFlight: number, operation: (index: number, worker: number) => Promise<void>): Promise<Result> {
+  const cpu = cpuMeter();
   const { latencies, seconds } = await runClosedLoop(inFlight, OPS_PER_WORKLOAD, operation);
+  const cpuPerOp = cpu(latencies.length);
   latencies.sort((a, b) => a - b);
   const result: Result = {
     system: driver.name,
@@ -160,6 +206,7 @@ async function measure(driver: Driver, workload: string, inFlight: number, opera
     opsPerSecond: Math.round(latencies.length / seconds),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
+    ...cpuPerOp,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return result;
@@ -308,7 +355,9 @@ async function zookeeperDriver(port: number): Promise<Driver> {
 }
 
 function startSamsa(port: number, dataDir: string, store: string, root = REPO_ROOT): ChildProcess {
-  return spawn(process.execPath, [path.join(root, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--data-dir', dataDir, '--store', store, '--metrics-port', '0', '--log-level', 'warn'], {
+  // BENCH_COORDINATOR_NODE_ARGS: Node/V8 flags of the coordinator processes (e.g. --cpu-prof), for measurements.
+  const nodeArgs = (process.env.BENCH_COORDINATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...nodeArgs, path.join(root, 'bin', 'samsa.js'), 'coordinator', '--port', String(port), '--data-dir', dataDir, '--store', store, '--metrics-port', '0', '--log-level', 'warn'], {
     cwd: root,
     env: { ...process.env, SAMSA_LOG_PRETTY: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -470,6 +519,13 @@ function ratioLines(samsaResults: Result[], zkResults: Result[], rounds: number)
     line.p50 = ratio((r) => r.p50Ms);
     line.p99 = ratio((r) => r.p99Ms);
     line.throughputPerRound = pairs.map((pair) => (pair.ours.opsPerSecond / pair.theirs.opsPerSecond).toFixed(2)).join(',');
+    // Server CPU per operation (medians over the rounds): how much work each does, whatever the machine's load.
+    const cpuPairs = pairs.filter((pair) => pair.ours.serverCpuUsPerOp != null && pair.theirs.serverCpuUsPerOp != null);
+    if (cpuPairs.length > 0) {
+      line.samsaServerCpuUsPerOp = Number(median(cpuPairs.map((pair) => pair.ours.serverCpuUsPerOp!)).toFixed(1));
+      line.zookeeperServerCpuUsPerOp = Number(median(cpuPairs.map((pair) => pair.theirs.serverCpuUsPerOp!)).toFixed(1));
+      line.serverCpuPerOp = Number(median(cpuPairs.map((pair) => pair.ours.serverCpuUsPerOp! / pair.theirs.serverCpuUsPerOp!)).toFixed(2));
+    }
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
 }
@@ -501,7 +557,7 @@ async function main(): Promise<void> {
       return;
     }
     // Every server runs for the whole benchmark (one at a time under load), so that rounds can alternate.
-    const systems: Array<{ name: string; makeDriver: () => Promise<Driver> }> = [];
+    const systems: Array<{ name: string; pid: number | null; makeDriver: () => Promise<Driver> }> = [];
     for (const [index, run] of runs.entries()) {
       const samsaPort = await freePort();
       const child = startSamsa(samsaPort, path.join(work, `samsa-${index}`), run.store, run.root);
@@ -512,14 +568,14 @@ async function main(): Promise<void> {
       // A Redis-backed coordinator starts as a standby and takes the lease within a moment: wait until it serves.
       await (await samsaDriver(url, run.name, Client)).close();
       log(`${run.name} coordinator on ${samsaPort} (${run.root}; ${run.store === 'file' ? 'file store, fsync on' : 'redis store: appendonly yes, appendfsync always'})`);
-      systems.push({ name: run.name, makeDriver: () => samsaDriver(url, run.name, Client) });
+      systems.push({ name: run.name, pid: child.pid ?? null, makeDriver: () => samsaDriver(url, run.name, Client) });
     }
     const zkPort = await freePort();
     fs.mkdirSync(path.join(work, 'zookeeper'));
     zk = startZooKeeper(zkPort, path.join(work, 'zookeeper'));
     await waitForPort(zkPort, zk, 'zookeeper');
     log(`zookeeper 3.8 standalone on ${zkPort} (forceSync default)`);
-    systems.push({ name: 'zookeeper', makeDriver: () => zookeeperDriver(zkPort) });
+    systems.push({ name: 'zookeeper', pid: zk.pid ?? null, makeDriver: () => zookeeperDriver(zkPort) });
 
     const samsaResults: Result[] = [];
     const zkResults: Result[] = [];
@@ -529,6 +585,7 @@ async function main(): Promise<void> {
       for (const system of order) {
         if (REPEAT > 1) log(`round ${round} of ${REPEAT}: ${system.name}`);
         currentRound = round;
+        currentServerPid = system.pid;
         const results = await runWorkloads(system.makeDriver);
         (system.name === 'zookeeper' ? zkResults : samsaResults).push(...results);
       }
