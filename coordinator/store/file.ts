@@ -94,12 +94,13 @@ export interface DecodedRecords {
   problem: string | null;
 }
 
+const ZEROS = Buffer.alloc(64 * 1024);
+
 /** Whether `buffer` from `offset` on holds only zeros. */
 function zerosFrom(buffer: Buffer, offset: number): boolean {
-  const step = 64 * 1024;
-  for (let at = offset; at < buffer.length; at += step) {
-    const part = buffer.subarray(at, Math.min(buffer.length, at + step));
-    if (!part.equals(Buffer.alloc(part.length))) return false;
+  for (let at = offset; at < buffer.length; at += ZEROS.length) {
+    const part = buffer.subarray(at, Math.min(buffer.length, at + ZEROS.length));
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
   }
   return true;
 }
@@ -460,7 +461,7 @@ export class FileStore implements CoordinatorStore {
     await this.zeros?.tail;
     await this.snapshotTail;
     // The active file is the one the counts are about only if its opening (roll) went through.
-    const opened = await (this.activeReady ?? Promise.reject(new Error('none'))).then(() => true, () => false);
+    const opened = this.activeReady !== null && (await this.activeReady.then(() => true, () => false));
     if (opened) await this.closeActive({ bytes: this.activeBytes, zeros: this.zeros });
     else await this.active?.handle.close();
     this.active = null;
