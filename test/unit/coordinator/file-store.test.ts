@@ -201,6 +201,31 @@ describe('FileStore', () => {
     expect((await reopen(crashed)).state.txns.map((txn) => txn.zxid)).toEqual([1, 2, 3, 4]);
   });
 
+  test('small appends alone are written at once, big or overlapping ones on the pool: all land in call order', async () => {
+    const dir = tempDir('file-store');
+    const { store } = await reopen(dir);
+    const bigTxn = (zxid: number): Txn => ({ type: 'setData', zxid, time: 1_700_000_000_000 + zxid, path: `/n${zxid}`, data: 'b'.repeat(8 * 1024) });
+    await store.append([setTxn(1)]); // opens the file (on the pool)
+    const before = store.syncLatency().count;
+    // Alone and small: written before append returns (its sync latency is recorded already).
+    const small = store.append([setTxn(2)]);
+    expect(store.syncLatency().count).toBe(before + 1);
+    await small;
+    // A big one goes to the pool; the small ones behind it while it is on its way go there too.
+    const mixed = [store.append([bigTxn(3)]), store.append([setTxn(4)]), store.append([setTxn(5), setTxn(6)])];
+    expect(store.syncLatency().count).toBe(before + 1);
+    const settled: number[] = [];
+    mixed.forEach((append, index) => void append.then(() => settled.push(index)));
+    await Promise.all(mixed);
+    expect(settled).toEqual([0, 1, 2]);
+    await store.append([setTxn(7)]);
+    await store.close();
+    const again = await reopen(dir);
+    expect(again.state.txns.map((txn) => txn.zxid)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(again.state.txns[2]).toEqual(bigTxn(3));
+    await again.store.close();
+  });
+
   test('a record after zeros (an append that landed while an earlier one did not) is a torn tail', async () => {
     const dir = tempDir('file-store');
     const first = encodeRecord(setTxn(1));
