@@ -260,8 +260,8 @@ export class CoordinatorServer {
       this.inbox = this.inbox.slice(this.inboxHead);
       this.inboxHead = 0;
     }
-    if (this.inboxHead < this.inbox.length || this.handledThisTurn > 0) {
-      // Another turn after this one: the next messages, or (none waiting) a fresh budget for the next arrivals.
+    if (this.inboxHead < this.inbox.length) {
+      // Another turn for the messages still waiting (a message that arrives sets one up itself).
       this.turnScheduled = true;
       setImmediate(this.nextTurn);
     }

@@ -317,12 +317,7 @@ export class Segment {
       try {
         await writeAllAt(this.fd, buffers, position);
       } catch (error) {
-        try {
-          await truncateFd(this.fd, position);
-        } catch {
-          throw new SegmentWriteError(error, false);
-        }
-        throw new SegmentWriteError(error, true);
+        throw this.writeFailed(error, position);
       }
     } finally {
       this.release();
@@ -341,17 +336,25 @@ export class Segment {
       try {
         writeAllAtSync(this.fd, buffers, position);
       } catch (error) {
-        try {
-          fs.ftruncateSync(this.fd, position);
-        } catch {
-          throw new SegmentWriteError(error, false);
-        }
-        throw new SegmentWriteError(error, true);
+        throw this.writeFailed(error, position);
       }
     } finally {
       this.release();
     }
     this.appended(position, bytes, locations, now);
+  }
+
+  /**
+   * The error of a failed write at `position`, once the segment is cut back to it so that no part
+   * of the write stays (synchronous: a failure path, and the same for both kinds of append).
+   */
+  private writeFailed(error: unknown, position: number): SegmentWriteError {
+    try {
+      fs.ftruncateSync(this.fd, position);
+    } catch {
+      return new SegmentWriteError(error, false);
+    }
+    return new SegmentWriteError(error, true);
   }
 
   /** After a write at `position` of `bytes` has landed: size, indexes and offsets advance. */
