@@ -41,7 +41,7 @@ import type { Logger } from 'pino';
 import type { LatencySummary } from '../../shared/coordinator/protocol';
 import type { CoreSnapshot, SnapshotSource, Txn } from '../core-api';
 import { txnFromJson, txnToJson } from './records';
-import { SnapshotAssembler, SnapshotProblem, sourceOf, writeSnapshotValues } from './snapshot-stream';
+import { BINARY_CHUNK_MARK, SnapshotAssembler, SnapshotProblem, parseSnapshotValue, sourceOf, writeSnapshotValues } from './snapshot-stream';
 import { CoordinatorStore, LatencyRecorder, RecoveredState } from './store';
 
 export interface FileStoreOptions {
@@ -85,7 +85,15 @@ function parseName(prefix: string, name: string): number | null {
 }
 
 export function encodeRecord(value: unknown): Buffer {
-  // The JSON is written straight into the record (no buffer of its own to copy: a snapshot chunk is ~1 MiB).
+  if (Buffer.isBuffer(value)) {
+    // A binary snapshot chunk (snapshot-stream.ts): its bytes are the body.
+    const record = Buffer.allocUnsafe(HEADER_BYTES + value.length);
+    value.copy(record, HEADER_BYTES);
+    record.writeUInt32BE(value.length, 0);
+    record.writeUInt32BE(crc32(value), 4);
+    return record;
+  }
+  // The JSON is written straight into the record (no buffer of its own to copy).
   const json = JSON.stringify(value);
   const length = Buffer.byteLength(json, 'utf8');
   const record = Buffer.allocUnsafe(HEADER_BYTES + length);
@@ -114,7 +122,11 @@ function zerosFrom(buffer: Buffer, offset: number): boolean {
   return true;
 }
 
-export function decodeRecords(buffer: Buffer, recordsMax = Infinity): DecodedRecords {
+/**
+ * The records of `buffer` as parsed JSON values; with `binaryChunks` (a snapshot file) a record
+ * that is a binary snapshot chunk is given as a Buffer (a copy) instead.
+ */
+export function decodeRecords(buffer: Buffer, recordsMax = Infinity, binaryChunks = false): DecodedRecords {
   const values: unknown[] = [];
   let offset = 0;
   while (offset < buffer.length && values.length < recordsMax) {
@@ -131,6 +143,11 @@ export function decodeRecords(buffer: Buffer, recordsMax = Infinity): DecodedRec
     if (end > buffer.length) return { values, validBytes: offset, problem: 'short record' };
     const body = buffer.subarray(offset + HEADER_BYTES, end);
     if (crc32(body) !== crc) return { values, validBytes: offset, problem: 'bad crc' };
+    if (binaryChunks && body[0] === BINARY_CHUNK_MARK) {
+      values.push(Buffer.from(body));
+      offset = end;
+      continue;
+    }
     try {
       values.push(JSON.parse(body.toString('utf8')));
     } catch {
@@ -575,9 +592,10 @@ async function readSnapshotFile(file: string): Promise<CoreSnapshot> {
       if (crc32(body) !== header.readUInt32BE(4)) throw new SnapshotProblem(`bad crc at offset ${offset}`);
       let value: unknown;
       try {
-        value = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new SnapshotProblem(`bad json at offset ${offset}`);
+        value = parseSnapshotValue(body);
+      } catch (error) {
+        if (error instanceof SnapshotProblem) throw new SnapshotProblem(`${error.message} at offset ${offset}`);
+        throw error;
       }
       offset += HEADER_BYTES + length;
       if (assembler.add(value)) break;

@@ -7,9 +7,10 @@
  *                       Redis refuses an id not above the last one, so the log can only grow
  *                       in zxid order, whoever writes to it.
  *   <prefix>:snapshot   the newest snapshot's header (snapshot-stream.ts: zxid, sessions)
- *   <prefix>:snapshot:chunks   a list: its chunks of znodes, then its trailer (each about
- *                       1.4 MiB: a Redis string holds 512 MB at most, and one JSON text of the
- *                       whole tree would hold the event loop for seconds)
+ *   <prefix>:snapshot:chunks   a list: its chunks of znodes (binary since format 4, JSON
+ *                       before), then its trailer (each about 1 MiB: a Redis string holds
+ *                       512 MB at most, and one JSON text of the whole tree would hold the
+ *                       event loop for seconds)
  *   <prefix>:snapshot:staging  the list a snapshot is written into, a chunk per round trip,
  *                       while the server goes on; once complete, one script renames it to
  *                       the chunks, sets the header and trims the log behind it (XTRIM MINID),
@@ -36,7 +37,7 @@ import type { Logger } from 'pino';
 import type { LatencySummary } from '../../shared/coordinator/protocol';
 import type { CoreSnapshot, SnapshotSource, Txn } from '../core-api';
 import { txnFromJson, txnToJson } from './records';
-import { SnapshotAssembler, SnapshotProblem, sourceOf, writeSnapshotValues } from './snapshot-stream';
+import { SnapshotAssembler, SnapshotProblem, parseSnapshotValue, sourceOf, writeSnapshotValues } from './snapshot-stream';
 import { CoordinatorStore, LatencyRecorder, RecoveredState } from './store';
 
 export interface RedisStoreOptions {
@@ -62,7 +63,7 @@ const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 const FOLLOW_BLOCK_MS = 1000;
 const FOLLOW_RETRY_MS = 200;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-/** Snapshot chunks read per LRANGE: bounds one reply (about 1.4 MiB a chunk). */
+/** Snapshot chunks read per LRANGE: bounds one reply (about 1 MiB a chunk). */
 const SNAPSHOT_READ_BATCH = 16;
 /** Reads of a snapshot that a newer one replaced meanwhile, before giving up. */
 const SNAPSHOT_READ_ATTEMPTS = 5;
@@ -93,7 +94,7 @@ return #ARGV / 2
 
 /**
  * KEYS[1] staging list, KEYS[2] fence key ('' = none); ARGV[1] fence epoch, ARGV[2] '1' to start
- * a new snapshot (dropping what an unfinished one left), ARGV[3] a chunk's JSON. Returns the list's length.
+ * a new snapshot (dropping what an unfinished one left), ARGV[3] a snapshot value (a binary chunk or the JSON trailer). Returns the list's length.
  */
 const SNAPSHOT_STAGE_SCRIPT = `
 if KEYS[2] ~= '' then
@@ -213,9 +214,9 @@ export class RedisStore implements CoordinatorStore {
     const assembler = new SnapshotAssembler();
     if (assembler.add(parse(header))) return assembler.snapshot;
     for (let index = 0; ; index += SNAPSHOT_READ_BATCH) {
-      const values = await client.lrange(this.chunksKey, index, index + SNAPSHOT_READ_BATCH - 1);
+      const values = await client.lrangeBuffer(this.chunksKey, index, index + SNAPSHOT_READ_BATCH - 1);
       if (values.length === 0) throw new SnapshotProblem(`${this.chunksKey} ends before the snapshot's trailer`);
-      for (const value of values) if (assembler.add(parse(value))) return assembler.snapshot;
+      for (const value of values) if (assembler.add(parseSnapshotValue(value))) return assembler.snapshot;
     }
   }
 
@@ -334,7 +335,7 @@ export class RedisStore implements CoordinatorStore {
     const started = performance.now();
     const zxid = source.lastZxid;
     const commands = this.redis as unknown as {
-      samsaSnapshotStage(...a: string[]): Promise<number>;
+      samsaSnapshotStage(...a: Array<string | Buffer>): Promise<number>;
       samsaSnapshotCommit(...a: string[]): Promise<number>;
     };
     let header: string | null = null;
@@ -344,9 +345,11 @@ export class RedisStore implements CoordinatorStore {
     try {
       // The header goes last, with the commit: until then readers see the previous snapshot whole.
       const written = await writeSnapshotValues(source, async (value) => {
-        const text = JSON.stringify(value);
+        // Binary chunks go as they are (Redis strings are bytes); the header and trailer as JSON.
+        const text = Buffer.isBuffer(value) ? value : JSON.stringify(value);
         bytes += text.length;
         if (header === null) {
+          if (typeof text !== 'string') throw new Error('a snapshot begins with its JSON header');
           header = text;
           return;
         }

@@ -14,9 +14,9 @@ import pino from 'pino';
 import Redis from 'ioredis';
 import type { CoreSnapshot, Txn, ZnodeRecord } from '../../coordinator/core-api';
 import { acquireLease, defineLeaseCommands, leaseKeys, readLease, releaseLease, renewLease, safeUntil } from '../../coordinator/lease';
-import { snapshotToJson } from '../../coordinator/store/records';
+import { nodeToTuple, snapshotToJson } from '../../coordinator/store/records';
 import { FencedError, RedisStore } from '../../coordinator/store/redis';
-import { CHUNK_NODES_MAX } from '../../coordinator/store/snapshot-stream';
+import { BINARY_CHUNK_MARK, CHUNK_NODES_MAX } from '../../coordinator/store/snapshot-stream';
 import { freePort, kill, stopAll, waitFor } from '../helpers/processes';
 import { RedisHandle, startRedis } from '../helpers/redis';
 
@@ -246,9 +246,12 @@ describe('snapshots in chunks', () => {
     const big: CoreSnapshot = { ...snapshotAt(2), nodes };
     await store.snapshot(big);
     await store.close();
-    // A header, then chunks ['/', big0], [big1], 2000 small, 5 small, and the trailer.
-    expect(JSON.parse((await admin.get(`${prefix}:snapshot`))!)).toMatchObject({ snapshot: 3, lastZxid: 2 });
+    // A header, then chunks ['/', big0], [big1], CHUNK_NODES_MAX small, 5 small, and the trailer.
+    expect(JSON.parse((await admin.get(`${prefix}:snapshot`))!)).toMatchObject({ snapshot: 4, lastZxid: 2 });
     expect(await admin.llen(`${prefix}:snapshot:chunks`)).toBe(5);
+    // The chunks are stored as bytes (format 4), the trailer as JSON.
+    expect((await admin.lindexBuffer(`${prefix}:snapshot:chunks`, 0))![0]).toBe(BINARY_CHUNK_MARK);
+    expect(JSON.parse((await admin.lindex(`${prefix}:snapshot:chunks`, 4))!)).toEqual({ lastZxid: 2, end: true, chunks: 4, nodes: nodes.length });
     expect(await admin.exists(`${prefix}:snapshot:staging`)).toBe(0);
     expect(await admin.xlen(`${prefix}:log`)).toBe(1);
     const again = new RedisStore({ url: redis.url, prefix, logger: silent });
@@ -272,6 +275,17 @@ describe('snapshots in chunks', () => {
     await again.close();
   });
 
+  test('a snapshot of format 3 (JSON chunks, before binary ones) is still read', async () => {
+    const prefix = nextPrefix();
+    const nodes = [node('/', Buffer.alloc(0), 0), node('/a', Buffer.from([0, 255, 34]), 3), { ...node('/b', 'text é', 4), aversion: 2 }];
+    await admin.set(`${prefix}:snapshot`, JSON.stringify({ snapshot: 3, lastZxid: 4, sessions: [] }));
+    await admin.rpush(`${prefix}:snapshot:chunks`, JSON.stringify({ lastZxid: 4, chunk: 0, nodes: nodes.map(nodeToTuple) }), JSON.stringify({ lastZxid: 4, end: true, chunks: 1, nodes: 3 }));
+    const store = new RedisStore({ url: redis.url, prefix, logger: silent });
+    const expected = nodes.map((record) => ({ ...record, data: typeof record.data === 'string' ? Buffer.from(record.data) : record.data }));
+    expect(canonical((await store.open()).snapshot)).toEqual(canonical({ lastZxid: 4, nodes: expected, sessions: [] }));
+    await store.close();
+  });
+
   test('chunks of another snapshot than the header names are never mixed in: the read fails clearly', async () => {
     const prefix = nextPrefix();
     const store = new RedisStore({ url: redis.url, prefix, logger: silent });
@@ -279,7 +293,7 @@ describe('snapshots in chunks', () => {
     await store.snapshot(snapshotAt(6));
     await store.close();
     // A header naming zxid 5 over the chunks of the snapshot at 6 (what a reader racing a writer would see).
-    await admin.set(`${prefix}:snapshot`, JSON.stringify({ snapshot: 2, lastZxid: 5, sessions: [] }));
+    await admin.set(`${prefix}:snapshot`, JSON.stringify({ snapshot: 4, lastZxid: 5, sessions: [] }));
     const again = new RedisStore({ url: redis.url, prefix, logger: silent });
     await expect(again.open()).rejects.toThrow(`redis store: ${prefix}:snapshot at ${redis.url} is not a coordinator snapshot (a value of the snapshot at zxid 6 in the one at 5)`);
     await again.close();
