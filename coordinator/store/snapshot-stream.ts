@@ -38,13 +38,17 @@ export const BINARY_CHUNK_MARK = 0x01;
 export type SnapshotValue = Record<string, unknown> | Buffer;
 /**
  * A chunk ends once its znodes' data and paths reach this, or at one znode when a single one is
- * bigger: what the event loop spends on one chunk without a turn (a copy and a CRC of 1 MiB,
- * well under a millisecond; as JSON it was about 10 ms) and what one value costs in memory while
- * written or read.
+ * bigger: what one value costs in memory while written or read, and what the event loop spends
+ * on one chunk without a turn (a copy and a CRC of 256 KiB: about 0.1 ms).
  */
-export const CHUNK_BYTES_MAX = 1024 * 1024;
-/** ... or at this many znodes, for trees of small nodes (about 1.5 ms of encoding: 0.3 µs a node). */
-export const CHUNK_NODES_MAX = 4_000;
+export const CHUNK_BYTES_MAX = 256 * 1024;
+/**
+ * ... or at this many znodes, for trees of small nodes: about 0.3 ms of encoding (0.3 µs a znode).
+ * A request that arrives while a snapshot is written waits for at most one chunk, so this bounds
+ * what a snapshot adds to a request's latency: with 4,000 znodes a chunk, a watch (set -> event)
+ * measured during a snapshot of 200,000 znodes had a p99 of 2.75 ms against 1.4 without one.
+ */
+export const CHUNK_NODES_MAX = 1_000;
 
 /** A value of a snapshot that is not what it should be: the snapshot is unusable (torn, corrupt, or another's). */
 export class SnapshotProblem extends Error {
