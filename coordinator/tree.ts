@@ -39,8 +39,11 @@ export interface Znode {
   cversion: number;
   ephemeralOwner: string;
   container: boolean;
-  /** Child names (not paths). */
-  children: Set<string>;
+  /**
+   * Child names (not paths). A node without children shares NO_CHILDREN, never added to: add a
+   * child with addChild.
+   */
+  children: ReadonlySet<string>;
   /** Interned (AclCache): equal lists are one frozen array. */
   acl: readonly Acl[];
   /** setACL count (Stat.aversion). */
@@ -48,6 +51,19 @@ export interface Znode {
 }
 
 const NO_OWNER = '0';
+
+/**
+ * The children of every node that has none. An empty Set costs about 160 bytes, a fifth of a
+ * small znode's memory (measured: 776 bytes a znode of 100 bytes of data), and most znodes are
+ * leaves: a node gets a Set of its own with its first child.
+ */
+const NO_CHILDREN: ReadonlySet<string> = new Set<string>();
+
+/** Adds `name` to `node`'s children. */
+function addChild(node: Znode, name: string): void {
+  if (node.children === NO_CHILDREN) node.children = new Set([name]);
+  else (node.children as Set<string>).add(name);
+}
 
 /**
  * ZooKeeper's reserved subtree, present in every tree from the start with zeroed Stats (its
@@ -76,7 +92,7 @@ export class DataTree {
     for (const path of RESERVED_PATHS) {
       // ZooKeeper's /zookeeper/config is readable by all and writable by the superuser only.
       this.insert(makeNode(path, EMPTY_DATA, 0, 0, NO_OWNER, false, path === CONFIG_PATH ? this.acls.intern(READ_ACL) : OPEN_ACL));
-      this.nodes.get(parentOf(path))!.children.add(baseName(path));
+      addChild(this.nodes.get(parentOf(path))!, baseName(path));
     }
   }
 
@@ -158,7 +174,7 @@ export class DataTree {
     assert(parent.ephemeralOwner === NO_OWNER, `create below an ephemeral ${path}`);
     this.remember(parent.path);
     this.remember(path);
-    parent.children.add(baseName(path));
+    addChild(parent, baseName(path));
     parent.cversion++;
     parent.pzxid = zxid;
     const node = makeNode(path, data, zxid, time, ephemeralOwner, container, acl);
@@ -177,7 +193,7 @@ export class DataTree {
     const parent = this.nodes.get(parentOf(path))!;
     this.remember(parent.path);
     this.remember(path);
-    parent.children.delete(baseName(path));
+    (parent.children as Set<string>).delete(baseName(path)); // it has a child: its own Set
     if (legacyCversion) parent.cversion++;
     parent.pzxid = zxid;
     this.remove(node);
@@ -280,7 +296,7 @@ export class DataTree {
         cversion: record.cversion,
         ephemeralOwner: record.ephemeralOwner,
         container: record.container,
-        children: new Set(),
+        children: NO_CHILDREN,
         acl,
         aversion: record.aversion ?? 0,
       });
@@ -289,7 +305,7 @@ export class DataTree {
       if (node.path === '/') continue;
       const parent = tree.nodes.get(parentOf(node.path));
       assert(parent !== undefined, `snapshot node without a parent: ${node.path}`);
-      parent.children.add(baseName(node.path));
+      addChild(parent, baseName(node.path));
     }
     tree.quotas.rebuild();
     return tree;
@@ -301,7 +317,7 @@ export class DataTree {
     if (this.journal === null || this.journaled!.has(path)) return;
     this.journaled!.add(path);
     const node = this.nodes.get(path);
-    this.journal.push({ path, previous: node === undefined ? null : { ...node, children: new Set(node.children) } });
+    this.journal.push({ path, previous: node === undefined ? null : { ...node, children: node.children === NO_CHILDREN ? NO_CHILDREN : new Set(node.children) } });
   }
 
   private insert(node: Znode): void {
@@ -445,7 +461,7 @@ function makeNode(path: string, data: Buffer, zxid: number, time: number, epheme
     cversion: 0,
     ephemeralOwner,
     container,
-    children: new Set(),
+    children: NO_CHILDREN,
     acl,
     aversion: 0,
   };
