@@ -462,7 +462,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
   }
 
   beginSnapshot(): SnapshotSource {
-    const nodes = this.tree.beginSnapshot();
+    const nodes = this.tree.beginSnapshot(this.zxid);
     return { lastZxid: this.zxid, sessions: this.sessions.records(), nextNodes: (nodesMax, bytesMax) => nodes.next(nodesMax, bytesMax), close: () => nodes.close() };
   }
 

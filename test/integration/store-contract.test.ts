@@ -78,7 +78,7 @@ describe.each(STORES)('$kind store', ({ kind, durable, make, location }) => {
     const count = 2 * CHUNK_NODES_MAX + 10;
     for (let i = 0; i < count; i++) tree.create(`/n${i}`, Buffer.from([i & 255, 0, 255, 34, 92]), '0', false, i + 1, i + 1);
     const before = canonical(tree.records());
-    const nodes = tree.beginSnapshot();
+    const nodes = tree.beginSnapshot(count);
     let zxid = count;
     let changes = 0;
     const source: SnapshotSource = {
@@ -103,7 +103,7 @@ describe.each(STORES)('$kind store', ({ kind, durable, make, location }) => {
     await store.snapshot(source);
     await store.close();
     // The store closed the source: the tree can begin another.
-    tree.beginSnapshot().close();
+    tree.beginSnapshot(zxid).close();
     if (!durable) return;
     expect(changes).toBeGreaterThanOrEqual(3);
     const again = make(where);

@@ -59,7 +59,7 @@ describe('TreeSnapshot', () => {
     const random = seeded(seed);
     const tree = treeOf(60, random);
     const expected = canonical(tree.records());
-    const snapshot = tree.beginSnapshot();
+    const snapshot = tree.beginSnapshot(62); // treeOf's last zxid; the changes come after
     const read: ZnodeRecord[] = [];
     let zxid = 1000;
     for (let round = 0; round < 1000; round++) {
@@ -87,8 +87,8 @@ describe('TreeSnapshot', () => {
   test('chunks stop at nodesMax or bytesMax, with at least one record; one snapshot at a time', () => {
     const tree = new DataTree();
     for (let i = 0; i < 10; i++) tree.create(`/n${i}`, Buffer.alloc(1000), '0', false, i + 1, 1);
-    const snapshot = tree.beginSnapshot();
-    expect(() => tree.beginSnapshot()).toThrow('a tree snapshot is already being taken');
+    const snapshot = tree.beginSnapshot(10);
+    expect(() => tree.beginSnapshot(10)).toThrow('a tree snapshot is already being taken');
     expect(snapshot.next(3, 1 << 20)).toHaveLength(3);
     expect(snapshot.next(100, 1)).toHaveLength(1);
     expect(snapshot.next(100, 2500)).toHaveLength(3);
@@ -99,6 +99,6 @@ describe('TreeSnapshot', () => {
     expect(() => snapshot.next(1, 1)).toThrow('read of a closed tree snapshot');
     // Closed: changes cost nothing more and another snapshot can begin.
     tree.setData('/n1', Buffer.from('x'), 99, 2);
-    tree.beginSnapshot().close();
+    tree.beginSnapshot(99).close();
   });
 });
