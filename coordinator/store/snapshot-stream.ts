@@ -45,8 +45,9 @@ export const CHUNK_BYTES_MAX = 256 * 1024;
 /**
  * ... or at this many znodes, for trees of small nodes: about 0.3 ms of encoding (0.3 µs a znode).
  * A request that arrives while a snapshot is written waits for at most one chunk, so this bounds
- * what a snapshot adds to a request's latency: with 4,000 znodes a chunk, a watch (set -> event)
- * measured during a snapshot of 200,000 znodes had a p99 of 2.75 ms against 1.4 without one.
+ * what a snapshot adds to a request's latency: a watch (set -> event) during a snapshot of
+ * 200,000 znodes had a p99 of 2.3-2.7 ms with 4,000 znodes a chunk, 2.0-2.3 with 1,000 (1.4-2.5
+ * without a snapshot on the same busy machine; 3 interleaved runs each).
  */
 export const CHUNK_NODES_MAX = 1_000;
 

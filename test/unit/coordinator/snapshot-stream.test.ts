@@ -97,29 +97,20 @@ describe('file store snapshots in chunks', () => {
     await store.close();
   });
 
-  test('a snapshot of format 2 (znodes as objects, written before format 3) is still read', async () => {
+  test.each([
+    [2, 'znodes as objects, written before format 3', nodeToJson],
+    [3, 'JSON chunks, znodes as arrays, written before format 4', nodeToTuple],
+  ])('a snapshot of format %i (%s) is still read', async (format, _what, nodeForm: (node: ZnodeRecord) => unknown) => {
     const dir = tempDir('snapshot-stream');
-    const snapshot = bigSnapshot(12, 1, CHUNK_NODES_MAX + 3);
+    const zxid = 10 + format;
+    const snapshot = bigSnapshot(zxid, 1, CHUNK_NODES_MAX + 3);
     const values = [
-      { snapshot: 2, lastZxid: 12, sessions: snapshot.sessions },
-      { lastZxid: 12, chunk: 0, nodes: snapshot.nodes.slice(0, 1000).map(nodeToJson) },
-      { lastZxid: 12, chunk: 1, nodes: snapshot.nodes.slice(1000).map(nodeToJson) },
-      { lastZxid: 12, end: true, chunks: 2, nodes: snapshot.nodes.length },
+      { snapshot: format, lastZxid: zxid, sessions: snapshot.sessions },
+      { lastZxid: zxid, chunk: 0, nodes: snapshot.nodes.slice(0, 1000).map(nodeForm) },
+      { lastZxid: zxid, chunk: 1, nodes: snapshot.nodes.slice(1000).map(nodeForm) },
+      { lastZxid: zxid, end: true, chunks: 2, nodes: snapshot.nodes.length },
     ];
-    fs.writeFileSync(path.join(dir, 'snapshot.000000000000000c'), Buffer.concat(values.map((value) => encodeRecord(value))));
-    expect(canonical((await reopen(dir)).snapshot)).toEqual(canonical(snapshot));
-  });
-
-  test('a snapshot of format 3 (JSON chunks, znodes as arrays, written before format 4) is still read', async () => {
-    const dir = tempDir('snapshot-stream');
-    const snapshot = bigSnapshot(13, 1, CHUNK_NODES_MAX + 3);
-    const values = [
-      { snapshot: 3, lastZxid: 13, sessions: snapshot.sessions },
-      { lastZxid: 13, chunk: 0, nodes: snapshot.nodes.slice(0, 1000).map(nodeToTuple) },
-      { lastZxid: 13, chunk: 1, nodes: snapshot.nodes.slice(1000).map(nodeToTuple) },
-      { lastZxid: 13, end: true, chunks: 2, nodes: snapshot.nodes.length },
-    ];
-    fs.writeFileSync(path.join(dir, 'snapshot.000000000000000d'), Buffer.concat(values.map((value) => encodeRecord(value))));
+    fs.writeFileSync(path.join(dir, `snapshot.${zxid.toString(16).padStart(16, '0')}`), Buffer.concat(values.map((value) => encodeRecord(value))));
     expect(canonical((await reopen(dir)).snapshot)).toEqual(canonical(snapshot));
   });
 
