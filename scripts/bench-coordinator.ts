@@ -30,6 +30,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { CoordinatorClient } from '../shared/coordinator/client';
+import { cpuByPid } from './bench-support';
 
 // node-zookeeper-client ships no types; the few calls used here are typed below.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -70,22 +71,13 @@ let currentRound = 1;
 /** The server process of the system being measured (its CPU time goes into each result). */
 let currentServerPid: number | null = null;
 
-/** Clock ticks per second of /proc/<pid>/stat's times. */
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
 /**
- * CPU seconds (user + system, all threads) the process has used, from /proc (Linux), or null.
- * Per operation it is steadier than operations per second on a shared machine: waiting for a CPU
- * or the disk costs a process time, not CPU.
+ * CPU seconds (user + system, all threads) the server has used, from /proc, or null. Per operation
+ * it is steadier than operations per second on a shared machine: waiting for a CPU or the disk
+ * costs a process time, not CPU.
  */
 function processCpuSeconds(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
+  return pid === null ? null : (cpuByPid([pid]).get(pid) ?? null);
 }
 
 /** Starts counting CPU of the server and of this process (the clients); the result gives µs per operation. */

@@ -25,7 +25,7 @@ import type { Browser, Page } from 'playwright-core';
 import { CoordinatorClient } from '../shared/coordinator/client';
 import { parseExposition } from '../shared/metrics/prometheus-text';
 import { key, Labels, printLine, Result, Results } from './bench-results';
-import { freePort, log, REPO_ROOT, SAMSA_ROOT, SamsaCluster } from './bench-support';
+import { CLOCK_TICKS_PER_SECOND, cpuByPid, cpuSeconds, freePort, log, REPO_ROOT, SAMSA_ROOT, SamsaCluster, statFields } from './bench-support';
 
 export type ObserverPart = 'scrape' | 'console' | 'browser';
 export const OBSERVER_PARTS: ObserverPart[] = ['scrape', 'console', 'browser'];
@@ -41,20 +41,9 @@ const MAX_LIFETIME_MS = 60 * 60_000;
 const CHROMIUM = process.env.SAMSA_CHROMIUM ?? '/usr/bin/chromium';
 /** The console's pages open in the browser, one tab each: the overview and the live charts (BENCH_OBSERVER_PAGES, for finding what a page costs). */
 const PAGES = (process.env.BENCH_OBSERVER_PAGES ?? '#/,#/charts').split(',').filter(Boolean);
-const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ (getconf CLK_TCK)
 
 // ---------------------------------------------------------------------------------------------
 // CPU time of process trees, from /proc (Linux).
-
-function statFields(pid: number): string[] | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: fields start after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
 
 /** pid → parent pid of every process visible now. */
 function parents(): Map<number, number> {
@@ -72,21 +61,6 @@ export function processTree(root: number, table = parents()): number[] {
   const out = [root];
   for (let i = 0; i < out.length; i++) for (const [pid, parent] of table) if (parent === out[i]) out.push(pid);
   return out;
-}
-
-/** Each process's user + system CPU seconds, including its children already waited for. */
-export function cpuByPid(pids: number[]): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const pid of pids) {
-    const fields = statFields(pid);
-    // utime, stime, cutime, cstime are fields 14-17 of /proc/<pid>/stat (index 11-14 after the command name).
-    if (fields !== null) out.set(pid, [11, 12, 13, 14].reduce((ticks, index) => ticks + Number(fields[index]), 0) / CLOCK_TICKS_PER_SECOND);
-  }
-  return out;
-}
-
-export function cpuSeconds(pids: number[]): number {
-  return [...cpuByPid(pids).values()].reduce((a, b) => a + b, 0);
 }
 
 /**

@@ -13,6 +13,37 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Whose `bin/samsa.js` runs the servers: this checkout, or SAMSA_ROOT (another build, e.g. a worktree of an older commit, for a before/after in one run). */
 export const SAMSA_ROOT = path.resolve(process.env.SAMSA_ROOT ?? REPO_ROOT);
 
+// ---------------------------------------------------------------------------------------------
+// CPU time of processes, from /proc (Linux).
+
+export const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ (getconf CLK_TCK)
+
+/** The fields of /proc/<pid>/stat after the command name, or null when the process is gone. */
+export function statFields(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields start after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** Each process's user + system CPU seconds, including its children already waited for. */
+export function cpuByPid(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    const fields = statFields(pid);
+    // utime, stime, cutime, cstime are fields 14-17 of /proc/<pid>/stat (index 11-14 after the command name).
+    if (fields !== null) out.set(pid, [11, 12, 13, 14].reduce((ticks, index) => ticks + Number(fields[index]), 0) / CLOCK_TICKS_PER_SECOND);
+  }
+  return out;
+}
+
+export function cpuSeconds(pids: number[]): number {
+  return [...cpuByPid(pids).values()].reduce((a, b) => a + b, 0);
+}
+
 const children: ChildProcess[] = [];
 
 export function log(message: string): void {

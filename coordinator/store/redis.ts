@@ -198,7 +198,7 @@ export class RedisStore implements CoordinatorStore {
    */
   private async readSnapshot(client: Redis): Promise<CoreSnapshot | null> {
     for (let attempt = 1; ; attempt++) {
-      const header = await client.get(this.snapshotKey);
+      const header = await client.getBuffer(this.snapshotKey);
       if (header === null) return null;
       try {
         return await this.readSnapshotFrom(client, header);
@@ -210,9 +210,9 @@ export class RedisStore implements CoordinatorStore {
     }
   }
 
-  private async readSnapshotFrom(client: Redis, header: string): Promise<CoreSnapshot> {
+  private async readSnapshotFrom(client: Redis, header: Buffer): Promise<CoreSnapshot> {
     const assembler = new SnapshotAssembler();
-    if (assembler.add(parse(header))) return assembler.snapshot;
+    if (assembler.add(parseSnapshotValue(header))) return assembler.snapshot;
     for (let index = 0; ; index += SNAPSHOT_READ_BATCH) {
       const values = await client.lrangeBuffer(this.chunksKey, index, index + SNAPSHOT_READ_BATCH - 1);
       if (values.length === 0) throw new SnapshotProblem(`${this.chunksKey} ends before the snapshot's trailer`);
@@ -427,11 +427,3 @@ export class RedisStore implements CoordinatorStore {
   }
 }
 
-/** A snapshot value's JSON, or SnapshotProblem. */
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new SnapshotProblem('bad json');
-  }
-}
