@@ -247,7 +247,7 @@ export class CoordinatorCore implements CoordinatorCoreApi {
       case 'create':
         txn = { type: 'create', zxid, time: now, path: sub.path, data: sub.data, ephemeralOwner: sub.ephemeralOwner, container: sub.container };
         if (sub.acl !== undefined) txn.acl = sub.acl;
-        result = { path: sub.path, stat: (step.result as { stat: unknown }).stat };
+        result = operation.op === 'create' && operation.withStat === false ? { path: sub.path } : { path: sub.path, stat: (step.result as { stat: unknown }).stat };
         break;
       case 'delete':
         txn = { type: 'delete', zxid, time: now, path: sub.path };

@@ -308,7 +308,9 @@ async function samsaDriver(url: string, name = 'samsa', Client: ClientClass = Co
   return {
     name,
     async create(nodePath, data, sequential) {
-      return (await client.create(nodePath, data, { mode: sequential ? 'persistent_sequential' : 'persistent' })).path;
+      // The path only, as node-zookeeper-client's create (ZooKeeper's create, not create2) gets
+      // it; a build before withStat ignores the option and answers the Stat too.
+      return (await client.create(nodePath, data, { mode: sequential ? 'persistent_sequential' : 'persistent', withStat: false })).path;
     },
     async setData(nodePath, data) {
       await client.setData(nodePath, data, -1);

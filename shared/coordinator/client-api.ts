@@ -35,6 +35,7 @@ import type {
   AddWatchMode,
   AuthInfo,
   CreateMode,
+  CreatePathResult,
   CreateResult,
   Data,
   ExistsResult,
@@ -107,6 +108,11 @@ export interface CreateOptions {
    * restrictive ACL on a leaf does not hide or lock its parents from everyone else.
    */
   createParents?: boolean;
+  /**
+   * `false`: the server answers the created path only, as ZooKeeper's `create` (its `create2`
+   * adds the Stat), which saves encoding and parsing the Stat on every create. Default true.
+   */
+  withStat?: boolean;
 }
 
 export type Watcher = (event: WatchEventFrame) => void;
@@ -120,6 +126,7 @@ export interface CoordinatorClientApi {
   connect(): Promise<void>;
   close(): Promise<void>;
 
+  create(path: string, data: Data, options: CreateOptions & { withStat: false }): Promise<CreatePathResult>;
   create(path: string, data?: Data, options?: CreateOptions): Promise<CreateResult>;
   delete(path: string, version?: number): Promise<void>;
   exists(path: string, watcher?: Watcher): Promise<Stat | null>;

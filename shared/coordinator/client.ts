@@ -21,6 +21,8 @@ import {
   AddWatchMode,
   AuthInfo,
   CoordinatorError,
+  CreateOp,
+  CreatePathResult,
   CreateResult,
   Data,
   ErrorCode,
@@ -223,18 +225,21 @@ export class CoordinatorClient extends EventEmitter implements CoordinatorClient
   // -------------------------------------------------------------------------
   // Operations
 
-  async create(path: string, data: Data = '', options: CreateOptions = {}): Promise<CreateResult> {
+  create(path: string, data: Data, options: CreateOptions & { withStat: false }): Promise<CreatePathResult>;
+  create(path: string, data?: Data, options?: CreateOptions): Promise<CreateResult>;
+  async create(path: string, data: Data = '', options: CreateOptions = {}): Promise<CreateResult | CreatePathResult> {
     const mode = options.mode ?? 'persistent';
     data = wireData(data, PROTOCOL_VERSION); // base64, once (a retry after createParents reuses it)
     const acl = options.acl ?? this.defaultAcl;
-    const operation = acl === undefined ? { op: 'create' as const, path, data, mode } : { op: 'create' as const, path, data, mode, acl };
+    const operation: CreateOp = acl === undefined ? { op: 'create', path, data, mode } : { op: 'create', path, data, mode, acl };
+    if (options.withStat === false) operation.withStat = false;
     try {
-      return await this.request<CreateResult>(operation);
+      return await this.request<CreateResult | CreatePathResult>(operation);
     } catch (error) {
       if (options.createParents !== true || !(error instanceof CoordinatorError) || error.code !== 'NoNode') throw error;
     }
     await this.createAncestors(path);
-    return this.request<CreateResult>(operation);
+    return this.request<CreateResult | CreatePathResult>(operation);
   }
 
   async delete(path: string, version = -1): Promise<void> {

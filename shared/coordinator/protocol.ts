@@ -168,7 +168,18 @@ export type WatcherType = 'children' | 'data' | 'persistent' | 'any';
 export type Data = string | Buffer;
 
 /** `acl` absent = open to everyone (world:anyone with every permission, ZooKeeper's OPEN_ACL_UNSAFE). */
-export interface CreateOp<D extends Data = Data> { op: 'create'; path: string; data: D; mode: CreateMode; acl?: Acl[] }
+export interface CreateOp<D extends Data = Data> {
+  op: 'create';
+  path: string;
+  data: D;
+  mode: CreateMode;
+  acl?: Acl[];
+  /**
+   * A create on its own (not in a multi): `false` answers `{path}` only, as ZooKeeper's `create`
+   * (its `create2` adds the Stat); absent or `true`, `{path, stat}`.
+   */
+  withStat?: boolean;
+}
 export interface DeleteOp { op: 'delete'; path: string; version: number }
 export interface SetDataOp<D extends Data = Data> { op: 'setData'; path: string; data: D; version: number }
 export interface CheckOp { op: 'check'; path: string; version: number }
@@ -227,6 +238,8 @@ export type OperationName = Operation['op'];
 // Results, one per operation
 
 export interface CreateResult { path: string; stat: Stat }
+/** A create's result with `withStat: false`. */
+export interface CreatePathResult { path: string }
 export type DeleteResult = Record<string, never>;
 export interface SetDataResult { stat: Stat }
 export interface ExistsResult { stat: Stat | null }

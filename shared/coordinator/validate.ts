@@ -172,8 +172,12 @@ function operation(value: unknown, protocolVersion: number): Operation<Buffer> {
   const op = value.op;
   if (typeof op !== 'string') bad('request.op must be a string');
   switch (op) {
-    case 'create':
-      return createOp(value, where, protocolVersion);
+    case 'create': {
+      const create = createOp(value, where, protocolVersion);
+      const withStat = optionalBool(value, 'withStat', where); // a multi's creates always answer their Stat
+      if (withStat !== undefined) create.withStat = withStat;
+      return create;
+    }
     case 'delete':
       return { op, path: path(value, where), version: version(value, where) };
     case 'setData':

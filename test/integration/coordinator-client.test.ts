@@ -46,7 +46,12 @@ describe('coordinator client', () => {
     expect(set.stat.version).toBe(1);
     const seq = await c.create('/a/s-', '', { mode: 'persistent_sequential' });
     expect(seq.path).toMatch(/^\/a\/s-\d{10}$/);
-    expect((await c.getChildren('/a')).children).toEqual(['b', seq.path.slice(3)]);
+    // ZooKeeper's create (the path only) beside its create2 (the default here: path and Stat).
+    expect(seq.stat).toMatchObject({ version: 0, dataLength: 0, numChildren: 0 });
+    const bare = await c.create('/a/s-', 'x', { mode: 'persistent_sequential', withStat: false });
+    expect(bare).toEqual({ path: `/a/s-${String(Number(seq.path.slice(-10)) + 1).padStart(10, '0')}` });
+    expect((await c.exists(bare.path))?.dataLength).toBe(1);
+    expect((await c.getChildren('/a')).children).toEqual(['b', seq.path.slice(3), bare.path.slice(3)]);
 
     const multi = await c.multi([
       { op: 'check', path: '/a/b/c', version: 1 },
