@@ -49,8 +49,15 @@ export interface CoordinatorConfig {
   connectionsMax: number;
   /** A connection must send its connect frame within this. Default 10000 ms. */
   handshakeTimeoutMs: number;
-  /** A snapshot after this many transactions. Default 100000. */
+  /** A snapshot after this many transactions at least. Default 100000. */
   snapshotEveryTxns: number;
+  /**
+   * ... and after at least this many transactions per znode of the last snapshot (Redis's
+   * auto-aof-rewrite-percentage, as a fraction): a big tree is not rewritten every
+   * snapshotEveryTxns, and a restart replays at most this many transactions per znode it loads.
+   * 0: every snapshotEveryTxns, whatever the tree's size. Default 0.5.
+   */
+  snapshotTreeRatio: number;
   /** Snapshots kept on disk (older log files go with the oldest kept one). Default 2. */
   snapshotsRetained: number;
   /** fdatasync every group commit. Default true (off only for tests/benchmarks that do not care). */
@@ -85,6 +92,7 @@ export interface CoordinatorFlags {
   sessionTimeoutMaxMs?: number;
   fsync?: boolean;
   snapshotEveryTxns?: number;
+  snapshotTreeRatio?: number;
   tickMs?: number;
   containerCheckIntervalMs?: number;
   superDigest?: string;
@@ -177,6 +185,7 @@ export function loadCoordinatorConfig(
     connectionsMax: overrides.connectionsMax ?? 10_000,
     handshakeTimeoutMs: overrides.handshakeTimeoutMs ?? 10_000,
     snapshotEveryTxns: flags.snapshotEveryTxns ?? overrides.snapshotEveryTxns ?? 100_000,
+    snapshotTreeRatio: flags.snapshotTreeRatio ?? overrides.snapshotTreeRatio ?? 0.5,
     snapshotsRetained: overrides.snapshotsRetained ?? 2,
     fsync: flags.fsync ?? envBool(env, 'SAMSA_COORDINATOR_FSYNC') ?? overrides.fsync ?? true,
     tickMs: flags.tickMs ?? overrides.tickMs ?? 100,
@@ -213,6 +222,9 @@ function validate(config: CoordinatorConfig): void {
   checkInt('connectionsMax', config.connectionsMax, 1);
   checkInt('handshakeTimeoutMs', config.handshakeTimeoutMs, 1);
   checkInt('snapshotEveryTxns', config.snapshotEveryTxns, 1);
+  if (!Number.isFinite(config.snapshotTreeRatio) || config.snapshotTreeRatio < 0 || config.snapshotTreeRatio > 100) {
+    throw new ConfigError(`snapshotTreeRatio must be a number from 0 to 100, got ${config.snapshotTreeRatio}`);
+  }
   checkInt('snapshotsRetained', config.snapshotsRetained, 1);
   checkInt('tickMs', config.tickMs, 1, 60_000);
   // setInterval's ceiling (2^31 - 1 ms, about 24.8 days).

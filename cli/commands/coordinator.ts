@@ -17,6 +17,7 @@ interface RunArgs {
   'session-timeout-min-ms'?: number;
   'session-timeout-max-ms'?: number;
   'snapshot-every-txns'?: number;
+  'snapshot-tree-ratio'?: number;
   'container-check-interval-ms'?: number;
   'super-digest'?: string;
   'data-total-bytes-max'?: number;
@@ -50,6 +51,7 @@ async function run(args: RunArgs): Promise<void> {
     sessionTimeoutMinMs: args['session-timeout-min-ms'],
     sessionTimeoutMaxMs: args['session-timeout-max-ms'],
     snapshotEveryTxns: args['snapshot-every-txns'],
+    snapshotTreeRatio: args['snapshot-tree-ratio'],
     containerCheckIntervalMs: args['container-check-interval-ms'],
     superDigest: args['super-digest'],
     dataTotalBytesMax: args['data-total-bytes-max'],
@@ -221,7 +223,8 @@ const runCommand: CommandModule<object, RunArgs> = {
       .option('metrics-port', { type: 'number', describe: 'Prometheus /metrics port on 127.0.0.1; 0 = any free port, -1 = off (default 7181)' })
       .option('session-timeout-min-ms', { type: 'number', describe: 'Smallest negotiated session timeout (default 1000)' })
       .option('session-timeout-max-ms', { type: 'number', describe: 'Largest negotiated session timeout (default 60000)' })
-      .option('snapshot-every-txns', { type: 'number', describe: 'Write a snapshot after this many transactions (default 100000)' })
+      .option('snapshot-every-txns', { type: 'number', describe: 'Write a snapshot after this many transactions at least (default 100000)' })
+      .option('snapshot-tree-ratio', { type: 'number', describe: "... and after this many transactions per znode of the last snapshot, as Redis's auto-aof-rewrite-percentage; a restart replays at most that many per znode it loads; 0 = every --snapshot-every-txns (default 0.5)" })
       .option('container-check-interval-ms', { type: 'number', describe: "How often empty containers are removed, as ZooKeeper's znode.container.checkIntervalMs (default 60000)" })
       .option('super-digest', { type: 'string', describe: 'Superuser digest id user:base64-sha1 (print one with `samsa digest user:password`); it passes every ACL check (default: none)' })
       .option('data-total-bytes-max', { type: 'number', describe: 'Most data bytes plus path characters in the whole tree; beyond it creates and growing sets are QuotaExceeded (default 1073741824, 1 GiB)' })

@@ -131,6 +131,21 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
   return handle;
 }
 
+/** The fields of each pino line with `msg` in a process's output. */
+export function logLines(output: string, msg: string): Array<Record<string, unknown>> {
+  const found: Array<Record<string, unknown>> = [];
+  for (const line of output.split('\n')) {
+    if (!line.includes(`"${msg}"`)) continue;
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed.msg === msg) found.push(parsed);
+    } catch {
+      // not a log line
+    }
+  }
+  return found;
+}
+
 /** SIGKILL, then wait until the process is gone. */
 export async function kill(handle: RunningProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (handle.child.exitCode !== null || handle.child.signalCode !== null) return;

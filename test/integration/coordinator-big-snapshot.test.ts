@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { CoordinatorClient } from '../../shared/coordinator/client';
 import type { ConnectionState } from '../../shared/coordinator/client-api';
-import { kill, startCoordinator, stopAll, waitFor } from '../helpers/processes';
+import { kill, logLines, startCoordinator, stopAll, waitFor } from '../helpers/processes';
 
 jest.setTimeout(180_000);
 
@@ -20,6 +20,8 @@ const ZNODE_BYTES = 1024 * 1024;
 /** Creates in flight at once: keeps the pipe full without queueing hundreds of MiB in the test. */
 const CREATES_IN_FLIGHT = 4;
 const SNAPSHOT_EVERY_TXNS = 100;
+/** Every SNAPSHOT_EVERY_TXNS, however few znodes hold the 400 MiB (no tree ratio). */
+const SNAPSHOT_ARGS = ['--snapshot-every-txns', String(SNAPSHOT_EVERY_TXNS), '--snapshot-tree-ratio', '0'];
 /** The store's default snapshotsRetained. */
 const SNAPSHOTS_RETAINED = 2;
 
@@ -47,25 +49,10 @@ function snapshotZxids(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-/** The fields of each pino line with `msg` in a process's output. */
-function logLines(output: string, msg: string): Array<Record<string, unknown>> {
-  const found: Array<Record<string, unknown>> = [];
-  for (const line of output.split('\n')) {
-    if (!line.includes(`"${msg}"`)) continue;
-    try {
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      if (parsed.msg === msg) found.push(parsed);
-    } catch {
-      // not a log line
-    }
-  }
-  return found;
-}
-
 const logLine = (output: string, msg: string): Record<string, unknown> | null => logLines(output, msg)[0] ?? null;
 
 test('a tree of 400 MiB: snapshots keep a 3 s session alive, purge logs, and recovery starts from one', async () => {
-  const first = await startCoordinator({ extraArgs: ['--snapshot-every-txns', String(SNAPSHOT_EVERY_TXNS)] });
+  const first = await startCoordinator({ extraArgs: SNAPSHOT_ARGS });
   const { dataDir } = first;
   const writer = await connect(first.url, 20_000);
   const pinger = await connect(first.url, 3000);
@@ -118,7 +105,7 @@ test('a tree of 400 MiB: snapshots keep a 3 s session alive, purge logs, and rec
   expect(fs.existsSync(`${dataDir}/log.0000000000000001`)).toBe(false);
 
   await kill(first.process, 'SIGKILL');
-  const second = await startCoordinator({ dataDir, extraArgs: ['--snapshot-every-txns', String(SNAPSHOT_EVERY_TXNS)] });
+  const second = await startCoordinator({ dataDir, extraArgs: SNAPSHOT_ARGS });
   const recovered = await waitFor('store.recovered', () => logLine(second.process.output(), 'store.recovered'));
   // From a snapshot that holds every big create: what is replayed is ticks and sessions only.
   expect(recovered.snapshotZxid as number).toBeGreaterThanOrEqual(lastBigZxid);

@@ -198,7 +198,7 @@ describe('binary data through every store', () => {
     const prefix = `bin${process.pid}`;
     // A snapshot every 3 transactions: recovery reads a snapshot and the log after it, both with bytes.
     const start = async () => {
-      const handle = spawnSamsa(['coordinator', '--store', redis!.url, '--redis-prefix', prefix, '--lease-ms', '1000', '--port', String(port), '--metrics-port', '-1', '--snapshot-every-txns', '3']);
+      const handle = spawnSamsa(['coordinator', '--store', redis!.url, '--redis-prefix', prefix, '--lease-ms', '1000', '--port', String(port), '--metrics-port', '-1', '--snapshot-every-txns', '3', '--snapshot-tree-ratio', '0']);
       await waitFor(`coordinator on ${port}`, async () => {
         if (handle.child.exitCode !== null) throw new Error(`coordinator exited: ${handle.output()}`);
         return canConnect(port);
