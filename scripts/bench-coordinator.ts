@@ -3,7 +3,8 @@
  * machine, same run. Workloads: create (sequential, 100-byte data), setData and getData at
  * 1, 16 and 128 requests in flight (ops/s, p50/p99 latency), create and setData at 128 in flight
  * spread over 8 sessions, then watch latency (one client
- * watches, another sets; 2,000 rounds). Samsa runs on the file store with fsync on and, with
+ * watches, another sets; 2,000 rounds after 1,000 not measured). Each workload starts once every
+ * server is quiet (settle). Samsa runs on the file store with fsync on and, with
  * STORE=redis, also on a local redis-server with appendonly yes and appendfsync always (every
  * append acknowledged after Redis's fsync, as ZooKeeper's forceSync), followed by the takeover
  * time of two coordinators on that Redis over 20 SIGKILLs of the active one (TAKEOVER_ONLY=1:
@@ -18,7 +19,7 @@
  * workload-inFlight, create-8-sessions, setData-8-sessions, watch). Each result also gives the
  * server's CPU per operation (its process's user + system time from /proc, ZooKeeper's whole
  * JVM; the Redis store's redis-server not included) and the benchmark client's. BENCH_OPS (50,000) and
- * BENCH_SECONDS (6) bound each workload; BENCH_COORDINATOR_NODE_ARGS adds Node flags to the
+ * BENCH_SECONDS (6) bound each workload, BENCH_WATCH_ROUNDS (2,000) and BENCH_WATCH_WARMUP_ROUNDS (1,000) the watch; BENCH_COORDINATOR_NODE_ARGS adds Node flags to the
  * coordinators (--cpu-prof, --trace-gc).
  *
  * Every loop is bounded in count and time; both servers listen on 127.0.0.1 on free ports
@@ -30,7 +31,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { CoordinatorClient } from '../shared/coordinator/client';
-import { cpuByPid } from './bench-support';
+import { cpuByPid, cpuSeconds } from './bench-support';
 
 // node-zookeeper-client ships no types; the few calls used here are typed below.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -56,7 +57,23 @@ const IN_FLIGHT = [1, 16, 128];
 const OPS_PER_WORKLOAD = Number(process.env.BENCH_OPS ?? 50_000);
 const SECONDS_PER_WORKLOAD = Number(process.env.BENCH_SECONDS ?? 6);
 const WATCH_ROUNDS = Number(process.env.BENCH_WATCH_ROUNDS ?? 2_000);
+/**
+ * Watch rounds run before the measured ones, for both systems: watches are used by this workload
+ * only, and a fresh client process spends its first ~1,500 rounds compiling their path (measured
+ * against one warm coordinator: p99 2.3-2.7 ms over a new client's first 2,000 rounds, 0.4-0.6
+ * over its next 2,000).
+ */
+const WATCH_WARMUP_ROUNDS = Number(process.env.BENCH_WATCH_WARMUP_ROUNDS ?? 1_000);
 const WATCH_SECONDS_MAX = 60;
+/**
+ * Before each workload every server (the idle ones too) must have used at most SETTLE_CPU_SECONDS
+ * of CPU over SETTLE_WINDOW_MS (two 10 ms ticks: 4%), waited for at most SETTLE_MS_MAX: what one
+ * left running (a JVM's collector or snapshot thread, a coordinator's snapshot) is not measured
+ * as the next one's latency.
+ */
+const SETTLE_WINDOW_MS = 500;
+const SETTLE_CPU_SECONDS = 0.02;
+const SETTLE_MS_MAX = 5_000;
 const DATA = 'x'.repeat(100);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const WORKLOADS = process.env.BENCH_WORKLOADS ? new Set(process.env.BENCH_WORKLOADS.split(',').map((name) => name.trim())) : null;
@@ -70,6 +87,21 @@ function wanted(name: string): boolean {
 let currentRound = 1;
 /** The server process of the system being measured (its CPU time goes into each result). */
 let currentServerPid: number | null = null;
+/** Every server process of the run (settle). */
+const serverPids: number[] = [];
+
+/** Polls the servers' CPU until they are quiet (see SETTLE_WINDOW_MS) or SETTLE_MS_MAX has passed. */
+async function settle(): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS_MAX;
+  let before = cpuSeconds(serverPids);
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_WINDOW_MS));
+    const now = cpuSeconds(serverPids);
+    if (now - before <= SETTLE_CPU_SECONDS) return;
+    before = now;
+  }
+  log(`servers still busy after ${SETTLE_MS_MAX} ms; measuring anyway`);
+}
 
 /**
  * CPU seconds (user + system, all threads) the server has used, from /proc, or null. Per operation
@@ -184,6 +216,7 @@ async function runClosedLoop(inFlight: number, count: number, operation: (index:
 }
 
 async function measure(driver: Driver, workload: string, inFlight: number, operation: (index: number, worker: number) => Promise<void>): Promise<Result> {
+  await settle();
   const cpu = cpuMeter();
   const { latencies, seconds } = await runClosedLoop(inFlight, OPS_PER_WORKLOAD, operation);
   const cpuPerOp = cpu(latencies.length);
@@ -209,15 +242,18 @@ async function watchLatency(watcher: Driver, setter: Driver, root: string): Prom
   await setter.create(nodePath, DATA, false);
   const latencies: number[] = [];
   const deadline = Date.now() + WATCH_SECONDS_MAX * 1000;
-  const started = process.hrtime.bigint();
-  for (let round = 0; round < WATCH_ROUNDS && Date.now() < deadline; round++) {
+  const watchRound = async (): Promise<number> => {
     let fired!: () => void;
     const event = new Promise<void>((resolve) => (fired = resolve));
     await watcher.getData(nodePath, () => fired());
     const t0 = process.hrtime.bigint();
     await Promise.all([setter.setData(nodePath, DATA), event]);
-    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  for (let round = 0; round < WATCH_WARMUP_ROUNDS && Date.now() < deadline; round++) await watchRound();
+  await settle();
+  const started = process.hrtime.bigint();
+  for (let round = 0; round < WATCH_ROUNDS && Date.now() < deadline; round++) latencies.push(await watchRound());
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
   const result: Result = {
@@ -556,6 +592,7 @@ async function main(): Promise<void> {
       const samsaPort = await freePort();
       const child = startSamsa(samsaPort, path.join(work, `samsa-${index}`), run.store, run.root);
       samsas.push(child);
+      if (child.pid !== undefined) serverPids.push(child.pid);
       await waitForPort(samsaPort, child, `samsa coordinator ${run.name}`);
       const Client = clientOf(run.root);
       const url = `ws://127.0.0.1:${samsaPort}`;
@@ -567,6 +604,7 @@ async function main(): Promise<void> {
     const zkPort = await freePort();
     fs.mkdirSync(path.join(work, 'zookeeper'));
     zk = startZooKeeper(zkPort, path.join(work, 'zookeeper'));
+    if (zk.pid !== undefined) serverPids.push(zk.pid);
     await waitForPort(zkPort, zk, 'zookeeper');
     log(`zookeeper 3.8 standalone on ${zkPort} (forceSync default)`);
     systems.push({ name: 'zookeeper', pid: zk.pid ?? null, makeDriver: () => zookeeperDriver(zkPort) });
