@@ -91,6 +91,15 @@ export function start(command: string, args: string[]): Started {
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  // BENCH_SERVER_OUTPUT_DIR: each server's whole output also goes to <dir>/<name>-<pid>.log
+  // (what `--trace-gc` prints through BENCH_BROKER_NODE_ARGS, say; `text` keeps only the end).
+  const outputDir = process.env.BENCH_SERVER_OUTPUT_DIR;
+  if (outputDir !== undefined && outputDir !== '') {
+    const file = fs.createWriteStream(path.join(outputDir, `${path.basename(command)}-${child.pid}.log`));
+    file.on('error', (error) => process.stderr.write(`bench: ${file.path}: ${error.message}\n`));
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
   return { child, output: () => text };
 }
 

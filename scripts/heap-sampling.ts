@@ -8,6 +8,8 @@
  *   HEAP_SAMPLING_START_MS=6000 HEAP_SAMPLING_STOP_MS=14000 \
  *   BENCH_RF=3 BENCH_WORKLOADS=e2e BENCH_E2E_RATES=1000 node dist/scripts/bench.js
  *
+ * With HEAP_SAMPLING_KEEP=promoted only the objects that survived their scavenges are kept.
+ *
  * Sampling runs from HEAP_SAMPLING_START_MS to HEAP_SAMPLING_STOP_MS after the process starts
  * (defaults 6,000 and 14,000: past a benchmark's warm-up), every HEAP_SAMPLING_INTERVAL_BYTES
  * (4,096) on average; the profile goes to HEAP_SAMPLING_DIR (the working directory) as
@@ -31,7 +33,10 @@ session.connect();
 setTimeout(() => {
   const began = Date.now();
   // The two include… flags keep samples of objects the GC has collected: the garbage is the point.
-  session.post('HeapProfiler.startSampling', { samplingInterval: intervalBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as object, (error) => report('start', error));
+  // HEAP_SAMPLING_KEEP=promoted drops what a scavenge collected: what is left is what lived long
+  // enough to be promoted (or is still alive), the objects that make scavenges long.
+  const keepYoungGarbage = process.env.HEAP_SAMPLING_KEEP !== 'promoted';
+  session.post('HeapProfiler.startSampling', { samplingInterval: intervalBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: keepYoungGarbage } as object, (error) => report('start', error));
   setTimeout(() => {
     session.post('HeapProfiler.stopSampling', (error, result) => {
       if (error !== null) return report('stop', error);
