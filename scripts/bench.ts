@@ -20,6 +20,7 @@
  *     second, `samsa console` open in Chromium: scripts/bench-observer.ts), alternating, and prints observed/plain;
  *     BENCH_OBSERVER=scrape,console,browser (which watchers the observed runs have)
  *   BENCH_BROKER_ARGS, BENCH_BROKER_NODE_ARGS (Node/V8 flags of the broker processes), SAMSA_ROOT (another build's servers)
+ *   BENCH_SERVER_OUTPUT_DIR (each server's whole output to <dir>/<command>-<pid>.log, e.g. for --trace-gc)
  */
 import * as fs from 'fs';
 import * as os from 'os';
