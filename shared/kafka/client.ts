@@ -15,6 +15,7 @@ export interface KafkaConnectionOptions {
 }
 
 interface Pending {
+  correlationId: number;
   apiKey: number;
   apiVersion: number;
   resolve: (body: unknown) => void;
@@ -27,7 +28,14 @@ export class KafkaConnectionError extends Error {
 }
 
 export class KafkaConnection {
-  private readonly pending = new Map<number, Pending>();
+  /**
+   * Requests awaiting their response, in the order sent: a Kafka broker answers a connection's
+   * requests in order, so the response is almost always for the first. An array, not a Map by
+   * correlation id: a long-lived Map under add/delete churn rehashes into new old-generation
+   * tables whose obsolete predecessors keep finished requests alive until a major collection
+   * (see broker/purgatory.ts); the array's removed slots are cleared.
+   */
+  private readonly pending: Pending[] = [];
   private readonly reader: FrameReader;
   private nextCorrelationId = 1;
   private closed = false;
@@ -80,7 +88,7 @@ export class KafkaConnection {
   }
 
   get inFlight(): number {
-    return this.pending.size;
+    return this.pending.length;
   }
 
   request<T = any>(apiKey: number, apiVersion: number, body: object): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -88,11 +96,14 @@ export class KafkaConnection {
     const correlationId = this.nextCorrelationId++ & 0x7fffffff;
     const frame = encodeRequest(apiKey, apiVersion, correlationId, this.options.clientId, body);
     return new Promise<T>((resolve, reject) => {
+      // Unref'd, as the purgatory's (see there): the socket keeps the process alive while it waits.
       const timer = setTimeout(() => {
-        this.pending.delete(correlationId);
+        const index = this.pending.indexOf(pending);
+        if (index >= 0) this.pending.splice(index, 1);
         reject(new KafkaConnectionError(`${this.address}: no response to api ${apiKey} within ${this.options.requestTimeoutMs} ms`));
-      }, this.options.requestTimeoutMs);
-      this.pending.set(correlationId, { apiKey, apiVersion, resolve: resolve as (body: unknown) => void, reject, timer });
+      }, this.options.requestTimeoutMs).unref();
+      const pending: Pending = { correlationId, apiKey, apiVersion, resolve: resolve as (body: unknown) => void, reject, timer };
+      this.pending.push(pending);
       this.write(frame);
     });
   }
@@ -130,9 +141,15 @@ export class KafkaConnection {
     try {
       for (let frame = this.reader.next(); frame !== null; frame = this.reader.next()) {
         const correlationId = frame.readInt32BE(0);
-        const pending = this.pending.get(correlationId);
+        let pending: Pending | undefined;
+        if (this.pending[0]?.correlationId === correlationId) pending = this.pending.shift();
+        else {
+          // Out of order (or for a request that timed out): look for it.
+          const index = this.pending.findIndex((candidate) => candidate.correlationId === correlationId);
+          if (index < 0) continue;
+          pending = this.pending.splice(index, 1)[0];
+        }
         if (pending === undefined) continue;
-        this.pending.delete(correlationId);
         clearTimeout(pending.timer);
         try {
           pending.resolve(decodeResponse(pending.apiKey, pending.apiVersion, frame).body);
@@ -148,10 +165,9 @@ export class KafkaConnection {
 
   private fail(error: Error): void {
     this.closed = true;
-    for (const pending of this.pending.values()) {
+    for (const pending of this.pending.splice(0)) {
       clearTimeout(pending.timer);
       pending.reject(error);
     }
-    this.pending.clear();
   }
 }
