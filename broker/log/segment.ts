@@ -90,7 +90,14 @@ export class Segment {
   /** Bumped by every change to the data; index files saved at version v are current while it is v. */
   private version = 0;
   private savedVersion = -1;
-  private readonly hints = new Map<number, number>();
+  /**
+   * A ring of (offset, position) hints, newest at hintNext - 1. Typed arrays, not a Map: a Map
+   * emptied every POSITION_HINTS_MAX appends rehashes into new old-generation tables (the
+   * segment lives long), a cost on every append for a lookup that a scan of 256 numbers does.
+   */
+  private readonly hintOffsets = new Float64Array(POSITION_HINTS_MAX).fill(-1);
+  private readonly hintPositions = new Float64Array(POSITION_HINTS_MAX);
+  private hintNext = 0;
   private refs = 0;
   private closeRequested = false;
   private closed: Promise<void> | null = null;
@@ -179,7 +186,7 @@ export class Segment {
     this.nextOffset = this.baseOffset;
     this.maxTimestamp = -1;
     this.maxTimestampOffset = -1;
-    this.hints.clear();
+    this.clearHints();
   }
 
   /**
@@ -371,14 +378,28 @@ export class Segment {
   }
 
   private hint(offset: number, position: number): void {
-    if (this.hints.size >= POSITION_HINTS_MAX) this.hints.clear();
-    this.hints.set(offset, position);
+    this.hintOffsets[this.hintNext] = offset;
+    this.hintPositions[this.hintNext] = position;
+    this.hintNext = (this.hintNext + 1) % POSITION_HINTS_MAX;
+  }
+
+  /** The hinted position of `offset`, newest hint first; undefined without one. */
+  private hinted(offset: number): number | undefined {
+    for (let step = 1; step <= POSITION_HINTS_MAX; step++) {
+      const slot = (this.hintNext - step + POSITION_HINTS_MAX) % POSITION_HINTS_MAX;
+      if (this.hintOffsets[slot] === offset) return this.hintPositions[slot];
+    }
+    return undefined;
+  }
+
+  private clearHints(): void {
+    this.hintOffsets.fill(-1);
   }
 
   /** Where the batch holding `offset` (or the first after it) starts, or null when the segment ends before it. */
   async findBatch(offset: number): Promise<{ baseOffset: number; position: number } | null> {
     if (offset >= this.nextOffset) return null;
-    const hinted = this.hints.get(offset);
+    const hinted = this.hinted(offset);
     if (hinted !== undefined && hinted < this.size) return { baseOffset: offset, position: hinted };
     let found: BatchLocation | null = null;
     await this.walkHeaders(this.indexedPositionBefore(offset), this.size, (location) => {
@@ -498,7 +519,7 @@ export class Segment {
     await truncateFd(this.fd, position);
     this.size = position;
     this.version++;
-    this.hints.clear();
+    this.clearHints();
     // Keep the index entries before the cut except the last, and rescan from that one.
     let keep = 0;
     while (keep < this.offsetIndex.length && this.offsetIndex[keep + 1]! < position) keep += 2;

@@ -93,8 +93,17 @@ const INITIAL_EPOCH = 0;
 const key = (topic: string, partition: number, topicId?: string): string => (topicId === undefined ? `${topic}/${partition}` : `\u0000${topicId}/${partition}`);
 const nextEpoch = (epoch: number): number => (epoch >= 0x7fffffff ? 1 : epoch + 1);
 
+/** How often the idle sessions are looked for. */
+const EXPIRY_SCAN_MS = 1000;
+
 export class FetchSessions {
+  /**
+   * In creation order; recency is each session's lastUsedMs, not its place in the Map. (Moving a
+   * session to the end on every fetch churned a long-lived Map: each rehash allocates a new
+   * old-generation table, see broker/purgatory.ts.)
+   */
   private readonly sessions = new Map<number, Session>();
+  private lastExpiryScanMs = -Infinity;
 
   constructor(
     private readonly limits: FetchSessionLimits = FETCH_SESSION_DEFAULTS,
@@ -122,13 +131,17 @@ export class FetchSessions {
       return { errorCode: 0, sessionId: session.id, entries: request.entries, respond: (results) => this.record(session, results, false) };
     }
     const session = this.sessions.get(sessionId);
-    if (session === undefined) return { errorCode: KafkaError.FETCH_SESSION_ID_NOT_FOUND };
-    if (sessionEpoch !== session.epoch) return { errorCode: KafkaError.INVALID_FETCH_SESSION_EPOCH };
-    session.epoch = nextEpoch(session.epoch);
-    session.lastUsedMs = now;
-    // Re-inserted at the end: the Map's order is least recently used first.
-    this.sessions.delete(session.id);
-    this.sessions.set(session.id, session);
+    if (session !== undefined && now - session.lastUsedMs >= this.limits.idleMs) this.sessions.delete(sessionId); // idle: gone, whether or not a scan saw it
+    else if (session !== undefined) {
+      if (sessionEpoch !== session.epoch) return { errorCode: KafkaError.INVALID_FETCH_SESSION_EPOCH };
+      session.epoch = nextEpoch(session.epoch);
+      session.lastUsedMs = now;
+      return this.continueSession(session, request);
+    }
+    return { errorCode: KafkaError.FETCH_SESSION_ID_NOT_FOUND };
+  }
+
+  private continueSession(session: Session, request: SessionRequest): SessionContext {
     for (const { topic, topicId, partitions } of request.forgotten) {
       for (const partition of partitions) if (session.partitions.delete(key(topic, partition, topicId))) session.entries = null;
     }
@@ -178,16 +191,27 @@ export class FetchSessions {
     return session;
   }
 
-  /** The session a new one may replace: the least recently used consumer session, else (for a follower) the least recently used of all. */
+  /**
+   * The session a new one may replace: the least recently used consumer session, else (for a
+   * follower) the least recently used of all. A scan, but only when the cache is full.
+   */
   private evictable(privileged: boolean): number | undefined {
-    for (const session of this.sessions.values()) if (!session.privileged) return session.id;
-    return privileged ? (this.sessions.keys().next().value as number | undefined) : undefined;
+    let consumer: Session | undefined;
+    let any: Session | undefined;
+    for (const session of this.sessions.values()) {
+      if (!session.privileged && (consumer === undefined || session.lastUsedMs < consumer.lastUsedMs)) consumer = session;
+      if (any === undefined || session.lastUsedMs < any.lastUsedMs) any = session;
+    }
+    return consumer?.id ?? (privileged ? any?.id : undefined);
   }
 
+  /**
+   * Drops the idle sessions, scanning at most once per EXPIRY_SCAN_MS (or idleMs if shorter); a
+   * request for an idle session finds it gone either way (resolve checks).
+   */
   private expire(now: number): void {
-    for (const session of this.sessions.values()) {
-      if (now - session.lastUsedMs < this.limits.idleMs) break; // least recently used first
-      this.sessions.delete(session.id);
-    }
+    if (now - this.lastExpiryScanMs < Math.min(this.limits.idleMs, EXPIRY_SCAN_MS)) return;
+    this.lastExpiryScanMs = now;
+    for (const session of this.sessions.values()) if (now - session.lastUsedMs >= this.limits.idleMs) this.sessions.delete(session.id);
   }
 }

@@ -82,6 +82,16 @@ test('bounded: the least recently used session goes first; idle sessions expire'
   expect(cache.size).toBe(0);
 });
 
+test('a session idle for idleMs is gone when asked for, even between the scans for idle sessions', () => {
+  const cache = sessions({ maxSessions: 3, idleMs: 1000 });
+  const a = ok(cache.resolve({ sessionId: 0, sessionEpoch: 0, entries: [entry(0, 0)], forgotten: [] }, 0)).sessionId;
+  ok(cache.resolve({ sessionId: a, sessionEpoch: 1, entries: [], forgotten: [] }, 500));
+  ok(cache.resolve({ sessionId: 0, sessionEpoch: 0, entries: [entry(0, 0)], forgotten: [] }, 1000)); // a scan: a is 500 ms idle, kept
+  expect(cache.size).toBe(2);
+  expect(cache.resolve({ sessionId: a, sessionEpoch: 2, entries: [], forgotten: [] }, 1600)).toEqual({ errorCode: KafkaError.FETCH_SESSION_ID_NOT_FOUND });
+  expect(cache.size).toBe(1);
+});
+
 test('followers\' sessions are privileged: a consumer opening a session per fetch (platformatic) pushes out only consumer sessions', () => {
   const cache = sessions({ maxSessions: 3, idleMs: 60_000 });
   const open = (privileged: boolean, now: number) => ok(cache.resolve({ sessionId: 0, sessionEpoch: 0, privileged, entries: [entry(0, 0)], forgotten: [] }, now)).sessionId;

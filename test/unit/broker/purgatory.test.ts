@@ -91,6 +91,37 @@ describe('Purgatory', () => {
     expect(scheduler.pending.size).toBe(0);
   });
 
+  test('waiters on a key are asked in the order they parked, also after one in the middle completed', () => {
+    const scheduler = new ManualScheduler();
+    const purgatory = new Purgatory<number>('t', scheduler);
+    const asked: string[] = [];
+    const op = (name: string, keys: string[]): DelayedOperation<number> => ({ keys, onEvent: (key) => (asked.push(name), key === 'other'), complete: () => undefined });
+    for (const [name, keys] of [['a', ['k']], ['b', ['k', 'other']], ['c', ['k']], ['d', ['k']]] as const) purgatory.wait(op(name, [...keys]), 1000);
+    purgatory.notify('other', 1); // b completes: it leaves the middle of k's waiters
+    expect(purgatory.size).toBe(3);
+    asked.length = 0;
+    purgatory.notify('k', 1);
+    expect(asked).toEqual(['a', 'c', 'd']);
+    purgatory.wait(op('e', ['k']), 1000);
+    asked.length = 0;
+    purgatory.notify('k', 1);
+    expect(asked).toEqual(['a', 'c', 'd', 'e']);
+  });
+
+  test('emptied keys stay for the next park, but the key table stays bounded', () => {
+    const scheduler = new ManualScheduler();
+    const purgatory = new Purgatory<number>('t', scheduler, 1_000_000);
+    for (let i = 0; i < 10_000; i++) {
+      purgatory.wait(new Counter([`topic-${i}/0`, 'shared'], 1), 5000);
+      purgatory.notify(`topic-${i}/0`, 1);
+    }
+    expect(purgatory.size).toBe(0);
+    expect(purgatory.watchedKeyCount).toBe(0);
+    expect(purgatory.keyTableSize).toBeGreaterThan(0);
+    expect(purgatory.keyTableSize).toBeLessThanOrEqual(1025);
+    expect(scheduler.pending.size).toBe(0);
+  });
+
   test('shutdown completes everything waiting, and later waits at once', () => {
     const scheduler = new ManualScheduler();
     const purgatory = new Purgatory<number>('t', scheduler);

@@ -112,6 +112,7 @@ describe('KafkaConnection', () => {
     const connection = await connect({ requestTimeoutMs: 50 });
     const silent = connection.request(ApiKey.Metadata, 4, { topics: [] });
     await expect(silent).rejects.toThrow(KafkaConnectionError);
+    expect(connection.inFlight).toBe(0);
     const late = server.received[0]!;
     late.socket.write(encodeResponse(ApiKey.Metadata, 4, late.correlationId, metadataAnswer('late')));
     // The connection still works afterwards.
