@@ -9,7 +9,7 @@
  * partition leader too). Every loop is bounded in count and time.
  */
 import { performance } from 'perf_hooks';
-import { Labels, report, Result } from './bench-results';
+import { Labels, LatencyTimeline, report, Result } from './bench-results';
 import { sendAtFixedRate, waitUntil, WORKLOAD_CAP_MS } from './bench-support';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -152,6 +152,7 @@ export async function endToEndStream(nc: NatsConnection, stream: string, recordB
   const consumer = await js.consumers.get(stream);
   const total = rate * (warmupSeconds + seconds);
   const latencies: number[] = [];
+  const timeline = new LatencyTimeline();
   let received = 0;
   let errors = 0;
   const messages = await consumer.consume({ max_messages: 1000 });
@@ -161,7 +162,9 @@ export async function endToEndStream(nc: NatsConnection, stream: string, recordB
   const reader = (async () => {
     for await (const message of messages) {
       const sentAt = Buffer.from(message.data).readDoubleBE(0);
-      if (sentAt >= measuredFrom) latencies.push(performance.now() - sentAt);
+      const latency = performance.now() - sentAt;
+      if (sentAt >= measuredFrom) latencies.push(latency);
+      timeline.add(sentAt - started, latency);
       if (++received + errors >= total) break;
     }
   })();
@@ -171,5 +174,5 @@ export async function endToEndStream(nc: NatsConnection, stream: string, recordB
   await sendAtFixedRate(total, rate, recordBytes, started, (i, value) => void js.publish(`${stream}.${i % SUBJECTS}`, value).catch(onFailure));
   await reader;
   clearTimeout(timer);
-  return report(labels, latencies.length, (performance.now() - measuredFrom) / 1000, latencies, errors);
+  return report(labels, latencies.length, (performance.now() - measuredFrom) / 1000, latencies, errors, timeline);
 }

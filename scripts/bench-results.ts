@@ -26,6 +26,11 @@ export interface Result {
   p50Ms?: number;
   p99Ms?: number;
   p999Ms?: number;
+  /**
+   * e2e: the p99 of the records sent in each 5 s from the start, warm-up included (how long a
+   * fresh process takes to reach its steady tail).
+   */
+  p99ByWindowMs?: number[];
   /** BENCH_OBSERVED=1: run while /metrics was scraped every second and the console was open (false: the same without them). */
   observed?: boolean;
 }
@@ -37,8 +42,27 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(3));
 }
 
+/** The window of p99ByWindowMs. */
+export const LATENCY_WINDOW_MS = 5000;
+
+/**
+ * Latencies by when their record was sent, warm-up included: `add(sentMs, latencyMs)` with
+ * sentMs counted from the workload's start; `p99s()` gives the p99 of each LATENCY_WINDOW_MS.
+ */
+export class LatencyTimeline {
+  private readonly windows: number[][] = [];
+  add(sentMs: number, latencyMs: number): void {
+    const index = Math.max(0, Math.floor(sentMs / LATENCY_WINDOW_MS));
+    while (this.windows.length <= index) this.windows.push([]);
+    this.windows[index]!.push(latencyMs);
+  }
+  p99s(): number[] {
+    return this.windows.map((window) => percentile(Float64Array.from(window).sort(), 99));
+  }
+}
+
 /** Builds a result, prints it as one JSON line, and returns it. */
-export function report(labels: Labels, records: number, seconds: number, latencies?: number[], errors = 0): Result {
+export function report(labels: Labels, records: number, seconds: number, latencies?: number[], errors = 0, timeline?: LatencyTimeline): Result {
   const out: Result = {
     ...labels,
     records,
@@ -53,6 +77,7 @@ export function report(labels: Labels, records: number, seconds: number, latenci
     out.p99Ms = percentile(sorted, 99);
     out.p999Ms = percentile(sorted, 99.9);
   }
+  if (timeline !== undefined) out.p99ByWindowMs = timeline.p99s();
   process.stdout.write(`${JSON.stringify(out)}\n`);
   return out;
 }

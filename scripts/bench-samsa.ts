@@ -15,7 +15,7 @@ import { ApiKey } from '../shared/kafka/api-keys';
 import { KafkaConnection } from '../shared/kafka/client';
 import { kafkaErrorName as errorName } from '../shared/kafka/errors';
 import { buildRecordBatch, decodeRecords, iterateBatches } from '../shared/kafka/record-batch';
-import { Labels, report, Result } from './bench-results';
+import { Labels, LatencyTimeline, report, Result } from './bench-results';
 import { sendAtFixedRate, waitUntil, WORKLOAD_CAP_MS } from './bench-support';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -307,6 +307,7 @@ export async function consume(target: SamsaTarget, topic: string, leaders: numbe
 export async function endToEnd(target: SamsaTarget, topic: string, leaders: number[], recordBytes: number, rate: number, seconds: number, warmupSeconds: number, acks: number, labels: Labels): Promise<Result> {
   const total = rate * (warmupSeconds + seconds);
   const latencies: number[] = [];
+  const timeline = new LatencyTimeline();
   const offsets = await endOffsets(target, topic, leaders);
   let received = 0;
   let errors = 0;
@@ -323,6 +324,7 @@ export async function endToEnd(target: SamsaTarget, topic: string, leaders: numb
           for (const record of decodeRecords(part.records.subarray(batch.position, batch.position + batch.size))) {
             const sentAt = record.value!.readDoubleBE(0);
             if (sentAt >= measuredFrom) latencies.push(now - sentAt);
+            timeline.add(sentAt - started, now - sentAt);
             received++;
           }
           offsets[part.partitionIndex] = BigInt(batch.baseOffset + batch.lastOffsetDelta + 1);
@@ -343,5 +345,5 @@ export async function endToEnd(target: SamsaTarget, topic: string, leaders: numb
   });
   producing = false;
   await Promise.all(readers);
-  return report(labels, latencies.length, (performance.now() - measuredFrom) / 1000, latencies, errors);
+  return report(labels, latencies.length, (performance.now() - measuredFrom) / 1000, latencies, errors, timeline);
 }
