@@ -78,7 +78,7 @@ console: build
 	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(SAMSA) console --port $(CONSOLE_PORT) --coordinator ws://127.0.0.1:$(COORDINATOR_PORT) --bootstrap 127.0.0.1:$$(( $(PORT_BASE) + 1 ))
 
 broker: build
-	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(SAMSA) broker --id $(ID) --port $$(( $(PORT_BASE) + $(ID) )) --coordinator ws://127.0.0.1:$(COORDINATOR_PORT) --data-dir $(DATA_DIR)/broker-$(ID)
+	SAMSA_LOG_PRETTY=$${SAMSA_LOG_PRETTY:-true} $(NODE) $$($(NODE) -p "require('./dist/shared/node-flags').BROKER_NODE_FLAGS.join(' ')") bin/samsa.js broker --id $(ID) --port $$(( $(PORT_BASE) + $(ID) )) --coordinator ws://127.0.0.1:$(COORDINATOR_PORT) --data-dir $(DATA_DIR)/broker-$(ID)
 
 brokers: build
 	@bash scripts/cluster.sh brokers $(N)

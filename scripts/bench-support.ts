@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
+import { BROKER_NODE_FLAGS } from '../shared/node-flags';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Whose `bin/samsa.js` runs the servers: this checkout, or SAMSA_ROOT (another build, e.g. a worktree of an older commit, for a before/after in one run). */
@@ -152,8 +153,9 @@ export interface SamsaCluster {
 /** Starts broker `id` against the coordinator and waits until it logged broker.ready. */
 export async function startSamsaBroker(coordinatorPort: number, id: number, port: number, dataDir: string, brokerArgs: string[] = []): Promise<SamsaBroker> {
   const samsa = path.join(SAMSA_ROOT, 'bin', 'samsa.js');
-  // BENCH_BROKER_NODE_ARGS: Node/V8 flags for the broker processes (e.g. --min-semi-space-size=16), for measurements.
-  const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The flags brokers always run with (shared/node-flags.ts), then BENCH_BROKER_NODE_ARGS: more
+  // Node/V8 flags for the broker processes (e.g. --min-semi-space-size=16), for measurements.
+  const nodeArgs = [...BROKER_NODE_FLAGS, ...(process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const broker = start(process.execPath, [...nodeArgs, samsa, 'broker', '--id', String(id), '--port', String(port), '--host', '127.0.0.1', '--coordinator', `ws://127.0.0.1:${coordinatorPort}`, '--data-dir', dataDir, '--session-timeout-ms', process.env.BENCH_SESSION_TIMEOUT_MS ?? '10000', '--log-level', 'info', ...metricsPortArgs([...brokerArgs, ...brokerExtraArgs()]), ...brokerArgs, ...brokerExtraArgs()]);
   await waitUntil(`broker ${id}`, () => broker.output().includes('broker.ready') || broker.child.exitCode !== null);
   if (broker.child.exitCode !== null) throw new Error(`broker ${id} exited: ${broker.output()}`);

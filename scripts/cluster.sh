@@ -172,7 +172,11 @@ start_broker() { # id
   local id=$1 pidfile="$RUN_DIR/broker-$1.pid" port=$((PORT_BASE + $1))
   if alive "$pidfile"; then echo "broker $id already running (pid $(cat "$pidfile"))"; return; fi
   fresh_log "$RUN_DIR/broker-$id.log"
-  nohup $SAMSA broker --id "$id" --port "$port" --metrics-port "$(broker_metrics_port "$id")" --coordinator "$(coordinator_urls)" --data-dir "$DATA_DIR/broker-$id" >>"$RUN_DIR/broker-$id.log" 2>&1 &
+  # Brokers run with the Node flags of shared/node-flags.ts (built: make builds first).
+  local flags
+  flags=$(node -p "require('./dist/shared/node-flags').BROKER_NODE_FLAGS.join(' ')")
+  # shellcheck disable=SC2086 # the flags are words
+  nohup node $flags bin/samsa.js broker --id "$id" --port "$port" --metrics-port "$(broker_metrics_port "$id")" --coordinator "$(coordinator_urls)" --data-dir "$DATA_DIR/broker-$id" >>"$RUN_DIR/broker-$id.log" 2>&1 &
   echo $! >"$pidfile"
 }
 
