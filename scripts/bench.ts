@@ -50,7 +50,7 @@ const E2E_SECONDS = num('BENCH_E2E_SECONDS', 10, 1);
 /**
  * Sent at the rate before the measured seconds, the same for both systems: fresh processes
  * compile their hot paths then. Each e2e result's p99ByWindowMs shows the curve: Samsa's RF 3
- * brokers (V8 still optimizing, ~20 functions a second at 5-10 s) had a p99 of 18-23 ms in the
+ * brokers (V8 still optimizing, ~5 functions a second at 5-10 s) had a p99 of 18-23 ms in the
  * first 5 s and 2.1-3.2 ms in the next 5, then 0.9-2.0 ms; JetStream's Go servers 2.0-2.7, then
  * 1.3-2.8 ms. A 5 s warm-up measured only Samsa's second window. End to end also runs after
  * the produce workloads on the same servers, whose bulk writes leave old-generation collections

@@ -14,3 +14,8 @@
  * creation), hence a flag on the command line.
  */
 export const BROKER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+
+/** The Node flags for `samsa <args>`: BROKER_NODE_FLAGS for a broker, none otherwise. */
+export function nodeFlagsFor(args: readonly string[]): readonly string[] {
+  return args[0] === 'broker' ? BROKER_NODE_FLAGS : [];
+}

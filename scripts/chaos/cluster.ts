@@ -9,7 +9,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from '../../shared/logging';
-import { BROKER_NODE_FLAGS } from '../../shared/node-flags';
+import { nodeFlagsFor } from '../../shared/node-flags';
 import { canConnect, freePort } from '../bench-support';
 import { CoordinatorProxy } from './proxy';
 
@@ -196,7 +196,7 @@ export class ChaosCluster {
   }
 
   private spawn(name: string, args: string[]): ServerProcess {
-    const child = spawn(process.execPath, [...(args[0] === 'broker' ? BROKER_NODE_FLAGS : []), SAMSA_BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeFlagsFor(args), SAMSA_BIN, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, SAMSA_LOG_PRETTY: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -141,15 +141,10 @@ export class KafkaConnection {
     try {
       for (let frame = this.reader.next(); frame !== null; frame = this.reader.next()) {
         const correlationId = frame.readInt32BE(0);
-        let pending: Pending | undefined;
-        if (this.pending[0]?.correlationId === correlationId) pending = this.pending.shift();
-        else {
-          // Out of order (or for a request that timed out): look for it.
-          const index = this.pending.findIndex((candidate) => candidate.correlationId === correlationId);
-          if (index < 0) continue;
-          pending = this.pending.splice(index, 1)[0];
-        }
-        if (pending === undefined) continue;
+        // Almost always the first; out of order (or for a request that timed out), looked for.
+        const index = this.pending[0]?.correlationId === correlationId ? 0 : this.pending.findIndex((candidate) => candidate.correlationId === correlationId);
+        if (index < 0) continue;
+        const pending = index === 0 ? this.pending.shift()! : this.pending.splice(index, 1)[0]!;
         clearTimeout(pending.timer);
         try {
           pending.resolve(decodeResponse(pending.apiKey, pending.apiVersion, frame).body);

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { BROKER_NODE_FLAGS } from '../../shared/node-flags';
+import { nodeFlagsFor } from '../../shared/node-flags';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const SAMSA_BIN = path.join(REPO_ROOT, 'bin', 'samsa.js');
@@ -109,7 +109,7 @@ const running = new Set<RunningProcess>();
  * shared/node-flags.ts). The process is killed by `stopAll` if still alive.
  */
 export function spawnSamsa(args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
-  return spawnProcess(process.execPath, [...(args[0] === 'broker' ? BROKER_NODE_FLAGS : []), SAMSA_BIN, ...args], env);
+  return spawnProcess(process.execPath, [...nodeFlagsFor(args), SAMSA_BIN, ...args], env);
 }
 
 export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
