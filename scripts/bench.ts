@@ -13,9 +13,9 @@
  *   BENCH_SYSTEMS=samsa,jetstream  BENCH_RF=1,3  BENCH_SIZES=100,1024  BENCH_ACKS=all,1 (RF 3)
  *   BENCH_PRODUCERS=codec,kcat,kafkajs,platformatic (@platformatic/kafka: producer, and its consumer)  BENCH_NATS_PUBLISHERS=js.publish,core-publish
  *   BENCH_WORKLOADS=produce,consume,e2e,groups,validation (groups: scripts/bench-groups.ts, Samsa only)  BENCH_E2E_RATES=1000,10000
- *   BENCH_E2E_SECONDS=10  BENCH_E2E_WARMUP_SECONDS=10  BENCH_RECORDS (100 B, 1,000,000)  BENCH_RECORDS_1K (200,000)
+ *   BENCH_E2E_SECONDS=10  BENCH_E2E_WARMUP_SECONDS=10  BENCH_E2E_ROUNDS=3  BENCH_E2E_REWARMUP_SECONDS=2  BENCH_RECORDS (100 B, 1,000,000)  BENCH_RECORDS_1K (200,000)
  *   BENCH_RECORDS_KAFKAJS (50,000; platformatic too)  BENCH_RECORDS_NATS (300,000: JetStream publishes at most this many)
- *   BENCH_REPEAT=1 (produce runs per workload; ratios use the median)  BENCH_QUICK=1 (short runs)
+ *   BENCH_REPEAT=3 (produce rounds per workload, the systems alternating; ratios use the median)  BENCH_QUICK=1 (short runs)
  *   BENCH_OBSERVED=1: Samsa's produce and consume runs each round twice, plain and observed (/metrics scraped every
  *     second, `samsa console` open in Chromium: scripts/bench-observer.ts), alternating, and prints observed/plain;
  *     BENCH_OBSERVER=scrape,console,browser (which watchers the observed runs have)
@@ -57,11 +57,14 @@ const E2E_SECONDS = num('BENCH_E2E_SECONDS', 10, 1);
  * behind for a few seconds (a 2 s warm-up once measured those as the RF 3 tail).
  */
 const E2E_WARMUP_SECONDS = num('BENCH_E2E_WARMUP_SECONDS', 10, 0.5);
+/** End-to-end rounds per rate and system (runReplicationFactor), and the warm-up of every round after the first (the processes are warm by then). */
+const E2E_ROUNDS = num('BENCH_E2E_ROUNDS', 3, 1);
+const E2E_REWARMUP_SECONDS = num('BENCH_E2E_REWARMUP_SECONDS', 2, 0.5);
 const RECORDS_100 = num('BENCH_RECORDS', 1_000_000, 20_000);
 const RECORDS_1K = num('BENCH_RECORDS_1K', 200_000, 5_000);
 const RECORDS_KAFKAJS = num('BENCH_RECORDS_KAFKAJS', 50_000, 5_000);
 const RECORDS_NATS = num('BENCH_RECORDS_NATS', 300_000, 5_000);
-const REPEAT = num('BENCH_REPEAT', 1, 1);
+const REPEAT = num('BENCH_REPEAT', 3, 1);
 const OBSERVED = process.env.BENCH_OBSERVED === '1';
 const OBSERVER = list('BENCH_OBSERVER', OBSERVER_PARTS.join(',')) as ObserverPart[];
 /** Samsa topics of the RF 3 runs refuse acks=all once fewer than 2 replicas are in sync (Kafka's usual production setting). */
@@ -70,119 +73,161 @@ const MIN_INSYNC_RF3 = '2';
 const recordsFor = (recordBytes: number): number => (recordBytes <= 100 ? RECORDS_100 : RECORDS_1K);
 const acksName = (acks: number): string => (acks === -1 ? 'all' : String(acks));
 
-async function runSamsa(root: string, rf: number, results: Results): Promise<void> {
-  const cluster = await startSamsaCluster(path.join(root, `samsa-rf${rf}`), rf);
-  const target = await connectTarget(cluster.brokers);
-  try {
-    const acksList = rf === 1 ? [1] : ACKS_RF3;
-    const configs: Record<string, string> = rf === 1 ? {} : { 'min.insync.replicas': MIN_INSYNC_RF3 };
-    let topics = 0;
-    const created: string[] = [];
-    const topic = async (): Promise<{ name: string; leaders: number[] }> => {
-      const name = `bench-rf${rf}-${topics++}`;
-      created.push(name);
-      return { name, leaders: await createTopic(target, name, rf, configs) };
-    };
-    for (const recordBytes of SIZES) {
-      const records = recordsFor(recordBytes);
-      if (WORKLOADS.includes('produce')) {
-        const kcatFile = path.join(root, `kcat-${recordBytes}.txt`);
-        if (PRODUCERS.includes('kcat')) writeKcatInput(kcatFile, records, recordBytes);
-        for (const acks of acksList) {
-          for (let run = 0; run < REPEAT; run++) {
-            // Observed runs compare with plain ones, so both consume in every round.
-            const consumes = WORKLOADS.includes('consume') && (run === 0 || OBSERVED) && acks === acksList[0];
-            for (const observed of modesOfRound(OBSERVED, run)) {
-              const mode = OBSERVED ? { observed } : {};
-              const block = async (): Promise<void> => {
-                for (const client of PRODUCERS) {
-                  const labels: Labels = { system: 'samsa', rf, acks, client, workload: 'produce', recordBytes, ...mode };
-                  const { name, leaders } = await topic();
-                  log(`samsa RF ${rf}: ${client} produce, acks=${acksName(acks)}, ${recordBytes} B${OBSERVED ? (observed ? ', observed' : ', plain') : ''}`);
-                  if (client === 'codec') {
-                    results.add(await produceCodec(target, name, leaders, records, recordBytes, acks, labels));
-                    if (consumes) {
-                      log(`samsa RF ${rf}: consume ${recordBytes} B`);
-                      results.add(await consume(target, name, leaders, { system: 'samsa', rf, workload: 'consume', recordBytes, ...mode }));
-                    }
-                  } else if (client === 'kcat') results.add(await produceKcat(target, name, leaders, kcatFile, records, recordBytes, acks, labels));
-                  else if (client === 'platformatic') {
-                    // Its consumer reads back what its producer wrote (a fresh group, from the earliest offset).
-                    const produced = await producePlatformatic(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels);
-                    results.add(produced);
-                    if (consumes) results.add(await consumePlatformatic(target, name, produced.records + 1, { system: 'samsa', rf, client, workload: 'consume', recordBytes, ...mode }));
-                  } else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
-                }
-              };
-              if (OBSERVED) {
-                await runInMode(cluster, observed, OBSERVER, { rf, acks: acksName(acks), recordBytes, run }, block);
-                await deleteTopics(target, created.splice(0));
-              } else await block();
-            }
-          }
-        }
-        fs.rmSync(kcatFile, { force: true });
-      }
-    }
-    if (WORKLOADS.includes('e2e')) {
-      const acks = rf === 1 ? 1 : -1;
-      for (const rate of E2E_RATES) {
-        const { name, leaders } = await topic();
-        log(`samsa RF ${rf}: end-to-end latency, acks=${acksName(acks)}, ${rate} records/s for ${E2E_WARMUP_SECONDS} + ${E2E_SECONDS} s`);
-        results.add(await endToEnd(target, name, leaders, 100, rate, E2E_SECONDS, E2E_WARMUP_SECONDS, acks, { system: 'samsa', rf, acks, client: 'codec', workload: 'e2e', recordBytes: 100, rate }));
-      }
-    }
-    if (WORKLOADS.includes('groups')) {
-      log(`samsa RF ${rf}: consumer groups (kafkajs group of 3 with auto-commit; rebalance times)`);
-      await runGroupBench(target, rf);
-    }
-  } finally {
-    closeTarget(target);
-    await stopSamsaCluster(cluster);
-  }
+/** One system's servers for one replication factor, its workloads run one block at a time so that main can interleave the systems. */
+interface Bench {
+  produce(recordBytes: number, run: number): Promise<void>;
+  e2e(rate: number, warmupSeconds: number): Promise<void>;
+  /** Samsa only: consumer groups are a Kafka feature. */
+  groups?(): Promise<void>;
+  stop(): Promise<void>;
 }
 
-async function runJetStream(root: string, rf: number, results: Results): Promise<void> {
-  const { ports, processes } = await startNats(path.join(root, `nats-r${rf}`), rf);
-  let streams = 0;
-  try {
-    for (const recordBytes of SIZES) {
-      const records = Math.min(recordsFor(recordBytes), RECORDS_NATS);
-      if (!WORKLOADS.includes('produce')) continue;
-      for (let run = 0; run < REPEAT; run++) {
-        for (const client of NATS_PUBLISHERS) {
-          const stream = `R${rf}_${streams++}`;
-          const nc = await createStream(ports, stream, rf);
-          try {
-            log(`jetstream R${rf}: ${client} ${records} x ${recordBytes} B`);
-            const labels: Labels = { system: 'jetstream', rf, client, workload: 'produce', recordBytes };
-            const produced = client === 'js.publish' ? await publishJs(nc, stream, records, recordBytes, labels) : await publishCore(nc, stream, records, recordBytes, labels);
-            results.add(produced);
-            if (WORKLOADS.includes('consume') && run === 0 && client === NATS_PUBLISHERS[0]) {
-              log(`jetstream R${rf}: consume ${recordBytes} B`);
-              results.add(await consumeStream(nc, stream, produced.records, { system: 'jetstream', rf, workload: 'consume', recordBytes }));
+async function openSamsa(root: string, rf: number, results: Results): Promise<Bench> {
+  const cluster = await startSamsaCluster(path.join(root, `samsa-rf${rf}`), rf);
+  const target = await connectTarget(cluster.brokers);
+  const acksList = rf === 1 ? [1] : ACKS_RF3;
+  const configs: Record<string, string> = rf === 1 ? {} : { 'min.insync.replicas': MIN_INSYNC_RF3 };
+  let topics = 0;
+  const created: string[] = [];
+  const topic = async (): Promise<{ name: string; leaders: number[] }> => {
+    const name = `bench-rf${rf}-${topics++}`;
+    created.push(name);
+    return { name, leaders: await createTopic(target, name, rf, configs) };
+  };
+  const kcatFiles = new Map<number, string>();
+  const kcatFile = (records: number, recordBytes: number): string => {
+    let file = kcatFiles.get(recordBytes);
+    if (file === undefined) {
+      file = path.join(root, `kcat-rf${rf}-${recordBytes}.txt`);
+      writeKcatInput(file, records, recordBytes);
+      kcatFiles.set(recordBytes, file);
+    }
+    return file;
+  };
+  return {
+    async produce(recordBytes, run) {
+      const records = recordsFor(recordBytes);
+      for (const acks of acksList) {
+        // Observed runs compare with plain ones, so both consume in every round.
+        const consumes = WORKLOADS.includes('consume') && (run === 0 || OBSERVED) && acks === acksList[0];
+        for (const observed of modesOfRound(OBSERVED, run)) {
+          const mode = OBSERVED ? { observed } : {};
+          const block = async (): Promise<void> => {
+            for (const client of PRODUCERS) {
+              const labels: Labels = { system: 'samsa', rf, acks, client, workload: 'produce', recordBytes, ...mode };
+              const { name, leaders } = await topic();
+              log(`samsa RF ${rf}: ${client} produce, acks=${acksName(acks)}, ${recordBytes} B${OBSERVED ? (observed ? ', observed' : ', plain') : ''}${REPEAT > 1 ? `, round ${run + 1} of ${REPEAT}` : ''}`);
+              if (client === 'codec') {
+                results.add(await produceCodec(target, name, leaders, records, recordBytes, acks, labels));
+                if (consumes) {
+                  log(`samsa RF ${rf}: consume ${recordBytes} B`);
+                  results.add(await consume(target, name, leaders, { system: 'samsa', rf, workload: 'consume', recordBytes, ...mode }));
+                }
+              } else if (client === 'kcat') results.add(await produceKcat(target, name, leaders, kcatFile(records, recordBytes), records, recordBytes, acks, labels));
+              else if (client === 'platformatic') {
+                // Its consumer reads back what its producer wrote (a fresh group, from the earliest offset).
+                const produced = await producePlatformatic(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels);
+                results.add(produced);
+                if (consumes) results.add(await consumePlatformatic(target, name, produced.records + 1, { system: 'samsa', rf, client, workload: 'consume', recordBytes, ...mode }));
+              } else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
             }
-          } finally {
-            await nc.close();
-          }
-          await deleteStream(ports, stream);
+          };
+          if (OBSERVED) {
+            await runInMode(cluster, observed, OBSERVER, { rf, acks: acksName(acks), recordBytes, run }, block);
+            await deleteTopics(target, created.splice(0));
+          } else await block();
         }
       }
-    }
-    if (WORKLOADS.includes('e2e')) {
-      for (const rate of E2E_RATES) {
-        const stream = `E2E_R${rf}_${rate}`;
+      // Each round's topics go when it ends, as JetStream's streams do: the disk holds one round, not BENCH_REPEAT.
+      if (!OBSERVED) await deleteTopics(target, created.splice(0));
+    },
+    async e2e(rate, warmupSeconds) {
+      const acks = rf === 1 ? 1 : -1;
+      const { name, leaders } = await topic();
+      log(`samsa RF ${rf}: end-to-end latency, acks=${acksName(acks)}, ${rate} records/s for ${warmupSeconds} + ${E2E_SECONDS} s`);
+      results.add(await endToEnd(target, name, leaders, 100, rate, E2E_SECONDS, warmupSeconds, acks, { system: 'samsa', rf, acks, client: 'codec', workload: 'e2e', recordBytes: 100, rate }));
+    },
+    async groups() {
+      log(`samsa RF ${rf}: consumer groups (kafkajs group of 3 with auto-commit; rebalance times)`);
+      await runGroupBench(target, rf);
+    },
+    async stop() {
+      for (const file of kcatFiles.values()) fs.rmSync(file, { force: true });
+      closeTarget(target);
+      await stopSamsaCluster(cluster);
+    },
+  };
+}
+
+async function openJetStream(root: string, rf: number, results: Results): Promise<Bench> {
+  const { ports, processes } = await startNats(path.join(root, `nats-r${rf}`), rf);
+  let streams = 0;
+  return {
+    async produce(recordBytes, run) {
+      const records = Math.min(recordsFor(recordBytes), RECORDS_NATS);
+      for (const client of NATS_PUBLISHERS) {
+        const stream = `R${rf}_${streams++}`;
         const nc = await createStream(ports, stream, rf);
         try {
-          log(`jetstream R${rf}: end-to-end latency, ${rate} records/s for ${E2E_WARMUP_SECONDS} + ${E2E_SECONDS} s`);
-          results.add(await endToEndStream(nc, stream, 100, rate, E2E_SECONDS, E2E_WARMUP_SECONDS, { system: 'jetstream', rf, client: 'js.publish', workload: 'e2e', recordBytes: 100, rate }));
+          log(`jetstream R${rf}: ${client} ${records} x ${recordBytes} B${REPEAT > 1 ? `, round ${run + 1} of ${REPEAT}` : ''}`);
+          const labels: Labels = { system: 'jetstream', rf, client, workload: 'produce', recordBytes };
+          const produced = client === 'js.publish' ? await publishJs(nc, stream, records, recordBytes, labels) : await publishCore(nc, stream, records, recordBytes, labels);
+          results.add(produced);
+          if (WORKLOADS.includes('consume') && run === 0 && client === NATS_PUBLISHERS[0]) {
+            log(`jetstream R${rf}: consume ${recordBytes} B`);
+            results.add(await consumeStream(nc, stream, produced.records, { system: 'jetstream', rf, workload: 'consume', recordBytes }));
+          }
         } finally {
           await nc.close();
         }
+        await deleteStream(ports, stream);
+      }
+    },
+    async e2e(rate, warmupSeconds) {
+      const stream = `E2E_R${rf}_${streams++}`;
+      const nc = await createStream(ports, stream, rf);
+      try {
+        log(`jetstream R${rf}: end-to-end latency, ${rate} records/s for ${warmupSeconds} + ${E2E_SECONDS} s`);
+        results.add(await endToEndStream(nc, stream, 100, rate, E2E_SECONDS, warmupSeconds, { system: 'jetstream', rf, client: 'js.publish', workload: 'e2e', recordBytes: 100, rate }));
+      } finally {
+        await nc.close();
+      }
+    },
+    async stop() {
+      for (const started of processes) await stopProcess(started);
+    },
+  };
+}
+
+/**
+ * One replication factor: both systems' servers run side by side (the idle one costs next to
+ * nothing) and their workloads alternate, so that a slow spell of this shared machine lands on
+ * both rather than on whichever system ran then. Produce: BENCH_REPEAT rounds, each system's
+ * whole produce block in turn. End to end: BENCH_E2E_ROUNDS rounds per rate in ABBA order, the
+ * first with the full warm-up (fresh processes compile their hot paths), later ones with
+ * BENCH_E2E_REWARMUP_SECONDS; the ratio uses each system's median round (by p99).
+ */
+async function runReplicationFactor(root: string, rf: number, results: Results): Promise<void> {
+  const benches: Bench[] = [];
+  try {
+    if (SYSTEMS.includes('samsa')) benches.push(await openSamsa(root, rf, results));
+    if (SYSTEMS.includes('jetstream')) benches.push(await openJetStream(root, rf, results));
+    if (WORKLOADS.includes('produce')) {
+      for (const recordBytes of SIZES) {
+        for (let run = 0; run < REPEAT; run++) for (const bench of benches) await bench.produce(recordBytes, run);
       }
     }
+    if (WORKLOADS.includes('e2e')) {
+      for (const rate of E2E_RATES) {
+        for (let round = 0; round < E2E_ROUNDS; round++) {
+          const order = round % 2 === 0 ? benches : [...benches].reverse();
+          for (const bench of order) await bench.e2e(rate, round === 0 ? E2E_WARMUP_SECONDS : E2E_REWARMUP_SECONDS);
+        }
+      }
+    }
+    if (WORKLOADS.includes('groups')) for (const bench of benches) await bench.groups?.();
   } finally {
-    for (const started of processes) await stopProcess(started);
+    for (const bench of benches) await bench.stop();
   }
 }
 
@@ -234,10 +279,7 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-'));
   const results = new Results();
   try {
-    for (const rf of RFS) {
-      if (SYSTEMS.includes('samsa')) await runSamsa(root, rf, results);
-      if (SYSTEMS.includes('jetstream')) await runJetStream(root, rf, results);
-    }
+    for (const rf of RFS) await runReplicationFactor(root, rf, results);
     printRatios(results);
     if (OBSERVED) printObservedRatios(results);
     if (SYSTEMS.includes('samsa') && WORKLOADS.includes('validation')) {
