@@ -81,14 +81,38 @@ export function canConnect(port: number): Promise<boolean> {
 export interface Started {
   child: ChildProcess;
   output: () => string;
+  /** Lines logged at warn or above (pino levels 40-60), and ISR and leadership changes, so far, by message. */
+  warnings: Map<string, number>;
+}
+
+/** Info-level messages counted with the warnings: ISR and leadership changes (a replicated write waits on them). */
+const NOTED_INFO = /^partition\.(isr_|leader_elected)/;
+
+/** What `started` logged at warn or above (or NOTED_INFO) since `before` (a copy of its `warnings` then), as "msg ×n" items. */
+export function warningsSince(started: Started, before: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  for (const [msg, count] of started.warnings) if (count > (before.get(msg) ?? 0)) out.push(`${msg} ×${count - (before.get(msg) ?? 0)}`);
+  return out;
 }
 
 export function start(command: string, args: string[]): Started {
   const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, SAMSA_LOG_PRETTY: 'false', SAMSA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let text = '';
+  let partial = '';
+  const warnings = new Map<string, number>();
   const keep = (chunk: Buffer): void => {
-    text = (text + chunk.toString()).slice(-100_000);
+    const added = chunk.toString();
+    text = (text + added).slice(-100_000);
+    // Counted as whole lines go by, so that a workload can say what the servers warned about during it.
+    const lines = (partial + added).split('\n');
+    partial = lines.pop()!.slice(-100_000);
+    for (const line of lines) {
+      const level = /"level":(\d+)/.exec(line);
+      if (level === null) continue;
+      const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? 'unparsed';
+      if (Number(level[1]) >= 40 || NOTED_INFO.test(msg)) warnings.set(msg, (warnings.get(msg) ?? 0) + 1);
+    }
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -101,7 +125,7 @@ export function start(command: string, args: string[]): Started {
     child.stdout!.pipe(file);
     child.stderr!.pipe(file);
   }
-  return { child, output: () => text };
+  return { child, output: () => text, warnings };
 }
 
 export function stopChildren(): void {

@@ -29,7 +29,7 @@ import { runGroupBench } from './bench-groups';
 import { consumeStream, createStream, deleteStream, endToEndStream, publishCore, publishJs } from './bench-jetstream';
 import { Client, Labels, printLine, Result, Results } from './bench-results';
 import { closeTarget, connectTarget, consume, createTopic, deleteTopics, endToEnd, produceCodec, produceKafkajs, produceKcat, writeKcatInput } from './bench-samsa';
-import { log, runBenchmark, startNats, startSamsaCluster, stopProcess, stopSamsaCluster } from './bench-support';
+import { log, runBenchmark, startNats, startSamsaCluster, stopProcess, stopSamsaCluster, warningsSince } from './bench-support';
 import { validationCost } from './bench-validate';
 import { modesOfRound, OBSERVER_PARTS, ObserverPart, printObservedRatios, runInMode } from './bench-observer';
 import { consumePlatformatic, producePlatformatic } from './bench-platformatic';
@@ -145,7 +145,13 @@ async function openSamsa(root: string, rf: number, results: Results): Promise<Be
       const acks = rf === 1 ? 1 : -1;
       const { name, leaders } = await topic();
       log(`samsa RF ${rf}: end-to-end latency, acks=${acksName(acks)}, ${rate} records/s for ${warmupSeconds} + ${E2E_SECONDS} s`);
+      const before = cluster.brokers.map((broker) => new Map(broker.process.warnings));
       results.add(await endToEnd(target, name, leaders, 100, rate, E2E_SECONDS, warmupSeconds, acks, { system: 'samsa', rf, acks, client: 'codec', workload: 'e2e', recordBytes: 100, rate }));
+      // A tail far off the usual (an ISR change, a lost connection) shows in the brokers' warnings: named here.
+      cluster.brokers.forEach((broker, index) => {
+        const warned = warningsSince(broker.process, before[index]!);
+        if (warned.length > 0) log(`samsa RF ${rf}: broker ${broker.id} logged during it: ${warned.join(', ')}`);
+      });
     },
     async groups() {
       log(`samsa RF ${rf}: consumer groups (kafkajs group of 3 with auto-commit; rebalance times)`);
