@@ -91,7 +91,10 @@ const NOTED_INFO = /^partition\.(isr_|leader_elected)/;
 /** What `started` logged at warn or above (or NOTED_INFO) since `before` (a copy of its `warnings` then), as "msg ×n" items. */
 export function warningsSince(started: Started, before: ReadonlyMap<string, number>): string[] {
   const out: string[] = [];
-  for (const [msg, count] of started.warnings) if (count > (before.get(msg) ?? 0)) out.push(`${msg} ×${count - (before.get(msg) ?? 0)}`);
+  for (const [msg, count] of started.warnings) {
+    const added = count - (before.get(msg) ?? 0);
+    if (added > 0) out.push(`${msg} ×${added}`);
+  }
   return out;
 }
 

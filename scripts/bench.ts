@@ -72,6 +72,8 @@ const MIN_INSYNC_RF3 = '2';
 
 const recordsFor = (recordBytes: number): number => (recordBytes <= 100 ? RECORDS_100 : RECORDS_1K);
 const acksName = (acks: number): string => (acks === -1 ? 'all' : String(acks));
+/** ", round 2 of 3" in a produce round's log line when there are several. */
+const roundOf = (run: number): string => (REPEAT > 1 ? `, round ${run + 1} of ${REPEAT}` : '');
 
 /** One system's servers for one replication factor, its workloads run one block at a time so that main can interleave the systems. */
 interface Bench {
@@ -95,11 +97,11 @@ async function openSamsa(root: string, rf: number, results: Results): Promise<Be
     return { name, leaders: await createTopic(target, name, rf, configs) };
   };
   const kcatFiles = new Map<number, string>();
-  const kcatFile = (records: number, recordBytes: number): string => {
+  const kcatFile = (recordBytes: number): string => {
     let file = kcatFiles.get(recordBytes);
     if (file === undefined) {
       file = path.join(root, `kcat-rf${rf}-${recordBytes}.txt`);
-      writeKcatInput(file, records, recordBytes);
+      writeKcatInput(file, recordsFor(recordBytes), recordBytes);
       kcatFiles.set(recordBytes, file);
     }
     return file;
@@ -116,14 +118,14 @@ async function openSamsa(root: string, rf: number, results: Results): Promise<Be
             for (const client of PRODUCERS) {
               const labels: Labels = { system: 'samsa', rf, acks, client, workload: 'produce', recordBytes, ...mode };
               const { name, leaders } = await topic();
-              log(`samsa RF ${rf}: ${client} produce, acks=${acksName(acks)}, ${recordBytes} B${OBSERVED ? (observed ? ', observed' : ', plain') : ''}${REPEAT > 1 ? `, round ${run + 1} of ${REPEAT}` : ''}`);
+              log(`samsa RF ${rf}: ${client} produce, acks=${acksName(acks)}, ${recordBytes} B${OBSERVED ? (observed ? ', observed' : ', plain') : ''}${roundOf(run)}`);
               if (client === 'codec') {
                 results.add(await produceCodec(target, name, leaders, records, recordBytes, acks, labels));
                 if (consumes) {
                   log(`samsa RF ${rf}: consume ${recordBytes} B`);
                   results.add(await consume(target, name, leaders, { system: 'samsa', rf, workload: 'consume', recordBytes, ...mode }));
                 }
-              } else if (client === 'kcat') results.add(await produceKcat(target, name, leaders, kcatFile(records, recordBytes), records, recordBytes, acks, labels));
+              } else if (client === 'kcat') results.add(await produceKcat(target, name, leaders, kcatFile(recordBytes), records, recordBytes, acks, labels));
               else if (client === 'platformatic') {
                 // Its consumer reads back what its producer wrote (a fresh group, from the earliest offset).
                 const produced = await producePlatformatic(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels);
@@ -175,7 +177,7 @@ async function openJetStream(root: string, rf: number, results: Results): Promis
         const stream = `R${rf}_${streams++}`;
         const nc = await createStream(ports, stream, rf);
         try {
-          log(`jetstream R${rf}: ${client} ${records} x ${recordBytes} B${REPEAT > 1 ? `, round ${run + 1} of ${REPEAT}` : ''}`);
+          log(`jetstream R${rf}: ${client} ${records} x ${recordBytes} B${roundOf(run)}`);
           const labels: Labels = { system: 'jetstream', rf, client, workload: 'produce', recordBytes };
           const produced = client === 'js.publish' ? await publishJs(nc, stream, records, recordBytes, labels) : await publishCore(nc, stream, records, recordBytes, labels);
           results.add(produced);
