@@ -4,7 +4,8 @@
 export type System = 'samsa' | 'jetstream';
 /** Who produced: Samsa's codec producer, kcat (librdkafka), kafkajs, @platformatic/kafka; JetStream's js.publish() or core publish with a reply subject. */
 export type Client = 'codec' | 'kcat' | 'kafkajs' | 'platformatic' | 'js.publish' | 'core-publish';
-export type Workload = 'produce' | 'consume' | 'e2e';
+/** lead-in: Samsa's unmeasured produce before each produce block (bench.ts), printed but in no median. */
+export type Workload = 'produce' | 'consume' | 'e2e' | 'lead-in';
 
 export interface Result {
   system: System;

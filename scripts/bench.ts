@@ -19,6 +19,7 @@
  *   BENCH_OBSERVED=1: Samsa's produce and consume runs each round twice, plain and observed (/metrics scraped every
  *     second, `samsa console` open in Chromium: scripts/bench-observer.ts), alternating, and prints observed/plain;
  *     BENCH_OBSERVER=scrape,console,browser (which watchers the observed runs have)
+ *   BENCH_CODEC_BATCH_BYTES (65,536: the codec producer's batch per partition)  BENCH_KCAT_BATCH_BYTES (1,000,000)  BENCH_KCAT_QUEUE_KBYTES (16,384)
  *   BENCH_BROKER_ARGS, BENCH_BROKER_NODE_ARGS (Node/V8 flags of the broker processes), SAMSA_ROOT (another build's servers)
  *   BENCH_SERVER_OUTPUT_DIR (each server's whole output to <dir>/<command>-<pid>.log, e.g. for --trace-gc)
  */
@@ -66,6 +67,8 @@ const RECORDS_KAFKAJS = num('BENCH_RECORDS_KAFKAJS', 50_000, 5_000);
 const RECORDS_NATS = num('BENCH_RECORDS_NATS', 300_000, 5_000);
 const REPEAT = num('BENCH_REPEAT', 3, 1);
 const OBSERVED = process.env.BENCH_OBSERVED === '1';
+/** Samsa's produce blocks start with an unmeasured codec workload of the same shape (BENCH_LEAD_IN=0: none). */
+const LEAD_IN = process.env.BENCH_LEAD_IN !== '0' && !OBSERVED;
 const OBSERVER = list('BENCH_OBSERVER', OBSERVER_PARTS.join(',')) as ObserverPart[];
 /** Samsa topics of the RF 3 runs refuse acks=all once fewer than 2 replicas are in sync (Kafka's usual production setting). */
 const MIN_INSYNC_RF3 = '2';
@@ -115,6 +118,16 @@ async function openSamsa(root: string, rf: number, results: Results): Promise<Be
         for (const observed of modesOfRound(OBSERVED, run)) {
           const mode = OBSERVED ? { observed } : {};
           const block = async (): Promise<void> => {
+            if (LEAD_IN) {
+              // Unmeasured, so that the first measured producer follows a deletion of the same size as
+              // every other one does (and as JetStream's core publish follows js.publish's): on this
+              // project's VMs that decides whether its writes land in pages freed a moment before or in
+              // pages the host must hand back first, 2-4× apart (README, "Measured").
+              const { name, leaders } = await topic();
+              log(`samsa RF ${rf}: lead-in (codec producer, not measured), acks=${acksName(acks)}, ${recordBytes} B`);
+              await produceCodec(target, name, leaders, records, recordBytes, acks, { system: 'samsa', rf, acks, client: 'codec', workload: 'lead-in', recordBytes });
+              await deleteTopics(target, created.splice(0));
+            }
             for (const client of PRODUCERS) {
               const labels: Labels = { system: 'samsa', rf, acks, client, workload: 'produce', recordBytes, ...mode };
               const { name, leaders } = await topic();
@@ -132,6 +145,10 @@ async function openSamsa(root: string, rf: number, results: Results): Promise<Be
                 results.add(produced);
                 if (consumes) results.add(await consumePlatformatic(target, name, produced.records + 1, { system: 'samsa', rf, client, workload: 'consume', recordBytes, ...mode }));
               } else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
+              // Each workload's topic goes when it ends, as each JetStream publisher's stream does: on this
+              // project's VMs a write into memory freed a moment before is much cheaper than into memory
+              // the host has taken back, so both systems' workloads follow a deletion (README, "Measured").
+              if (!OBSERVED) await deleteTopics(target, created.splice(0));
             }
           };
           if (OBSERVED) {
@@ -140,8 +157,6 @@ async function openSamsa(root: string, rf: number, results: Results): Promise<Be
           } else await block();
         }
       }
-      // Each round's topics go when it ends, as JetStream's streams do: the disk holds one round, not BENCH_REPEAT.
-      if (!OBSERVED) await deleteTopics(target, created.splice(0));
     },
     async e2e(rate, warmupSeconds) {
       const acks = rf === 1 ? 1 : -1;
