@@ -34,8 +34,8 @@ const KCAT_LINGER_MS = 5;
  * pipeline full, and small enough that librdkafka reuses its memory instead of holding the whole
  * input (200 MB at 1 KiB) in pages it touches for the first time. On this project's VMs a page
  * touched for the first time costs ~25 µs (freed memory goes back to the host), and with a
- * 1 GiB queue kcat spent a quarter of the machine's CPU on that: 1 KiB RF 3 acks=all ran at
- * 45,000-70,000 records/s against 115,000-210,000 with 16 MiB (README, "Measured").
+ * 1 GiB queue kcat spent a quarter of the machine's CPU on that: kcat alone, 1 KiB RF 3
+ * acks=all, ran 49,000-206,000 records/s with 1 GiB, 145,000-210,000 with 16 MiB (README, "Measured").
  */
 const KCAT_QUEUE_KBYTES = Number(process.env.BENCH_KCAT_QUEUE_KBYTES ?? 16 * 1024);
 
@@ -138,7 +138,6 @@ function sum(values: bigint[]): number {
   return Number(values.reduce((a, b) => a + b, 0n));
 }
 
-/** Batches per partition, built before the clock starts so the producer is not the bottleneck. */
 /**
  * The codec producer's batches, built once per record count and size and kept for the next
  * workload of the same shape (the last shape only), as kcat's input file is written once: a
@@ -155,6 +154,7 @@ function batchesFor(records: number, recordBytes: number): Buffer[][] {
   return prebuilt.batches;
 }
 
+/** Batches per partition, built before the clock starts so the producer is not the bottleneck. */
 function prebuild(records: number, recordBytes: number, timestamp = Date.now()): Buffer[][] {
   const perBatch = Math.max(1, Math.floor(BATCH_BYTES / (recordBytes + 10)));
   const value = Buffer.alloc(recordBytes, 0x61);

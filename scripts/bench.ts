@@ -145,9 +145,7 @@ async function openSamsa(root: string, rf: number, results: Results): Promise<Be
                 results.add(produced);
                 if (consumes) results.add(await consumePlatformatic(target, name, produced.records + 1, { system: 'samsa', rf, client, workload: 'consume', recordBytes, ...mode }));
               } else results.add(await produceKafkajs(target, name, Math.min(records, RECORDS_KAFKAJS), recordBytes, acks, labels));
-              // Each workload's topic goes when it ends, as each JetStream publisher's stream does: on this
-              // project's VMs a write into memory freed a moment before is much cheaper than into memory
-              // the host has taken back, so both systems' workloads follow a deletion (README, "Measured").
+              // Each workload's topic goes when it ends, as each JetStream publisher's stream does (why: the lead-in above).
               if (!OBSERVED) await deleteTopics(target, created.splice(0));
             }
           };
