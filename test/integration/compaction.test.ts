@@ -50,13 +50,23 @@ async function readAll(topic: string, timeoutMs = 30_000): Promise<Row[]> {
   });
 }
 
+/** The directory of the topic's partition 0 on the (only) broker. */
+function partitionDir(topic: string): string {
+  return path.join(cluster.brokers[0]!.dataDir, `${topic}-0`);
+}
+
+/** The broker's output lines that `keep` accepts. */
+function brokerLines(keep: (line: string) => boolean): string[] {
+  return cluster.brokers[0]!.process.output().split('\n').filter(keep);
+}
+
 function cleanerCheckpoint(topic: string): number {
-  return Number(fs.readFileSync(path.join(cluster.brokers[0]!.dataDir, `${topic}-0`, 'cleaner-offset-checkpoint'), 'utf8'));
+  return Number(fs.readFileSync(path.join(partitionDir(topic), 'cleaner-offset-checkpoint'), 'utf8'));
 }
 
 /** The base offset of the partition's active segment: its last `<base>.log` file. */
 function activeSegmentBase(topic: string): number {
-  const names = fs.readdirSync(path.join(cluster.brokers[0]!.dataDir, `${topic}-0`));
+  const names = fs.readdirSync(partitionDir(topic));
   return Math.max(...names.filter((name) => /^\d{20}\.log$/.test(name)).map((name) => Number(name.slice(0, 20))));
 }
 
@@ -70,12 +80,12 @@ function activeSegmentBase(topic: string): number {
  */
 async function waitForCompaction(topic: string): Promise<number> {
   return waitFor(`the cleaner through ${topic}`, () => {
-    const lines = cluster.brokers[0]!.process.output().split('\n').filter((line) => line.includes(`"topic":"${topic}"`));
+    const lines = brokerLines((line) => line.includes(`"topic":"${topic}"`));
     if (!lines.some((line) => line.includes('"msg":"log.compacted"'))) return null;
     const checkpoint = cleanerCheckpoint(topic);
     return checkpoint === activeSegmentBase(topic) ? checkpoint : null;
   }, 30_000).catch((error: Error) => {
-    throw new Error(`${error.message}\n${cluster.brokers[0]!.process.output().split('\n').filter((line) => line.includes(topic) && /log\.(clean|compact|rolled)/.test(line)).slice(-8).join('\n')}`);
+    throw new Error(`${error.message}\n${brokerLines((line) => line.includes(topic) && /log\.(clean|compact|rolled)/.test(line)).slice(-8).join('\n')}`);
   }) as Promise<number>;
 }
 
@@ -138,7 +148,7 @@ describe('compacted topics', () => {
     // whole timeout, which must not use up the wait (it did once, on a loaded machine).
     await waitFor('the log served again after the restart', async () => {
       after = await readAll('users', 8000).catch(() => []);
-      if (after.length !== rows.length) throw new Error(`read ${after.length} records, ${rows.length} before the restart; offsets ${JSON.stringify(after.map((row) => row.offset))} vs ${JSON.stringify(rows.map((row) => row.offset))}; broker: ${cluster.brokers[0]!.process.output().split('\n').filter((line) => /log\.(clean|compact|recover|open)|"level":[45]/.test(line)).slice(-10).join('\n')}`);
+      if (after.length !== rows.length) throw new Error(`read ${after.length} records, ${rows.length} before the restart; offsets ${JSON.stringify(after.map((row) => row.offset))} vs ${JSON.stringify(rows.map((row) => row.offset))}; broker: ${brokerLines((line) => /log\.(clean|compact|recover|open)|"level":[45]/.test(line)).slice(-10).join('\n')}`);
       return true;
     }, 60_000);
     expect(after).toEqual(rows);
